@@ -1,0 +1,1 @@
+//! Criterion benchmarks of qnn (see `benches/`).

@@ -1,0 +1,26 @@
+//! The backend plugin contract (ARCHITECTURE.md §5).
+//!
+//! A backend is one crate that submits, through [`inventory::submit!`], one
+//! [`BackendDescriptor`] and any number of [`KernelEntry`]s. The legalizer reads descriptors;
+//! the runtime reads kernels. Both only see backends that are linked into the final binary:
+//! a crate that nothing names is dropped by the linker, silently. Every binary, test or bench
+//! that wants a backend therefore names it:
+//!
+//! ```ignore
+//! use backend_x86_vnni as _;
+//! ```
+//!
+//! and [`registry::backends`] lists what is registered, so a missing backend is visible.
+
+pub mod descriptor;
+pub mod kernel;
+pub mod registry;
+
+pub use descriptor::{Arch, BackendDescriptor, Capabilities, Int8Dot, KernelClass, KernelCost};
+pub use kernel::{GemmMicrokernel, GemmTile, KernelEntry, KernelImpl};
+
+/// Version of this contract. A backend built against another version is refused by the
+/// registry's checks, because the function-pointer signatures may have changed.
+pub const BACKEND_ABI_VERSION: u32 = 1;
+
+pub use inventory;

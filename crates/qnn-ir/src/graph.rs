@@ -1,0 +1,210 @@
+//! The graph: typed values, nodes in topological order, constants, inputs and outputs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::IrError;
+use crate::infer::infer_type;
+use crate::ops::Op;
+use crate::tensor::{Tensor, TensorType};
+
+/// Index of a value in its graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueId(pub u32);
+
+impl ValueId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Where a value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueDef {
+    /// A graph input, supplied at run time.
+    Input,
+    /// A constant (weights, biases, folded terms). Shared so that graphs clone cheaply.
+    Const(Arc<Tensor>),
+    /// The output of node `nodes[i]`.
+    Node(usize),
+}
+
+/// A typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    pub name: String,
+    pub ty: TensorType,
+    pub def: ValueDef,
+}
+
+/// An operator applied to values, defining one output value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub name: String,
+    pub op: Op,
+    pub inputs: Vec<ValueId>,
+    pub output: ValueId,
+}
+
+impl Node {
+    /// `op.name() "node name"`: how errors name a node.
+    pub fn describe(&self) -> String {
+        format!("{} `{}`", self.op.name(), self.name)
+    }
+}
+
+/// A dataflow graph. Nodes are kept in a topological order (every input is defined before
+/// the node that reads it); [`Graph::verify`](crate::verify) checks it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Graph {
+    pub name: String,
+    pub values: Vec<Value>,
+    pub nodes: Vec<Node>,
+    pub inputs: Vec<ValueId>,
+    pub outputs: Vec<ValueId>,
+}
+
+impl Graph {
+    pub fn value(&self, id: ValueId) -> &Value {
+        &self.values[id.index()]
+    }
+
+    pub fn ty(&self, id: ValueId) -> &TensorType {
+        &self.values[id.index()].ty
+    }
+
+    /// The constant tensor of a value, if it is one.
+    pub fn constant(&self, id: ValueId) -> Option<&Arc<Tensor>> {
+        match &self.values.get(id.index())?.def {
+            ValueDef::Const(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The node defining a value, if any.
+    pub fn producer(&self, id: ValueId) -> Option<&Node> {
+        match self.values.get(id.index())?.def {
+            ValueDef::Node(i) => self.nodes.get(i),
+            _ => None,
+        }
+    }
+
+    /// Value id by name.
+    pub fn find(&self, name: &str) -> Option<ValueId> {
+        self.values.iter().position(|v| v.name == name).map(|i| ValueId(i as u32))
+    }
+
+    /// For each value, the indices of the nodes that read it.
+    pub fn users(&self) -> Vec<Vec<usize>> {
+        let mut users = vec![Vec::new(); self.values.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            for v in &n.inputs {
+                if let Some(u) = users.get_mut(v.index())
+                    && !u.contains(&i)
+                {
+                    u.push(i);
+                }
+            }
+        }
+        users
+    }
+}
+
+/// Builds a graph node by node, inferring each output type as it goes.
+#[derive(Debug)]
+pub struct GraphBuilder {
+    graph: Graph,
+    names: HashMap<String, ValueId>,
+}
+
+impl GraphBuilder {
+    pub fn new(name: impl Into<String>) -> Self {
+        GraphBuilder {
+            graph: Graph { name: name.into(), ..Graph::default() },
+            names: HashMap::new(),
+        }
+    }
+
+    fn add_value(
+        &mut self,
+        name: String,
+        ty: TensorType,
+        def: ValueDef,
+    ) -> Result<ValueId, IrError> {
+        if self.names.contains_key(&name) {
+            return Err(IrError::Redefined { name });
+        }
+        let id = ValueId(self.graph.values.len() as u32);
+        self.names.insert(name.clone(), id);
+        self.graph.values.push(Value { name, ty, def });
+        Ok(id)
+    }
+
+    /// A fresh value name (`%0`, `%1`, …) not used yet.
+    pub fn fresh_name(&self, stem: &str) -> String {
+        let mut i = self.graph.values.len();
+        loop {
+            let n = format!("{stem}{i}");
+            if !self.names.contains_key(&n) {
+                return n;
+            }
+            i += 1;
+        }
+    }
+
+    /// Declares a graph input.
+    pub fn input(&mut self, name: impl Into<String>, ty: TensorType) -> Result<ValueId, IrError> {
+        let id = self.add_value(name.into(), ty, ValueDef::Input)?;
+        self.graph.inputs.push(id);
+        Ok(id)
+    }
+
+    /// Adds a constant.
+    pub fn constant(
+        &mut self,
+        name: impl Into<String>,
+        t: impl Into<Arc<Tensor>>,
+    ) -> Result<ValueId, IrError> {
+        let t = t.into();
+        let ty = t.ty();
+        self.add_value(name.into(), ty, ValueDef::Const(t))
+    }
+
+    /// Applies `op` to `inputs`; the output is named `name` and typed by inference.
+    pub fn node(
+        &mut self,
+        name: impl Into<String>,
+        op: Op,
+        inputs: &[ValueId],
+    ) -> Result<ValueId, IrError> {
+        let name = name.into();
+        let mut tys = Vec::with_capacity(inputs.len());
+        for &v in inputs {
+            let value = self.graph.values.get(v.index()).ok_or_else(|| IrError::Undefined {
+                node: name.clone(),
+                value: format!("#{}", v.0),
+            })?;
+            tys.push(&value.ty);
+        }
+        let ty = infer_type(&op, &tys).map_err(|e| e.in_node(&name))?;
+        let id = self.add_value(name.clone(), ty, ValueDef::Node(self.graph.nodes.len()))?;
+        self.graph.nodes.push(Node { name, op, inputs: inputs.to_vec(), output: id });
+        Ok(id)
+    }
+
+    /// Marks a value as a graph output.
+    pub fn output(&mut self, v: ValueId) {
+        self.graph.outputs.push(v);
+    }
+
+    /// The graph so far (e.g. to look up types while building).
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Finishes and verifies the graph.
+    pub fn finish(self) -> Result<Graph, IrError> {
+        self.graph.verify()?;
+        Ok(self.graph)
+    }
+}

@@ -1,0 +1,238 @@
+//! Operators: the QNN dialect (`qnn.*`) and the core integer ops the lowerings produce.
+//!
+//! Every op has exactly one output. Quantization parameters are attributes (static), as in
+//! every real quantized model.
+
+pub mod attrs;
+
+pub use attrs::{
+    Conv2dAttrs, DataLayout, FixedRounding, KernelLayout, Pool2dAttrs, PoolKind, Rounding,
+    window_output,
+};
+
+use crate::dtype::DType;
+use crate::quant::QuantParams;
+
+/// A fixed-point multiplier `M = multiplier · 2^(shift − 31)`, `multiplier` a Q31 value in
+/// `[2^30, 2^31)` (or 0 for `M = 0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FixedPointMultiplier {
+    pub multiplier: i32,
+    pub shift: i32,
+}
+
+/// The multipliers of a core `requantize`: fixed point or ONNX Runtime's f32.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequantScale {
+    Fixed { mults: Vec<FixedPointMultiplier>, rounding: FixedRounding },
+    Float { mults: Vec<f32> },
+}
+
+impl RequantScale {
+    pub fn len(&self) -> usize {
+        match self {
+            RequantScale::Fixed { mults, .. } => mults.len(),
+            RequantScale::Float { mults } => mults.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An operator with its attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    // ---- QNN dialect -----------------------------------------------------------------
+    /// f32 → `out_dtype`: `clamp(round_half_even(x / scale) + zp)` (per tensor or per axis).
+    QnnQuantize {
+        output: QuantParams,
+        out_dtype: DType,
+    },
+    /// integer → f32: `f32(x − zp) · scale`.
+    QnnDequantize {
+        input: QuantParams,
+    },
+    /// integer → `out_dtype`: `clamp(zp_out + round(s_in / s_out · (x − zp_in)))`.
+    QnnRequantize {
+        input: QuantParams,
+        output: QuantParams,
+        rounding: Rounding,
+        out_dtype: DType,
+    },
+    /// (data u8/i8, kernel u8/i8) → i32 with scale `s_data · s_kernel[k]` and zero point 0.
+    /// Padded cells hold the data zero point (real value 0).
+    QnnConv2d {
+        conv: Conv2dAttrs,
+        input: QuantParams,
+        kernel: QuantParams,
+    },
+    /// (data [.., K], kernel [N, K]) → i32 [.., N]; kernel parameters per tensor or along axis 0.
+    QnnDense {
+        input: QuantParams,
+        kernel: QuantParams,
+    },
+    /// Broadcasting quantized addition, requantized to `output`.
+    QnnAdd {
+        lhs: QuantParams,
+        rhs: QuantParams,
+        output: QuantParams,
+        rounding: Rounding,
+        out_dtype: DType,
+    },
+    /// Broadcasting quantized multiplication, requantized to `output`.
+    QnnMul {
+        lhs: QuantParams,
+        rhs: QuantParams,
+        output: QuantParams,
+        rounding: Rounding,
+        out_dtype: DType,
+    },
+    /// Concatenation of quantized tensors, each requantized to `output`.
+    QnnConcatenate {
+        inputs: Vec<QuantParams>,
+        output: QuantParams,
+        axis: usize,
+        rounding: Rounding,
+        out_dtype: DType,
+    },
+    /// Average pooling: `requantize(Σ_window (x − zp_in), s_in / (s_out · count))` where
+    /// `count` is the window size, or the number of unpadded cells when
+    /// `count_include_pad` is false.
+    QnnAvgPool2d {
+        pool: Pool2dAttrs,
+        count_include_pad: bool,
+        input: QuantParams,
+        output: QuantParams,
+        rounding: Rounding,
+        out_dtype: DType,
+    },
+    /// Global average pooling over H×W (output H = W = 1).
+    QnnGlobalAvgPool2d {
+        layout: DataLayout,
+        input: QuantParams,
+        output: QuantParams,
+        rounding: Rounding,
+        out_dtype: DType,
+    },
+    /// Max pooling of quantized values (same parameters in and out; padding never wins).
+    QnnMaxPool2d {
+        pool: Pool2dAttrs,
+    },
+    /// Clip of a quantized tensor to real bounds `[min, max]`, i.e. to
+    /// `[zp + round_half_even(min / scale), zp + round_half_even(max / scale)]` ∩ dtype.
+    QnnClip {
+        min: f32,
+        max: f32,
+        q: QuantParams,
+    },
+    /// Quantized ReLU: `max(x, zp)`.
+    QnnRelu {
+        q: QuantParams,
+    },
+
+    // ---- core integer ops ------------------------------------------------------------
+    /// (data u8/i8/i16, weight u8/i8/i16) → i32, exact. Padded cells hold `pad_value`.
+    Conv2d {
+        conv: Conv2dAttrs,
+        pad_value: i32,
+    },
+    /// (data [.., K], weight [N, K]) → i32 [.., N], exact.
+    Dense,
+    /// Element type conversion. Integer → integer saturates; f32 → integer rounds half to
+    /// even, then saturates (NaN → 0); integer → f32 rounds to nearest.
+    Cast {
+        to: DType,
+    },
+    /// Broadcasting (numpy rules) element-wise ops on equal dtypes. Integer overflow of the
+    /// dtype is an error, never a wrap.
+    Add,
+    Subtract,
+    Multiply,
+    /// f32 division.
+    Divide,
+    /// f32 round half to even.
+    Round,
+    /// Sum over `axes` (integers → i32, f32 → f32).
+    Sum {
+        axes: Vec<usize>,
+        keepdims: bool,
+    },
+    /// Window reduction (sum into i32, or max in the input dtype).
+    Pool2d {
+        kind: PoolKind,
+        pool: Pool2dAttrs,
+        pad_value: i32,
+    },
+    /// Constant padding: `pads[axis] = [before, after]`.
+    Pad {
+        pads: Vec<[usize; 2]>,
+        value: f64,
+    },
+    /// Clamp to `[min, max]` (same dtype).
+    Clip {
+        min: f64,
+        max: f64,
+    },
+    /// integer → `out_dtype`: `clamp(zp_out + round(M · (x − zp_in)))`. `scale` holds one
+    /// multiplier, or one per element of the dimensions `axes` (row-major over them).
+    Requantize {
+        scale: RequantScale,
+        axes: Vec<usize>,
+        input_zero_point: i32,
+        output_zero_point: i32,
+        out_dtype: DType,
+    },
+    Reshape {
+        shape: Vec<usize>,
+    },
+    Transpose {
+        perm: Vec<usize>,
+    },
+    Concatenate {
+        axis: usize,
+    },
+}
+
+impl Op {
+    /// The op's name in the text form (`qnn.conv2d`, `conv2d`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::QnnQuantize { .. } => "qnn.quantize",
+            Op::QnnDequantize { .. } => "qnn.dequantize",
+            Op::QnnRequantize { .. } => "qnn.requantize",
+            Op::QnnConv2d { .. } => "qnn.conv2d",
+            Op::QnnDense { .. } => "qnn.dense",
+            Op::QnnAdd { .. } => "qnn.add",
+            Op::QnnMul { .. } => "qnn.mul",
+            Op::QnnConcatenate { .. } => "qnn.concatenate",
+            Op::QnnAvgPool2d { .. } => "qnn.avg_pool2d",
+            Op::QnnGlobalAvgPool2d { .. } => "qnn.global_avg_pool2d",
+            Op::QnnMaxPool2d { .. } => "qnn.max_pool2d",
+            Op::QnnClip { .. } => "qnn.clip",
+            Op::QnnRelu { .. } => "qnn.relu",
+            Op::Conv2d { .. } => "conv2d",
+            Op::Dense => "dense",
+            Op::Cast { .. } => "cast",
+            Op::Add => "add",
+            Op::Subtract => "subtract",
+            Op::Multiply => "multiply",
+            Op::Divide => "divide",
+            Op::Round => "round",
+            Op::Sum { .. } => "sum",
+            Op::Pool2d { .. } => "pool2d",
+            Op::Pad { .. } => "pad",
+            Op::Clip { .. } => "clip",
+            Op::Requantize { .. } => "requantize",
+            Op::Reshape { .. } => "reshape",
+            Op::Transpose { .. } => "transpose",
+            Op::Concatenate { .. } => "concatenate",
+        }
+    }
+
+    /// True for ops of the QNN dialect (they carry quantization parameters and are lowered
+    /// by `qnn-legalize`).
+    pub fn is_qnn(&self) -> bool {
+        self.name().starts_with("qnn.")
+    }
+}
