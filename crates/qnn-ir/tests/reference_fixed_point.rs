@@ -102,11 +102,28 @@ proptest! {
         prop_assert_eq!(i128::from(fp.apply(x, r)), expected, "m = {:e}, {:?}", m, fp);
     }
 
+    /// Every shift, not only those `from_real` produces (a graph may carry any multiplier).
+    #[test]
+    fn apply_is_exact_for_every_shift(
+        q in (1i32 << 30)..=i32::MAX,
+        shift in -130i32..=31,
+        x in input(),
+        r in rounding(),
+    ) {
+        let fp = FixedPointMultiplier { multiplier: q, shift };
+        prop_assert_eq!(i128::from(fp.apply(x, r)), oracle(fp, x, r), "{:?}", fp);
+    }
+
     #[test]
     fn from_real_error_bound(m in multiplier()) {
         let fp = FixedPointMultiplier::from_real(m).unwrap();
+        if m < 2f64.powi(-63) {
+            // Flushed: |m| < 2^−63 is itself within the bound 2^(0−32) of the result 0.
+            prop_assert_eq!(fp, FixedPointMultiplier { multiplier: 0, shift: 0 });
+            return Ok(());
+        }
         prop_assert!((1 << 30..=i32::MAX).contains(&fp.multiplier), "{:?}", fp);
-        prop_assert!(fp.shift <= 31);
+        prop_assert!((qnn_ir::fixed_point::MIN_SHIFT..=31).contains(&fp.shift), "{:?}", fp);
         // Exactly, in integers: 2·|q·2^(shift−31) − m| ≤ 2^(shift−31), i.e. half a unit of q.
         let (mant, e2) = decompose(m);
         let e = e2.min(i64::from(fp.shift) - 31);
