@@ -54,7 +54,13 @@ where
     let Some(command) = args.next() else { return Ok(Command::Help) };
     match command.as_str() {
         "help" | "-h" | "--help" => Ok(Command::Help),
-        "test" => parse_test(args).map(Command::Test),
+        "test" => {
+            let rest: Vec<String> = args.collect();
+            if rest.iter().any(|a| a == "-h" || a == "--help") {
+                return Ok(Command::Help);
+            }
+            parse_test(rest.into_iter()).map(Command::Test)
+        }
         other => bail!("unknown command `{other}`\n\n{USAGE}"),
     }
 }
@@ -81,7 +87,6 @@ fn parse_test(mut args: impl Iterator<Item = String>) -> Result<TestArgs> {
             "--quick" => t.quick = true,
             "--install" => t.install = true,
             "--no-cross" => t.no_cross = true,
-            "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown option `{other}` of `cargo xtask test`\n\n{USAGE}"),
         }
     }
@@ -103,6 +108,7 @@ mod tests {
     fn no_arguments_is_help() {
         assert_eq!(parse(Vec::<String>::new()).unwrap(), Command::Help);
         assert_eq!(parse(["--help"]).unwrap(), Command::Help);
+        assert_eq!(parse(["test", "--quick", "-h"]).unwrap(), Command::Help);
     }
 
     #[test]
