@@ -17,10 +17,13 @@ pub mod kernel;
 pub mod registry;
 
 pub use descriptor::{Arch, BackendDescriptor, Capabilities, Int8Dot, KernelClass, KernelCost};
-pub use kernel::{GemmMicrokernel, GemmTile, KernelEntry, KernelImpl};
+pub use kernel::{
+    DepthwiseArgs, DepthwiseMicrokernel, Epilogue, GemmMicrokernel, GemmTile, IndirectGemmArgs,
+    IndirectGemmMicrokernel, KernelEntry, KernelImpl, RequantLanes, TileOutput, WeightConstraint,
+};
 
 /// Version of this contract. A backend built against another version is refused by the
 /// registry's checks, because the function-pointer signatures may have changed.
-pub const BACKEND_ABI_VERSION: u32 = 1;
+pub const BACKEND_ABI_VERSION: u32 = 2;
 
 pub use inventory;

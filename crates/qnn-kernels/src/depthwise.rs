@@ -1,0 +1,243 @@
+//! The depthwise driver: one input channel per group, `cm = out_c / in_c` outputs each.
+//!
+//! A thread takes a contiguous range of output rows. It converts the input rows they read
+//! into padded rows (offset applied, horizontal padding stored, each channel repeated `cm`
+//! times so the kernel sees multiplier 1), then calls the microkernel once per output row
+//! with `kh` row pointers; rows above or below the image point at one shared row of the pad
+//! value.
+
+use qnn_ir::backend::{DepthwiseArgs, DepthwiseMicrokernel};
+
+use crate::epilogue::PreparedEpilogue;
+use crate::error::KernelError;
+use crate::indirect::get;
+use crate::pack::{pack_depthwise, put};
+use crate::problem::ConvProblem;
+use crate::threads::{ThreadPool, split};
+use crate::{SyncPtr, check_len};
+
+/// A depthwise layer planned on a [`DepthwiseMicrokernel`].
+#[derive(Debug)]
+pub struct DepthwisePlan {
+    problem: ConvProblem,
+    out_hw: [usize; 2],
+    name: &'static str,
+    kernel: DepthwiseMicrokernel,
+    weights: Vec<u8>,
+    epilogue: PreparedEpilogue,
+    /// A padded row of the pad value (rows outside the image).
+    pad_row: Vec<u8>,
+    /// Elements of one padded row, slack included.
+    row_elems: usize,
+}
+
+impl DepthwisePlan {
+    pub(crate) fn new(
+        problem: &ConvProblem,
+        weights: &[i32],
+        epilogue: PreparedEpilogue,
+        name: &'static str,
+        kernel: DepthwiseMicrokernel,
+    ) -> Result<Self, KernelError> {
+        let out_hw = problem.validate()?;
+        let g = &problem.geometry;
+        if !g.is_depthwise() {
+            return Err(KernelError::NotApplicable {
+                kernel: name,
+                why: format!(
+                    "{} input channels per group is not depthwise",
+                    g.channels_per_group()
+                ),
+            });
+        }
+        let (elem, welem) = kernel.packed;
+        let (lo, hi) = problem.shifted_data_range();
+        let (wlo, whi) = weights.iter().fold((0, 0), |(a, b), &w| (a.min(w), b.max(w)));
+        if !elem.contains(lo) || !elem.contains(hi) {
+            return Err(KernelError::NotApplicable {
+                kernel: name,
+                why: format!("data spans {lo}..={hi}, outside its element type {elem}"),
+            });
+        }
+        if !welem.contains(i64::from(wlo)) || !welem.contains(i64::from(whi)) {
+            return Err(KernelError::NotApplicable {
+                kernel: name,
+                why: format!("weights span {wlo}..={whi}, outside its element type {welem}"),
+            });
+        }
+        let taps = g.kernel[0] * g.kernel[1];
+        let packed = pack_depthwise(weights, g.out_c, taps, kernel.block, kernel.kr, welem);
+        let [_, pl, _, pr] = g.padding;
+        let row_elems = (pl + g.in_w + pr) * g.out_c + kernel.block;
+        let mut pad_row = vec![0u8; row_elems * elem.size_bytes()];
+        for i in 0..row_elems - kernel.block {
+            put(&mut pad_row, elem, i, problem.pad_value - problem.data_offset);
+        }
+        Ok(DepthwisePlan {
+            problem: problem.clone(),
+            out_hw,
+            name,
+            kernel,
+            weights: packed,
+            epilogue,
+            pad_row,
+            row_elems,
+        })
+    }
+
+    /// The kernel's name.
+    pub fn kernel_name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Input rows a task of `rows` output rows converts, at most.
+    fn rows_per_task(&self, out_rows: usize) -> usize {
+        let g = &self.problem.geometry;
+        let span = (out_rows.max(1) - 1) * g.strides[0] + (g.kernel[0] - 1) * g.dilation[0] + 1;
+        span.min(g.in_h)
+    }
+
+    /// Scratch bytes [`run`](Self::run) needs with `threads` threads.
+    pub fn scratch_bytes(&self, threads: usize) -> usize {
+        let g = &self.problem.geometry;
+        let [oh, _] = self.out_hw;
+        let tasks = threads.clamp(1, (g.batch * oh).max(1));
+        let rows = self.rows_per_task((g.batch * oh).div_ceil(tasks));
+        let per_task = rows * self.row_elems * self.kernel.packed.0.size_bytes();
+        // Each task's part starts on a 64-byte boundary.
+        tasks * per_task.next_multiple_of(64) + 64
+    }
+
+    /// Computes the layer (see [`GemmPlan::run`](crate::GemmPlan::run)).
+    pub fn run(
+        &self,
+        input: &[u8],
+        output: &mut [u8],
+        scratch: &mut [u8],
+        pool: &ThreadPool,
+    ) -> Result<(), KernelError> {
+        let g = &self.problem.geometry;
+        let [oh, _] = self.out_hw;
+        check_len("input", input.len(), g.input_len() * self.problem.data.size_bytes())?;
+        let out_size = self.epilogue.out_dtype().size_bytes();
+        check_len("output", output.len(), g.output_len() * out_size)?;
+        let need = self.scratch_bytes(pool.threads());
+        if scratch.len() < need {
+            return Err(KernelError::Scratch(format!(
+                "{} bytes given, {need} needed",
+                scratch.len()
+            )));
+        }
+        let out_rows = g.batch * oh;
+        let tasks = pool.threads().clamp(1, out_rows.max(1));
+        let rows_per_task = self.rows_per_task(out_rows.div_ceil(tasks));
+        let part = (rows_per_task * self.row_elems * self.kernel.packed.0.size_bytes())
+            .next_multiple_of(64);
+        let parts: Vec<std::sync::Mutex<&mut [u8]>> =
+            scratch[..tasks * part].chunks_mut(part.max(1)).map(std::sync::Mutex::new).collect();
+        let out = SyncPtr(output.as_mut_ptr());
+        pool.run(tasks, &|task| {
+            let mut buf = parts[task].lock().unwrap_or_else(|e| e.into_inner());
+            let rows = split(out_rows, tasks, task);
+            // SAFETY: tasks write disjoint output rows.
+            unsafe { self.rows(input, &mut buf, out.get(), rows) };
+        })
+    }
+
+    /// Computes output rows `rows` (over the batch), converting input rows into `buf`.
+    ///
+    /// # Safety
+    /// `out` must be valid for the whole output; no other task writes these rows.
+    unsafe fn rows(
+        &self,
+        input: &[u8],
+        buf: &mut [u8],
+        out: *mut u8,
+        rows: std::ops::Range<usize>,
+    ) {
+        let g = &self.problem.geometry;
+        let [oh, ow] = self.out_hw;
+        let [kh, kw] = g.kernel;
+        let [sh, sw] = g.strides;
+        let [dh, dw] = g.dilation;
+        let pt = g.padding[0];
+        let elem = self.kernel.packed.0;
+        let row_bytes = self.row_elems * elem.size_bytes();
+        let out_size = self.epilogue.out_dtype().size_bytes();
+        let epi = self.epilogue.view(0);
+        let mut ptrs = vec![std::ptr::null::<u8>(); kh];
+        let mut r = rows.start;
+        while r < rows.end {
+            // The rows of one image: y0..y1.
+            let n = r / oh;
+            let y0 = r % oh;
+            let y1 = oh.min(y0 + rows.end - r);
+            // Input rows [iy0, iy1) read by them.
+            let iy0 = (y0 * sh).saturating_sub(pt).min(g.in_h);
+            let iy1 = ((y1 - 1) * sh + (kh - 1) * dh + 1).saturating_sub(pt).min(g.in_h);
+            for iy in iy0..iy1.max(iy0) {
+                self.pad_input_row(input, n, iy, &mut buf[(iy - iy0) * row_bytes..][..row_bytes]);
+            }
+            for y in y0..y1 {
+                for (rr, p) in ptrs.iter_mut().enumerate() {
+                    *p = match (y * sh + rr * dh).checked_sub(pt).filter(|&iy| iy < g.in_h) {
+                        Some(iy) => buf[(iy - iy0) * row_bytes..].as_ptr(),
+                        None => self.pad_row.as_ptr(),
+                    };
+                }
+                let args = DepthwiseArgs {
+                    rows: ptrs.as_ptr(),
+                    kh,
+                    kw,
+                    stride_w: sw,
+                    dilation_w: dw,
+                    ow,
+                    channels: g.out_c,
+                    weights: self.weights.as_ptr(),
+                    epilogue: &epi,
+                    // SAFETY: the first element of output row (n, y), in bounds.
+                    out: unsafe { out.add(((n * oh + y) * ow) * g.out_c * out_size) },
+                };
+                // SAFETY: rows are padded with `block` elements of slack, weights and
+                // epilogue are laid out for this kernel, whose probe passed.
+                unsafe { (self.kernel.run)(&args) };
+            }
+            r += y1 - y0;
+        }
+    }
+
+    /// Writes input row `iy` of image `n` as a padded row: offset applied, channels repeated
+    /// `cm` times, `pl`/`pr` pixels of the pad value, zero slack.
+    fn pad_input_row(&self, input: &[u8], n: usize, iy: usize, dst: &mut [u8]) {
+        let p = &self.problem;
+        let g = &p.geometry;
+        let elem = self.kernel.packed.0;
+        let cm = g.out_c / g.in_c;
+        let [_, pl, _, pr] = g.padding;
+        let pad = p.pad_value - p.data_offset;
+        let c = g.out_c;
+        let src = (n * g.in_h + iy) * g.in_w * g.in_c;
+        match (p.data, elem, cm, p.data_offset) {
+            // The common case is a copy.
+            (d, e, 1, 0) if d == e => {
+                let size = e.size_bytes();
+                dst[pl * c * size..(pl + g.in_w) * c * size]
+                    .copy_from_slice(&input[src * size..(src + g.in_w * c) * size]);
+            }
+            _ => {
+                for x in 0..g.in_w {
+                    for k in 0..c {
+                        let v = get(input, p.data, src + x * g.in_c + k / cm);
+                        put(dst, elem, (pl + x) * c + k, v - p.data_offset);
+                    }
+                }
+            }
+        }
+        for i in (0..pl * c).chain((pl + g.in_w) * c..(pl + g.in_w + pr) * c) {
+            put(dst, elem, i, pad);
+        }
+        for i in (pl + g.in_w + pr) * c..self.row_elems {
+            put(dst, elem, i, 0);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! The one error type of `qnn-kernels`.
+
+use qnn_ir::DType;
+
+/// Why a layer cannot be planned or run with a kernel. Every variant names what is wrong and
+/// the offending value; a runtime that gets one falls back to another kernel or to the
+/// reference interpreter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum KernelError {
+    #[error("conv geometry: {0}")]
+    Geometry(String),
+
+    #[error("{what}: dtype {dtype} is not supported here ({why})")]
+    DType { what: &'static str, dtype: DType, why: &'static str },
+
+    #[error("{what}: value {value} does not fit {dtype}")]
+    ValueRange { what: &'static str, value: i64, dtype: DType },
+
+    #[error("{what}: expected {expected} element(s), got {got}")]
+    Length { what: &'static str, expected: usize, got: usize },
+
+    #[error("epilogue: {0}")]
+    Epilogue(String),
+
+    #[error(
+        "output channel {channel}: the accumulator can reach {value}, outside i32; split the reduction or use the reference"
+    )]
+    AccumulatorRange { channel: usize, value: i64 },
+
+    #[error("kernel `{kernel}` does not apply: {why}")]
+    NotApplicable { kernel: &'static str, why: String },
+
+    #[error("kernel `{kernel}` cannot run on this CPU: {why}")]
+    Unavailable { kernel: &'static str, why: String },
+
+    #[error("scratch: {0}")]
+    Scratch(String),
+
+    #[error("a worker thread panicked: {0}")]
+    WorkerPanicked(String),
+}

@@ -1,0 +1,298 @@
+//! Weight prepacking, done once at plan time, in the panel format a microkernel reads.
+//!
+//! GEMM panels (see [`GemmArgs`](qnn_ir::backend::GemmArgs)): per group and per tile of `nr`
+//! output channels, `taps · kc / kr` blocks of `nr × kr` elements. The reduction order is
+//! the OHWI order `(r, s, c)` split into taps: either one tap per kernel position
+//! (`kc` = the group's channels, rounded up to `kr`) or one tap per kernel row
+//! (`kc` = `kw · C` rounded up: [`TapMode::Rows`], for few-channel first layers). Padding
+//! slots hold zero weights, so the data they meet never contributes.
+
+use qnn_ir::DType;
+use qnn_ir::backend::WeightConstraint;
+
+use crate::error::KernelError;
+use crate::problem::ConvGeometry;
+
+/// How the reduction `(r, s, c)` splits into taps of contiguous data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapMode {
+    /// One tap per kernel position `(r, s)`: `Cg` contiguous channels.
+    Positions,
+    /// One tap per kernel row `r`: the `kw · C` contiguous elements of a horizontally
+    /// padded input row (groups = 1, horizontal dilation 1).
+    Rows,
+}
+
+/// The tap structure of a GEMM convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TapLayout {
+    pub mode: TapMode,
+    /// Taps per output (kh·kw or kh).
+    pub taps: usize,
+    /// Real elements per tap (Cg or kw·C).
+    pub kc_real: usize,
+    /// Elements per tap as packed: `kc_real` rounded up to `kr`.
+    pub kc: usize,
+}
+
+impl TapLayout {
+    pub fn new(g: &ConvGeometry, mode: TapMode, kr: usize) -> Self {
+        let [kh, kw] = g.kernel;
+        let (taps, kc_real) = match mode {
+            TapMode::Positions => (kh * kw, g.channels_per_group()),
+            TapMode::Rows => (kh, kw * g.channels_per_group()),
+        };
+        TapLayout { mode, taps, kc_real, kc: kc_real.div_ceil(kr) * kr }
+    }
+}
+
+/// Writes `v` as one element of `dtype` (u8, i8 or i16, little-endian) at `out[i]`.
+pub(crate) fn put(out: &mut [u8], dtype: DType, i: usize, v: i32) {
+    match dtype {
+        DType::I16 => out[2 * i..2 * i + 2].copy_from_slice(&(v as i16).to_le_bytes()),
+        _ => out[i] = v as u8,
+    }
+}
+
+/// Weights packed into GEMM panels.
+#[derive(Debug, Clone)]
+pub struct PackedGemmWeights {
+    data: Vec<u8>,
+    /// Bytes per panel (one group, one tile of `nr` columns).
+    panel_bytes: usize,
+    tiles_per_group: usize,
+}
+
+impl PackedGemmWeights {
+    /// Packs OHWI `weights` (already checked against the geometry) as `dtype` elements for
+    /// tiles `nr × kr`, rejecting weights that break `constraint`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pack(
+        g: &ConvGeometry,
+        weights: &[i32],
+        layout: &TapLayout,
+        nr: usize,
+        kr: usize,
+        dtype: DType,
+        constraint: WeightConstraint,
+        kernel: &'static str,
+    ) -> Result<Self, KernelError> {
+        if !dtype.contains(i64::from(*weights.iter().min().unwrap_or(&0)))
+            || !dtype.contains(i64::from(*weights.iter().max().unwrap_or(&0)))
+        {
+            return Err(KernelError::NotApplicable {
+                kernel,
+                why: format!("its packed weight dtype {dtype} cannot hold the weights"),
+            });
+        }
+        let ng = g.outputs_per_group();
+        let k_len = g.reduction_len();
+        let tiles_per_group = ng.div_ceil(nr);
+        let blocks = layout.taps * layout.kc / kr;
+        let elems_per_panel = blocks * nr * kr;
+        let size = dtype.size_bytes();
+        let panel_bytes = elems_per_panel * size;
+        let mut data = vec![0u8; g.groups * tiles_per_group * panel_bytes];
+        for grp in 0..g.groups {
+            for tile in 0..tiles_per_group {
+                let panel =
+                    &mut data[(grp * tiles_per_group + tile) * panel_bytes..][..panel_bytes];
+                for t in 0..layout.taps {
+                    for kb in 0..layout.kc / kr {
+                        let block = t * layout.kc / kr + kb;
+                        for j in 0..nr {
+                            let col = tile * nr + j;
+                            for kk in 0..kr {
+                                let e = kb * kr + kk;
+                                let v = if col < ng && e < layout.kc_real {
+                                    weights[(grp * ng + col) * k_len + t * layout.kc_real + e]
+                                } else {
+                                    0
+                                };
+                                put(panel, dtype, (block * nr + j) * kr + kk, v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let packed = PackedGemmWeights { data, panel_bytes, tiles_per_group };
+        packed.check(constraint, dtype, kr, kernel)?;
+        Ok(packed)
+    }
+
+    fn check(
+        &self,
+        constraint: WeightConstraint,
+        dtype: DType,
+        kr: usize,
+        kernel: &'static str,
+    ) -> Result<(), KernelError> {
+        match constraint {
+            WeightConstraint::None => Ok(()),
+            WeightConstraint::U8S8PairSumFitsI16 => {
+                if dtype != DType::I8 || !kr.is_multiple_of(2) {
+                    return Err(KernelError::NotApplicable {
+                        kernel,
+                        why: "the pair-sum constraint needs s8 weights packed in pairs".into(),
+                    });
+                }
+                // Pairs are adjacent k slots (2i, 2i+1) of one column: consecutive bytes.
+                for (p, pair) in self.data.chunks_exact(2).enumerate() {
+                    let (w0, w1) = (i64::from(pair[0] as i8), i64::from(pair[1] as i8));
+                    let hi = 255 * (w0.max(0) + w1.max(0));
+                    let lo = 255 * (w0.min(0) + w1.min(0));
+                    if hi > 32767 || lo < -32768 {
+                        return Err(KernelError::NotApplicable {
+                            kernel,
+                            why: format!(
+                                "weights ({w0}, {w1}) at packed pair {p} could saturate an int16 pair sum ({lo} ..= {hi})"
+                            ),
+                        });
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The panel of group `g`, tile `tile`.
+    pub fn panel(&self, g: usize, tile: usize) -> &[u8] {
+        &self.data[(g * self.tiles_per_group + tile) * self.panel_bytes..][..self.panel_bytes]
+    }
+
+    /// Tiles of `nr` columns per group.
+    pub fn tiles_per_group(&self) -> usize {
+        self.tiles_per_group
+    }
+
+    /// Bytes of one panel.
+    pub fn panel_bytes(&self) -> usize {
+        self.panel_bytes
+    }
+
+    /// Total packed bytes.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True when nothing is packed.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// Depthwise weights: taps × blocks × `kr` sub-vectors × `block` elements; sub-vector `j`
+/// holds channel `block·b + p`'s weight at position `p` when `p ≡ j (mod kr)`, else 0.
+/// `weights` are OHWI with one input channel per group (`out_c × kh × kw × 1`).
+pub fn pack_depthwise(
+    weights: &[i32],
+    out_c: usize,
+    taps: usize,
+    block: usize,
+    kr: usize,
+    dtype: DType,
+) -> Vec<u8> {
+    let blocks = out_c.div_ceil(block);
+    let size = dtype.size_bytes();
+    let mut data = vec![0u8; taps * blocks * kr * block * size];
+    for t in 0..taps {
+        for b in 0..blocks {
+            for j in 0..kr {
+                let base = ((t * blocks + b) * kr + j) * block;
+                for p in (j..block).step_by(kr) {
+                    let c = block * b + p;
+                    if c < out_c {
+                        put(&mut data, dtype, base + p, weights[c * taps + t]);
+                    }
+                }
+            }
+        }
+    }
+    data
+}
+
+/// `Σ_k W[n][k]` per output channel: the column sums the legalizer's T2 term needs.
+pub fn column_sums(g: &ConvGeometry, weights: &[i32]) -> Vec<i64> {
+    let k = g.reduction_len();
+    weights.chunks(k.max(1)).take(g.out_c).map(|w| w.iter().map(|&v| i64::from(v)).sum()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry(c: usize, m: usize, k: [usize; 2], groups: usize) -> ConvGeometry {
+        ConvGeometry {
+            batch: 1,
+            in_h: 5,
+            in_w: 5,
+            in_c: c,
+            out_c: m,
+            kernel: k,
+            strides: [1, 1],
+            padding: [0; 4],
+            dilation: [1, 1],
+            groups,
+        }
+    }
+
+    #[test]
+    fn panels_hold_ohwi_in_tap_order_with_zero_padding() {
+        // 2 groups, Cg = 3, 3 outputs per group, 2×1 kernel; kr = 2 pads kc 3 → 4.
+        let g = geometry(6, 6, [2, 1], 2);
+        let w: Vec<i32> = (0..g.weight_len() as i32).map(|v| v + 1).collect();
+        let layout = TapLayout::new(&g, TapMode::Positions, 2);
+        assert_eq!((layout.taps, layout.kc_real, layout.kc), (2, 3, 4));
+        let p =
+            PackedGemmWeights::pack(&g, &w, &layout, 2, 2, DType::I8, WeightConstraint::None, "t")
+                .unwrap();
+        assert_eq!(p.tiles_per_group(), 2);
+        // Group 1, tile 0: columns 3, 4. Block 0 = tap 0, k 0..2: [w(3,0), w(3,1), w(4,0), w(4,1)].
+        let k = g.reduction_len();
+        let at = |n: usize, e: usize| w[n * k + e] as u8;
+        let panel = p.panel(1, 0);
+        assert_eq!(&panel[..4], &[at(3, 0), at(3, 1), at(4, 0), at(4, 1)]);
+        // Block 1 = tap 0, k 2..4: slot k = 3 is padding.
+        assert_eq!(&panel[4..8], &[at(3, 2), 0, at(4, 2), 0]);
+        // Group 1, tile 1: column 5 and a padding column.
+        assert_eq!(&p.panel(1, 1)[..4], &[at(5, 0), at(5, 1), 0, 0]);
+    }
+
+    #[test]
+    fn pair_sum_constraint_is_checked() {
+        let g = geometry(4, 1, [1, 1], 1);
+        let layout = TapLayout::new(&g, TapMode::Positions, 4);
+        let pack = |w: &[i32]| {
+            PackedGemmWeights::pack(
+                &g,
+                w,
+                &layout,
+                1,
+                4,
+                DType::I8,
+                WeightConstraint::U8S8PairSumFitsI16,
+                "t",
+            )
+        };
+        assert!(pack(&[64, 64, -64, -64]).is_ok()); // 255·128 = 32640 ≤ 32767
+        assert!(pack(&[64, 65, 0, 0]).is_err()); // 255·129 saturates
+        assert!(pack(&[127, -128, -128, -1]).is_err()); // 255·(−129) < −32768
+        assert!(pack(&[127, -128, 127, -128]).is_ok());
+    }
+
+    #[test]
+    fn depthwise_sub_vectors_split_channels() {
+        // 5 channels, 2 taps, block 4, kr 2.
+        let w: Vec<i32> = (0..10).collect(); // channel c, tap t: 2c + t
+        let p = pack_depthwise(&w, 5, 2, 4, 2, DType::I8);
+        assert_eq!(p.len(), 2 * 2 * 2 * 4);
+        // tap 0, block 0, sub-vector 0: channels 0 and 2 at positions 0 and 2.
+        assert_eq!(&p[0..4], &[0, 0, 4, 0]);
+        // sub-vector 1: channels 1 and 3 at positions 1 and 3.
+        assert_eq!(&p[4..8], &[0, 2, 0, 6]);
+        // tap 0, block 1: channel 4 only.
+        assert_eq!(&p[8..12], &[8, 0, 0, 0]);
+        assert_eq!(&p[12..16], &[0, 0, 0, 0]);
+    }
+}
