@@ -203,7 +203,7 @@ pub fn pack_depthwise(
                 let base = ((t * blocks + b) * kr + j) * block;
                 for p in (j..block).step_by(kr) {
                     let c = block * b + p;
-                    let c = if c < out_c || block % out_c != 0 { c } else { c % out_c };
+                    let c = if c < out_c || !block.is_multiple_of(out_c) { c } else { c % out_c };
                     if c < out_c {
                         put(&mut data, dtype, base + p, weights[c * taps + t]);
                     }

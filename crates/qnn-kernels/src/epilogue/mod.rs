@@ -184,7 +184,7 @@ impl PreparedEpilogue {
                     Some(c)
                 } else {
                     // Periodic: lets a kernel run a row of pixels as one flat array.
-                    (block % out_c == 0).then_some(c % out_c)
+                    block.is_multiple_of(out_c).then_some(c % out_c)
                 };
             }
         }
