@@ -16,6 +16,9 @@
 //! Range: one product per lane per tap, |u8 · s8| ≤ 32 640; sums exact under the frame's
 //! accumulator-range proof.
 
+// Tile code indexes rows and columns by their coordinates.
+#![allow(clippy::needless_range_loop)]
+
 use std::arch::x86_64::*;
 
 use qnn_ir::DType;
@@ -37,7 +40,7 @@ pub unsafe fn depthwise(args: &DepthwiseArgs<'_>) {
     let rows = unsafe { std::slice::from_raw_parts(args.rows, args.kh) };
     let tap_step = args.dilation_w * c;
     let w = args.weights.cast::<__m512i>();
-    if args.stride_w == 1 && BLOCK % c == 0 {
+    if args.stride_w == 1 && BLOCK.is_multiple_of(c) {
         let total = args.ow * c;
         for f in (0..total).step_by(BLOCK) {
             // SAFETY: flat chunks read at most a block past the last pixel (the rows' slack);

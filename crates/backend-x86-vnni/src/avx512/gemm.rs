@@ -8,6 +8,9 @@
 //! Range: a `vpdpbusd` lane adds four u8·s8 products (|p| ≤ 255·128) to the accumulator
 //! with wrapping i32 arithmetic, exact under the frame's accumulator-range proof.
 
+// Tile code indexes rows and columns by their coordinates.
+#![allow(clippy::needless_range_loop)]
+
 use std::arch::x86_64::*;
 
 use qnn_ir::backend::IndirectGemmArgs;

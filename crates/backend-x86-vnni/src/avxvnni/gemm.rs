@@ -3,6 +3,9 @@
 //! Tile `MR × 8·NV`. Without AVX-512 only ymm0–15 exist: 6×2 accumulators + 2 weight
 //! registers + 1 broadcast = 15.
 
+// Tile code indexes rows and columns by their coordinates.
+#![allow(clippy::needless_range_loop)]
+
 use std::arch::x86_64::*;
 
 use qnn_ir::backend::IndirectGemmArgs;
