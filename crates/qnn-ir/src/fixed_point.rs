@@ -14,15 +14,22 @@ use crate::ops::{FixedPointMultiplier, FixedRounding};
 /// leaves a magnitude below `1/4`, which every rounding mode sends to 0.
 const MAX_RIGHT_SHIFT: u32 = 96;
 
+/// Smallest shift [`FixedPointMultiplier::from_real`] produces (the core `requantize` accepts
+/// shifts in `[−62, 62]`); smaller multipliers are flushed to 0.
+pub const MIN_SHIFT: i32 = -62;
+
 impl FixedPointMultiplier {
     /// `m = q · 2^(shift − 31)` with `q = round(frac · 2^31)` (ties away from zero), where
     /// `m = frac · 2^shift`, `frac ∈ [0.5, 1)`. When `q` rounds up to `2^31` it is halved and
     /// `shift` incremented, so `q ∈ [2^30, 2^31)`. `m == 0` gives `(0, 0)`.
     ///
     /// The representation error is at most half a unit of `q`: `|q · 2^(shift−31) − m| ≤
-    /// 2^(shift−32)`. Tiny multipliers keep their exact (very negative) shift: unlike TFLite's
-    /// `QuantizeMultiplier` they are not flushed to 0. Non-finite or negative multipliers and
-    /// `m ≥ 2^31` (the bound of the range argument of [`apply`](Self::apply)) are errors.
+    /// 2^(shift−32)`. Multipliers below `2^−63` (shift < −62, the smallest shift the core
+    /// `requantize` accepts) become `(0, 0)`: for every `|x| < 2^32` then `|x · m| < 2^−31`,
+    /// which rounds to 0 in every mode, so the flush is exact under the range argument (TFLite's
+    /// `QuantizeMultiplier` flushes below shift −31, equally exact for its `i32` inputs).
+    /// Non-finite or negative multipliers and `m ≥ 2^31` (the bound of the range argument of
+    /// [`apply`](Self::apply)) are errors.
     pub fn from_real(m: f64) -> Result<Self, IrError> {
         Self::from_real_in("fixed-point multiplier", m)
     }
@@ -51,6 +58,9 @@ impl FixedPointMultiplier {
         }
         if shift > 31 {
             return Err(bad("a fixed-point multiplier must be < 2^31"));
+        }
+        if shift < MIN_SHIFT {
+            return Ok(FixedPointMultiplier { multiplier: 0, shift: 0 });
         }
         debug_assert!(((1 << 30)..(1 << 31)).contains(&q));
         Ok(FixedPointMultiplier { multiplier: q as i32, shift })
@@ -192,9 +202,13 @@ mod tests {
         assert_eq!(FixedPointMultiplier::from_real(0.75).unwrap(), fp(3 << 29, 0));
         // 1 − 2^-40 rounds q up to 2^31: halved, shift + 1.
         assert_eq!(FixedPointMultiplier::from_real(1.0 - 2f64.powi(-40)).unwrap(), fp(1 << 30, 1));
-        let tiny = FixedPointMultiplier::from_real(2f64.powi(-1074)).unwrap();
-        assert_eq!(tiny, fp(1 << 30, -1073));
-        assert_eq!(tiny.to_real(), 2f64.powi(-1074));
+        assert_eq!(FixedPointMultiplier::from_real(2f64.powi(-63)).unwrap(), fp(1 << 30, -62));
+        let tiny = 2f64.powi(-63) * (1.0 - 2f64.powi(-40));
+        assert_eq!(FixedPointMultiplier::from_real(tiny).unwrap(), fp(1 << 30, -62));
+        assert_eq!(FixedPointMultiplier::from_real(2f64.powi(-64)).unwrap(), fp(0, 0));
+        assert_eq!(FixedPointMultiplier::from_real(f64::MIN_POSITIVE / 4.0).unwrap(), fp(0, 0));
+        let deep = fp(1 << 30, -1073);
+        assert_eq!(deep.to_real(), f64::from_bits(1)); // 2^−1074, the smallest subnormal
         assert_eq!(FixedPointMultiplier::from_real(2f64.powi(30)).unwrap(), fp(1 << 30, 31));
     }
 

@@ -6,21 +6,8 @@ use ndarray::{ArrayD, IxDyn, Zip};
 use super::support::{attr_error, clamp, floats, int_range, ints, shape_error};
 use crate::dtype::DType;
 use crate::error::IrError;
+pub(super) use crate::infer::broadcast_shapes as broadcast_shape;
 use crate::tensor::Tensor;
-
-/// numpy broadcasting: shapes aligned at the right, each pair of dimensions equal or one of
-/// them 1.
-pub(super) fn broadcast_shape(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>, IrError> {
-    let rank = a.len().max(b.len());
-    let dim = |s: &[usize], i: usize| if i < rank - s.len() { 1 } else { s[i - (rank - s.len())] };
-    (0..rank)
-        .map(|i| match (dim(a, i), dim(b, i)) {
-            (x, y) if x == y || y == 1 => Ok(x),
-            (1, y) => Ok(y),
-            _ => Err(shape_error(op, format!("shapes {a:?} and {b:?} do not broadcast"))),
-        })
-        .collect()
-}
 
 /// `a` broadcast to `shape` (an owned copy, so callers can zip with indices).
 pub(super) fn broadcast_to<T: Clone>(
