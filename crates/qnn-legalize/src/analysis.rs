@@ -108,7 +108,7 @@ impl QConv {
         let (dims, weight_out_axis, channel_axis) = match &form {
             ConvForm::Conv2d(conv) => {
                 let [n, c, h, w] = conv.data_layout.nchw(&data_ty.shape);
-                let [o, _, r, s] = conv.kernel_layout.oihw(&wt.shape().to_vec());
+                let [o, _, r, s] = conv.kernel_layout.oihw(wt.shape());
                 let [_, _, oh, ow] = conv.data_layout.nchw(&out_shape);
                 let dims = Dims { n, c, h, w, o, r, s, oh, ow, groups: conv.groups };
                 (dims, conv.kernel_layout.output_axis(), conv.data_layout.channel_axis())

@@ -135,10 +135,17 @@ impl Analysis {
     }
 
     /// Every int8 operand plan analysed, with its ranges.
+    /// Plans that differ only in the dot product they are for (same dtypes and shifts) have
+    /// the same ranges and are reported once.
     pub fn plan_ranges(&self) -> Vec<PlanRange> {
+        let key = |f: &Int8Fold| {
+            (f.plan.data_dtype, f.plan.data_shift, f.plan.weight_dtype, f.plan.weight_shift)
+        };
         self.folds
             .iter()
-            .map(|(f, r)| PlanRange {
+            .enumerate()
+            .filter(|(i, (f, _))| !self.folds[..*i].iter().any(|(g, _)| key(g) == key(f)))
+            .map(|(_, (f, r))| PlanRange {
                 operands: format!("{}×{}", f.plan.data_dtype, f.plan.weight_dtype),
                 dot: f.plan.dot.map(|d| d.as_str().to_string()),
                 data_shift: f.plan.data_shift,

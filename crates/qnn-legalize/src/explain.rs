@@ -180,10 +180,9 @@ impl fmt::Display for Explanation {
             for p in &o.range.pair_sums {
                 writeln!(
                     f,
-                    "  16-bit pairs {} ({}, {}): sums {} in {}: {}",
+                    "  16-bit pairs {} ({} on overflow): sums {} in {}: {}",
                     p.instruction,
-                    format_args!("{} on overflow", p.on_overflow),
-                    p.k_order,
+                    p.on_overflow,
                     p.pair_sums,
                     p.limit,
                     if p.safe { "safe" } else { "NOT safe" }

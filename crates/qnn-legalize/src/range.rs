@@ -42,21 +42,29 @@ impl Interval {
     pub fn fits_i32(&self) -> bool {
         self.within(Interval::I32)
     }
-    pub fn add(self, o: Interval) -> Interval {
-        Interval::new(self.lo as i128 + o.lo as i128, self.hi as i128 + o.hi as i128)
-    }
-    pub fn sub(self, o: Interval) -> Interval {
-        Interval::new(self.lo as i128 - o.hi as i128, self.hi as i128 - o.lo as i128)
-    }
     pub fn scale(self, m: i64) -> Interval {
         let (a, b) = (self.lo as i128 * m as i128, self.hi as i128 * m as i128);
         Interval::new(a.min(b), a.max(b))
     }
     pub fn shift(self, d: i64) -> Interval {
-        self.add(Interval::point(d))
+        self + Interval::point(d)
     }
     pub fn hull(self, o: Interval) -> Interval {
         Interval { lo: self.lo.min(o.lo), hi: self.hi.max(o.hi) }
+    }
+}
+
+impl std::ops::Add for Interval {
+    type Output = Interval;
+    fn add(self, o: Interval) -> Interval {
+        Interval::new(self.lo as i128 + o.lo as i128, self.hi as i128 + o.hi as i128)
+    }
+}
+
+impl std::ops::Sub for Interval {
+    type Output = Interval;
+    fn sub(self, o: Interval) -> Interval {
+        Interval::new(self.lo as i128 - o.hi as i128, self.hi as i128 - o.lo as i128)
     }
 }
 
@@ -144,7 +152,7 @@ pub fn int8_terms(q: &QConv, f: &Int8Fold) -> Int8TermsRange {
     for k in 0..q.dims.o {
         let t1 = dot_bound(&f.kvec[k], data);
         let c = Interval::point(f.constant[k]);
-        let t1c = t1.add(c);
+        let t1c = t1 + c;
         let t3k = window.scale(f.wzp[k]);
         let result = dot_bound(&i16f.kvec[k], orig).shift(q.bias[k]);
         let mut checks =

@@ -1,6 +1,7 @@
 //! A small quantized conv network, as an importer would produce it: conv → bias → requantize
 //! → relu, a depthwise conv on u8 weights with zero point 128, a pointwise conv with
 //! per-channel asymmetric weights, global average pooling and a dense classifier.
+#![allow(dead_code)]
 
 use qnn_ir::*;
 
