@@ -6,10 +6,15 @@
 //! [`LoweringPolicy`], proves the chosen form cannot overflow, lowers every QNN op to core
 //! ops, and explains each decision.
 //!
-//! ```ignore
-//! let target: Target = "aarch64-unknown-linux-gnu:cortex-a53".parse()?;
-//! let Legalized { graph, explanation } = legalize(&qnn_graph, &target, &CostModel::new())?;
-//! println!("{explanation}");            // table; explanation.to_json() for JSON
+//! ```no_run
+//! use qnn_legalize::{CostModel, LegalizeError, Legalized, Target, legalize};
+//!
+//! fn lower(qnn_graph: &qnn_ir::Graph) -> Result<qnn_ir::Graph, LegalizeError> {
+//!     let target: Target = "aarch64-unknown-linux-gnu:cortex-a53".parse()?;
+//!     let Legalized { graph, explanation } = legalize(qnn_graph, &target, &CostModel::new())?;
+//!     println!("{explanation}"); // a table; explanation.to_json() for JSON
+//!     Ok(graph)
+//! }
 //! ```
 //!
 //! # Pipeline of one conv/dense

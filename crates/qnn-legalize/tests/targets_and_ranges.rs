@@ -99,3 +99,50 @@ fn range_bounds_use_the_actual_weights() {
     assert_eq!(p.range.constant.lo, 256);
     assert!(p.range.t3.is_none() && p.range.overflow.is_none());
 }
+
+/// The matcher only absorbs values nothing else reads: a conv whose output is also a graph
+/// output keeps its epilogue outside, and a non-conv node is not a pattern.
+#[test]
+fn pattern_stops_at_shared_values() {
+    use qnn_legalize::{Lowering, match_all, match_fused_conv};
+    let mut b = GraphBuilder::new("shared");
+    let x = b.input("x", TensorType::new(DType::U8, [1, 4, 2, 2])).unwrap();
+    let w = b
+        .constant("w", tensor(DType::I8, &[2, 4, 1, 1], vec![1, 2, 3, 4, -1, -2, -3, -4]))
+        .unwrap();
+    let q = QuantParams::per_tensor(1.0, 3);
+    let y = b
+        .node(
+            "conv",
+            Op::QnnConv2d { conv: Conv2dAttrs::default(), input: q.clone(), kernel: q.clone() },
+            &[x, w],
+        )
+        .unwrap();
+    let r = b
+        .node(
+            "rq",
+            Op::QnnRequantize {
+                input: QuantParams::per_tensor(0.5, 0),
+                output: QuantParams::per_tensor(1.0, 0),
+                rounding: Rounding::Upward,
+                out_dtype: DType::U8,
+            },
+            &[y],
+        )
+        .unwrap();
+    b.output(y);
+    b.output(r);
+    let g = b.finish().unwrap();
+    let l = legalize(&g, &"x86_64-unknown-linux-gnu:cascadelake".parse().unwrap(), &Capability)
+        .unwrap();
+    let fused = match_all(&l.graph);
+    assert_eq!(fused.len(), 1);
+    let f = &fused[0];
+    assert_eq!(f.lowering, Lowering::Int8ZeroPointTerms);
+    // The conv's result is a graph output: the requantize is not fused.
+    assert_eq!(f.output, l.graph.outputs[0]);
+    assert!(f.requantize.is_none() && f.weight_zero_points.is_some());
+    let rq = l.graph.nodes.iter().position(|n| matches!(n.op, Op::Requantize { .. })).unwrap();
+    assert!(!f.nodes.contains(&rq));
+    assert!(match_fused_conv(&l.graph, rq).is_none());
+}
