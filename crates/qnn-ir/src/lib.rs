@@ -14,6 +14,7 @@ pub mod infer;
 pub mod ops;
 pub mod quant;
 pub mod tensor;
+pub mod text;
 mod verify;
 
 pub use dtype::DType;
