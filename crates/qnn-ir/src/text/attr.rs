@@ -64,7 +64,7 @@ impl Spanned {
         ))
     }
 
-    fn int(&self, cx: Ctx<'_>, what: &str) -> Result<i64, IrError> {
+    fn int(&self, cx: Ctx<'_>, what: &str) -> Result<i128, IrError> {
         match &self.attr {
             Attr::Num(t) => parse_int(t).ok_or_else(|| self.fail(cx, what)),
             _ => Err(self.fail(cx, what)),

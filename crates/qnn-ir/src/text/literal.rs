@@ -71,8 +71,9 @@ pub(crate) fn nan_f64(hex: &str) -> Result<f64, String> {
     if x.is_nan() { Ok(x) } else { Err(format!("bits {hex} are not an f64 NaN")) }
 }
 
-/// A decimal integer (`-12`, `255`); `None` when `text` is not one (or does not fit i64).
-pub(crate) fn parse_int(text: &str) -> Option<i64> {
+/// A decimal integer (`-12`, `255`), wide enough for every `i64` and `u64`; `None` when
+/// `text` is not one.
+pub(crate) fn parse_int(text: &str) -> Option<i128> {
     if text.starts_with('+') {
         return None;
     }
@@ -110,5 +111,6 @@ mod tests {
         assert_eq!(parse_int("+1"), None);
         assert_eq!(parse_int("-128"), Some(-128));
         assert_eq!(parse_int("1.0"), None);
+        assert_eq!(parse_int(&u64::MAX.to_string()), Some(u64::MAX.into()));
     }
 }

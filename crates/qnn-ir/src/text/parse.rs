@@ -280,9 +280,9 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         match v {
-            Some(v) if dtype.contains(v) => {
+            Some(v) if i64::try_from(v).is_ok_and(|v| dtype.contains(v)) => {
                 self.bump();
-                Ok(v)
+                Ok(v as i64)
             }
             Some(v) => Err(self.pos().error(format!("constant {of}: {v} does not fit {dtype}"))),
             None => Err(self.fail(&format!("an integer element of {of}"))),
