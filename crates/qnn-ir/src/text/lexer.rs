@@ -1,6 +1,7 @@
 //! Tokens of the text form, and the quoting of names.
 //!
-//! The lexer runs over the whole input once. It never fails: a malformed token becomes a
+//! The lexer hands out one token at a time (the parser looks at most two ahead, so a large
+//! constant is never held as tokens). It never fails: a malformed token becomes a
 //! [`Tok::Error`] that ends the stream, so that the parser reports whichever problem comes
 //! first in the text.
 
@@ -48,7 +49,7 @@ impl Tok<'_> {
             Tok::Ident(s) => format!("`{s}`"),
             Tok::Number(s) => format!("number `{s}`"),
             Tok::Value(s) => format!("value {}", value_ref(s)),
-            Tok::At(s) => format!("node name @{}", quote_if_needed(s, true)),
+            Tok::At(s) => format!("node name @{}", quote_if_needed(s, false)),
             Tok::Str(s) => format!("string {}", quote(s)),
             Tok::Punct(c) => format!("`{c}`"),
             Tok::Eof => "end of input".into(),
@@ -107,7 +108,7 @@ pub(crate) fn value_ref(name: &str) -> String {
     format!("%{}", quote_if_needed(name, false))
 }
 
-struct Lexer<'a> {
+pub(crate) struct Lexer<'a> {
     src: &'a str,
     /// Byte offset of the next character.
     at: usize,
@@ -116,6 +117,10 @@ struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
+    pub fn new(src: &'a str) -> Self {
+        Lexer { src, at: 0, line: 1, column: 1 }
+    }
+
     fn peek(&self) -> Option<char> {
         self.src[self.at..].chars().next()
     }
@@ -260,7 +265,8 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn token(&mut self) -> Token<'a> {
+    /// The next token; after [`Tok::Eof`] or a [`Tok::Error`] the caller must stop.
+    pub fn token(&mut self) -> Token<'a> {
         self.skip_space_and_comments();
         let pos = self.pos();
         let Some(c) = self.peek() else { return Token { tok: Tok::Eof, pos } };
@@ -295,23 +301,30 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Splits `src` into tokens. The last token is [`Tok::Eof`] or a [`Tok::Error`].
-pub(crate) fn tokenize(src: &str) -> Vec<Token<'_>> {
-    let mut lexer = Lexer { src, at: 0, line: 1, column: 1 };
-    let mut tokens = Vec::new();
-    loop {
-        let t = lexer.token();
-        let end = matches!(t.tok, Tok::Eof | Tok::Error(_));
-        tokens.push(t);
-        if end {
-            return tokens;
-        }
+impl Tok<'_> {
+    /// True for the last token of a stream.
+    pub fn ends(&self) -> bool {
+        matches!(self, Tok::Eof | Tok::Error(_))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// All tokens of `src`, up to and including the end of input or the first error.
+    fn tokenize(src: &str) -> Vec<Token<'_>> {
+        let mut lexer = Lexer::new(src);
+        let mut tokens = Vec::new();
+        loop {
+            let t = lexer.token();
+            let end = t.tok.ends();
+            tokens.push(t);
+            if end {
+                return tokens;
+            }
+        }
+    }
 
     fn kinds(src: &str) -> Vec<Tok<'_>> {
         tokenize(src).into_iter().map(|t| t.tok).collect()

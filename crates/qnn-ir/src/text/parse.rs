@@ -3,11 +3,11 @@
 //! Statements are parsed first and names resolved afterwards, so `parse_unverified` can read
 //! graphs that use a value before its definition (the verifier then says so).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::attr::{Attr, Spanned};
-use super::lexer::{Pos, Tok, Token, tokenize, value_ref};
+use super::lexer::{Lexer, Pos, Tok, Token, value_ref};
 use super::literal::{nan_f32, parse_f32, parse_int};
 use super::ops::{Attrs, build_op};
 use crate::dtype::DType;
@@ -35,30 +35,42 @@ struct Stmt {
 }
 
 struct Parser<'a> {
-    toks: Vec<Token<'a>>,
-    at: usize,
+    lexer: Lexer<'a>,
+    /// The current token and the next one (fewer only at the end of the stream).
+    ahead: VecDeque<Token<'a>>,
 }
 
 impl<'a> Parser<'a> {
+    fn new(src: &'a str) -> Self {
+        let mut p = Parser { lexer: Lexer::new(src), ahead: VecDeque::with_capacity(2) };
+        p.fill();
+        p
+    }
+
+    fn fill(&mut self) {
+        while self.ahead.len() < 2 && !self.ahead.back().is_some_and(|t| t.tok.ends()) {
+            self.ahead.push_back(self.lexer.token());
+        }
+    }
+
     fn tok(&self) -> &Tok<'a> {
-        &self.toks[self.at].tok
+        &self.ahead[0].tok
     }
 
     fn tok_at(&self, ahead: usize) -> &Tok<'a> {
-        &self.toks[(self.at + ahead).min(self.toks.len() - 1)].tok
+        &self.ahead[ahead.min(self.ahead.len() - 1)].tok
     }
 
     fn pos(&self) -> Pos {
-        self.toks[self.at].pos
+        self.ahead[0].pos
     }
 
     /// Moves past the current token; the last token (end of input or an error) stays.
-    fn bump(&mut self) -> Token<'a> {
-        let t = self.toks[self.at].clone();
-        if self.at + 1 < self.toks.len() {
-            self.at += 1;
+    fn bump(&mut self) {
+        if !self.tok().ends() {
+            self.ahead.pop_front();
+            self.fill();
         }
-        t
     }
 
     /// "expected X, found Y" at the current token (or the lexer's message there).
@@ -232,46 +244,65 @@ impl<'a> Parser<'a> {
 
     /// `[e, e, …]` with exactly `ty`'s number of elements, each inside `ty.dtype`.
     fn constant(&mut self, ty: &TensorType, of: &str) -> Result<Tensor, IrError> {
-        let open = self.expect('[', &format!("to open the elements of {of}"))?;
+        let open = self.pos();
         let len = ty.checked_len().ok_or_else(|| {
             open.error(format!("constant {of}: shape {:?} has too many elements", ty.shape))
         })?;
-        let mut ints: Vec<i64> = Vec::new();
-        let mut floats: Vec<f32> = Vec::new();
+        // Each integer element was checked against the dtype, so the casts are exact.
+        let t = match ty.dtype {
+            DType::F32 => {
+                Tensor::from_vec(&ty.shape, self.elements(ty, len, of, Self::f32_element)?)
+            }
+            DType::U8 => Tensor::from_vec(&ty.shape, self.ints(ty, len, of, |v| v as u8)?),
+            DType::I8 => Tensor::from_vec(&ty.shape, self.ints(ty, len, of, |v| v as i8)?),
+            DType::I16 => Tensor::from_vec(&ty.shape, self.ints(ty, len, of, |v| v as i16)?),
+            DType::I32 => Tensor::from_vec(&ty.shape, self.ints(ty, len, of, |v| v as i32)?),
+        };
+        t.map_err(|e| open.error(format!("constant {of}: {e}")))
+    }
+
+    fn ints<T>(
+        &mut self,
+        ty: &TensorType,
+        len: usize,
+        of: &str,
+        cast: fn(i64) -> T,
+    ) -> Result<Vec<T>, IrError> {
+        self.elements(ty, len, of, |p, of| p.int_element(ty.dtype, of).map(cast))
+    }
+
+    /// The bracketed list of `len` elements, each read by `element`.
+    fn elements<T>(
+        &mut self,
+        ty: &TensorType,
+        len: usize,
+        of: &str,
+        mut element: impl FnMut(&mut Self, &str) -> Result<T, IrError>,
+    ) -> Result<Vec<T>, IrError> {
+        let open = self.expect('[', &format!("to open the elements of {of}"))?;
+        // Reserve by what the text can hold, not by what the type claims.
+        let mut items = Vec::with_capacity(len.min(1 << 16));
         if !self.eat(']') {
             loop {
-                if ints.len() + floats.len() == len {
+                if items.len() == len {
                     return Err(self.pos().error(format!(
                         "constant {of}: more than the {len} element(s) of type {ty}"
                     )));
                 }
-                if ty.dtype == DType::F32 {
-                    floats.push(self.f32_element(of)?);
-                } else {
-                    ints.push(self.int_element(ty.dtype, of)?);
-                }
+                items.push(element(self, of)?);
                 if self.eat(']') {
                     break;
                 }
                 self.expect(',', &format!("or `]` between the elements of {of}"))?;
             }
         }
-        let n = ints.len() + floats.len();
-        if n != len {
-            return Err(
-                open.error(format!("constant {of}: {n} element(s) given, type {ty} has {len}"))
-            );
+        if items.len() != len {
+            return Err(open.error(format!(
+                "constant {of}: {} element(s) given, type {ty} has {len}",
+                items.len()
+            )));
         }
-        let shape = &ty.shape;
-        let t = match ty.dtype {
-            DType::F32 => Tensor::from_vec(shape, floats),
-            // Each element was range-checked against the dtype, so the casts are exact.
-            DType::U8 => Tensor::from_vec(shape, ints.into_iter().map(|v| v as u8).collect()),
-            DType::I8 => Tensor::from_vec(shape, ints.into_iter().map(|v| v as i8).collect()),
-            DType::I16 => Tensor::from_vec(shape, ints.into_iter().map(|v| v as i16).collect()),
-            DType::I32 => Tensor::from_vec(shape, ints.into_iter().map(|v| v as i32).collect()),
-        };
-        t.map_err(|e| open.error(format!("constant {of}: {e}")))
+        Ok(items)
     }
 
     fn int_element(&mut self, dtype: DType, of: &str) -> Result<i64, IrError> {
@@ -279,12 +310,14 @@ impl<'a> Parser<'a> {
             Tok::Number(t) => parse_int(t),
             _ => None,
         };
-        match v {
-            Some(v) if i64::try_from(v).is_ok_and(|v| dtype.contains(v)) => {
+        match v.map(i64::try_from) {
+            Some(Ok(v)) if dtype.contains(v) => {
                 self.bump();
-                Ok(v as i64)
+                Ok(v)
             }
-            Some(v) => Err(self.pos().error(format!("constant {of}: {v} does not fit {dtype}"))),
+            Some(_) => Err(self
+                .pos()
+                .error(format!("constant {of}: {} does not fit {dtype}", v.unwrap_or_default()))),
             None => Err(self.fail(&format!("an integer element of {of}"))),
         }
     }
@@ -367,7 +400,7 @@ impl<'a> Parser<'a> {
 
 /// Parses the text form without verifying the graph (no type inference).
 pub fn parse_unverified(src: &str) -> Result<Graph, IrError> {
-    let mut p = Parser { toks: tokenize(src), at: 0 };
+    let mut p = Parser::new(src);
     if !p.keyword("graph") {
         return Err(p.fail("`graph` at the start"));
     }

@@ -110,19 +110,36 @@ fn standalone_value(out: &mut String, g: &Graph, i: usize) {
 
 /// The elements in row-major order: inline when short, else one row per line.
 fn constant_data(out: &mut String, t: &Tensor) {
-    let items: Vec<String> = match t {
-        Tensor::U8(a) => a.iter().map(u8::to_string).collect(),
-        Tensor::I8(a) => a.iter().map(i8::to_string).collect(),
-        Tensor::I16(a) => a.iter().map(i16::to_string).collect(),
-        Tensor::I32(a) => a.iter().map(i32::to_string).collect(),
-        Tensor::F32(a) => a.iter().map(|&x| fmt_f32(x)).collect(),
-    };
-    if items.len() <= ROW {
-        let _ = write!(out, "[{}]", items.join(", "));
+    let shape = t.shape();
+    match t {
+        Tensor::U8(a) => elements(out, shape, a.iter(), |o, x| write!(o, "{x}")),
+        Tensor::I8(a) => elements(out, shape, a.iter(), |o, x| write!(o, "{x}")),
+        Tensor::I16(a) => elements(out, shape, a.iter(), |o, x| write!(o, "{x}")),
+        Tensor::I32(a) => elements(out, shape, a.iter(), |o, x| write!(o, "{x}")),
+        Tensor::F32(a) => elements(out, shape, a.iter(), |o, &x| o.write_str(&fmt_f32(x))),
+    }
+}
+
+fn elements<'t, T: 't>(
+    out: &mut String,
+    shape: &[usize],
+    items: impl ExactSizeIterator<Item = &'t T>,
+    write: impl Fn(&mut String, &T) -> std::fmt::Result,
+) {
+    let n = items.len();
+    if n <= ROW {
+        out.push('[');
+        for (i, x) in items.enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            let _ = write(out, x);
+        }
+        out.push(']');
         return;
     }
     let mut row: usize = 1;
-    for &d in t.shape().iter().rev() {
+    for &d in shape.iter().rev() {
         match row.saturating_mul(d) {
             r if (1..=ROW).contains(&r) => row = r,
             _ => break,
@@ -131,12 +148,16 @@ fn constant_data(out: &mut String, t: &Tensor) {
     if row == 1 {
         row = ROW;
     }
-    out.push_str("[\n");
-    let rows = items.len().div_ceil(row);
-    for (r, chunk) in items.chunks(row).enumerate() {
-        let _ = writeln!(out, "    {}{}", chunk.join(", "), if r + 1 < rows { "," } else { "" });
+    out.push('[');
+    for (i, x) in items.enumerate() {
+        out.push_str(match (i % row, i) {
+            (0, 0) => "\n    ",
+            (0, _) => ",\n    ",
+            _ => ", ",
+        });
+        let _ = write(out, x);
     }
-    out.push_str("  ]");
+    out.push_str("\n  ]");
 }
 
 /// `%out: TYPE = op(%a, %b) {attr = value, …} @node`, the `@node` only when the node's name
