@@ -4,15 +4,19 @@
 //! * the [`Graph`] of typed values and nodes, its [`GraphBuilder`] and verifier;
 //! * the operators ([`Op`]): the QNN dialect and the core integer ops;
 //! * type and shape inference ([`infer_type`]);
+//! * the reference semantics of every op ([`reference`]) and fixed-point multipliers
+//!   ([`fixed_point`]);
 //! * the backend plugin contract ([`backend`]).
 
 pub mod backend;
 pub mod dtype;
 pub mod error;
+pub mod fixed_point;
 pub mod graph;
 pub mod infer;
 pub mod ops;
 pub mod quant;
+pub mod reference;
 pub mod tensor;
 pub mod text;
 mod verify;

@@ -1,0 +1,47 @@
+//! # backend-template: a qnn backend to copy
+//!
+//! The smallest complete backend: one [`BackendDescriptor`](qnn_ir::backend::BackendDescriptor)
+//! ([`descriptor::DESCRIPTOR`], named `template-portable`) and one kernel
+//! ([`portable_gemm::KERNEL`], `portable_gemm_u8i8_4x4`, a scalar GEMM microkernel), both handed to
+//! the registry with `inventory::submit!`. It depends on `qnn-ir` (the contract) and `inventory`,
+//! nothing else, and runs on any CPU.
+//!
+//! ## Writing your own backend from it
+//!
+//! 1. Copy this crate, rename the package (`backend-myisa`) and the descriptor's `name`; every
+//!    kernel entry's `backend` field must repeat that name.
+//! 2. Fill in the descriptor ([`descriptor`] explains each field): the architecture, the CPU
+//!    features your kernels need, a probe that checks them at run time, the capabilities the
+//!    legalizer reads (above all which int8 dot product you have, if any), a priority.
+//! 3. Write microkernels that honour the packed-panel contract of
+//!    [`GemmTile`](qnn_ir::backend::GemmTile) and register one
+//!    [`KernelEntry`](qnn_ir::backend::KernelEntry) each ([`portable_gemm`] shows how). A SIMD
+//!    kernel is a `#[target_feature(enable = "…")] unsafe fn`; those coerce to the contract's
+//!    `unsafe fn(&GemmTile)` pointer, and the runtime calls your probe before any of them.
+//! 4. Test it from an integration test (`tests/registry.rs` here): unit tests inside the crate
+//!    that defines the registry cannot see backends, and the kernel must equal a naive product
+//!    bit for bit on random packed panels, accumulate on and off.
+//! 5. Set `abi_version` to [`BACKEND_ABI_VERSION`](qnn_ir::backend::BACKEND_ABI_VERSION) in every
+//!    submission. When the contract changes its function-pointer signatures the version moves,
+//!    and [`registry::problems`](qnn_ir::backend::registry::problems) reports a backend built for
+//!    another one instead of calling it with the wrong arguments.
+//!
+//! ## The `use backend_template as _;` rule
+//!
+//! Registration happens at link time, and the linker drops a crate that nothing names, together
+//! with its submissions: no error, the backend is just absent. So every binary, test and bench
+//! that wants this backend names the crate once:
+//!
+//! ```
+//! use backend_template as _;
+//!
+//! assert!(qnn_ir::backend::registry::backend("template-portable").is_some());
+//! ```
+//!
+//! Depending on the crate in `Cargo.toml` is not enough. The converse (a binary that does not
+//! name the crate does not list it) cannot be shown from a test of this crate, because the test
+//! binary names it; [`registry::backends`](qnn_ir::backend::registry::backends) (and `qnn
+//! targets`) is how a user checks what a binary contains.
+
+pub mod descriptor;
+pub mod portable_gemm;

@@ -1,0 +1,162 @@
+//! The command line: `cargo xtask COMMAND [OPTIONS]`.
+
+use anyhow::{Result, bail};
+
+pub const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  test      host tests, clippy, rustfmt, then the aarch64 suites under qemu for
+            cortex-a53, neoverse-n1 and max
+  help      this text
+
+options of `test`:
+  --target TRIPLE   test only for TRIPLE (aarch64-unknown-linux-gnu): through `cross` when it
+                    is installed and docker/podman answers, else with the cross linker and the
+                    runner of .cargo/config.toml (qemu) or CARGO_TARGET_<TRIPLE>_RUNNER
+  --cpu NAME        the emulated CPU (QEMU_CPU), instead of all three
+  --quick           property tests at 1/8 of their cases, and one emulated CPU (max)
+  --install         install missing tools (rustup target, apt packages); automatic when
+                    running as root with CI set
+  --no-cross        build locally even when `cross` would work
+
+environment:
+  QNN_PROPTEST_CASES   cases per property test (default: each test's own, 256 in proptest);
+                       under emulation xtask divides it (or 256) by 8
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER
+                       your runner for aarch64 binaries (an ssh wrapper to a board); honoured,
+                       and then nothing is emulated
+";
+
+/// Options of `cargo xtask test`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TestArgs {
+    pub target: Option<String>,
+    pub cpu: Option<String>,
+    pub quick: bool,
+    pub install: bool,
+    pub no_cross: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Test(TestArgs),
+    Help,
+}
+
+/// Parses the arguments after `cargo xtask`. Accepts `--opt value` and `--opt=value`.
+pub fn parse<I, S>(args: I) -> Result<Command>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut args = args.into_iter().map(Into::into);
+    let Some(command) = args.next() else { return Ok(Command::Help) };
+    match command.as_str() {
+        "help" | "-h" | "--help" => Ok(Command::Help),
+        "test" => {
+            let rest: Vec<String> = args.collect();
+            if rest.iter().any(|a| a == "-h" || a == "--help") {
+                return Ok(Command::Help);
+            }
+            parse_test(rest.into_iter()).map(Command::Test)
+        }
+        other => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
+
+fn parse_test(mut args: impl Iterator<Item = String>) -> Result<TestArgs> {
+    let mut t = TestArgs::default();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String> {
+            match inline.clone().or_else(|| args.next()) {
+                Some(v) if !v.is_empty() && !v.starts_with("--") => Ok(v),
+                _ => bail!("`{name}` needs a value\n\n{USAGE}"),
+            }
+        };
+        match flag.as_str() {
+            "--target" => t.target = Some(value("--target")?),
+            "--cpu" => t.cpu = Some(value("--cpu")?),
+            "--quick" | "--install" | "--no-cross" if inline.is_some() => {
+                bail!("`{flag}` takes no value\n\n{USAGE}")
+            }
+            "--quick" => t.quick = true,
+            "--install" => t.install = true,
+            "--no-cross" => t.no_cross = true,
+            other => bail!("unknown option `{other}` of `cargo xtask test`\n\n{USAGE}"),
+        }
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_args(args: &[&str]) -> Result<TestArgs> {
+        match parse(std::iter::once("test").chain(args.iter().copied()))? {
+            Command::Test(t) => Ok(t),
+            c => panic!("parsed as {c:?}"),
+        }
+    }
+
+    #[test]
+    fn no_arguments_is_help() {
+        assert_eq!(parse(Vec::<String>::new()).unwrap(), Command::Help);
+        assert_eq!(parse(["--help"]).unwrap(), Command::Help);
+        assert_eq!(parse(["test", "--quick", "-h"]).unwrap(), Command::Help);
+    }
+
+    #[test]
+    fn plain_test() {
+        assert_eq!(test_args(&[]).unwrap(), TestArgs::default());
+    }
+
+    #[test]
+    fn every_option_both_spellings() {
+        let want = TestArgs {
+            target: Some("aarch64-unknown-linux-gnu".into()),
+            cpu: Some("neoverse-n1".into()),
+            quick: true,
+            install: true,
+            no_cross: true,
+        };
+        let spaced = [
+            "--target",
+            "aarch64-unknown-linux-gnu",
+            "--cpu",
+            "neoverse-n1",
+            "--quick",
+            "--install",
+            "--no-cross",
+        ];
+        assert_eq!(test_args(&spaced).unwrap(), want);
+        let inline = [
+            "--cpu=neoverse-n1",
+            "--target=aarch64-unknown-linux-gnu",
+            "--no-cross",
+            "--install",
+            "--quick",
+        ];
+        assert_eq!(test_args(&inline).unwrap(), want);
+    }
+
+    #[test]
+    fn bad_arguments_are_errors_that_show_usage() {
+        for bad in [
+            &["--target"][..],
+            &["--cpu", "--quick"],
+            &["--target="],
+            &["--quick=yes"],
+            &["--frobnicate"],
+        ] {
+            let e = test_args(bad).unwrap_err().to_string();
+            assert!(e.contains("usage: cargo xtask"), "{bad:?}: {e}");
+        }
+        assert!(parse(["bench2"]).unwrap_err().to_string().starts_with("unknown command `bench2`"));
+    }
+}
