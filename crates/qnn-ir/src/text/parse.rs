@@ -378,10 +378,8 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         let Tok::Ident(kw @ ("input" | "const")) = *self.tok() else {
-            return match self.value(WHAT) {
-                Ok(name) => self.node(&name).map(Some),
-                Err(e) => Err(e),
-            };
+            let name = self.value(WHAT)?;
+            return self.node(&name).map(Some);
         };
         self.bump();
         let name = self.value(&format!("a value `%name` after `{kw}`"))?;
