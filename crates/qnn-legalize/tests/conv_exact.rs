@@ -295,7 +295,7 @@ fn check_case(c: &ConvCase) {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(512))]
     #[test]
     fn conv2d_lowerings_are_exact(c in conv_case()) {
         check_case(&c);

@@ -147,6 +147,9 @@ fn explanation_round_trips_through_json() {
     let l =
         legalize(&small_net(), &named("aarch64-unknown-linux-gnu:neoverse-n1"), &CostModel::new())
             .unwrap();
+    // The lowered graph prints and parses back (its names, `conv1.t1` etc., are plain).
+    let text = qnn_ir::text::print(&l.graph);
+    assert_eq!(qnn_ir::text::parse(&text).unwrap(), l.graph);
     let json = l.explanation.to_json();
     let back = qnn_legalize::Explanation::from_json(&json).unwrap();
     assert_eq!(back, l.explanation);

@@ -124,7 +124,7 @@ fn build(c: &DenseCase) -> (Graph, Tensor) {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(512))]
     #[test]
     fn dense_lowerings_are_exact(c in dense_case()) {
         let (g, x) = build(&c);

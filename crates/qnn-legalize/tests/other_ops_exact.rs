@@ -14,7 +14,10 @@ fn check_op(op: Op, inputs: Vec<Tensor>) -> Result<(), TestCaseError> {
     let mut b = GraphBuilder::new("op");
     let ids: Vec<ValueId> =
         inputs.iter().enumerate().map(|(i, t)| b.input(format!("x{i}"), t.ty()).unwrap()).collect();
-    let y = b.node("op", op, &ids).unwrap();
+    // Attributes inference refuses (e.g. a dilated window that sees only padding) are not cases.
+    let y = b.node("op", op, &ids);
+    prop_assume!(y.is_ok());
+    let y = y.unwrap();
     b.output(y);
     let g = b.finish().unwrap();
     let want = reference::run(&g, &inputs);
@@ -69,7 +72,7 @@ fn all_ints() -> impl Strategy<Value = DType> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(512))]
 
     #[test]
     fn requantize(
