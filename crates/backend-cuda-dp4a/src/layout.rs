@@ -1,0 +1,302 @@
+//! Device layouts, computed on the host at prepare time (pure functions, unit-tested and
+//! emulated on the CPU): the packed input, the GEMM's tap-offset table and weight words,
+//! the depthwise weight words, and the tile/split-K choice.
+//!
+//! **Why NHWC with word-aligned channel groups, not NCHW4c.** dp4a multiplies 4 bytes of one
+//! 32-bit word; in NHWC the channels of a pixel are contiguous, so 4 channels of one tap are
+//! one word — the same thing NCHW4c (cuDNN's `NCHW_VECT_C`) provides — without changing the
+//! layout the runtime keeps activations in (ARCHITECTURE.md §6), and 1×1 layers and dense
+//! layers with a multiple of 4 channels read the input in place. Layers with padding or
+//! group channel counts that are not a multiple of 4 get one packing pass
+//! ([`InputPack`]): padding filled with the zero point, each group's channels rounded up to
+//! whole words with zero slots, so the GEMM never tests bounds and every load is an aligned
+//! word. The pass costs one read and write of the input, small next to the conv.
+
+use qnn_kernels::ConvGeometry;
+
+/// The packed input: `slots` bytes per pixel over a `hp × wp` padded image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InputPack {
+    /// Bytes per pixel, a multiple of 4.
+    pub slots: usize,
+    /// Source channel of each slot; −1 for a zero slot.
+    pub src: Vec<i32>,
+    pub hp: usize,
+    pub wp: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    /// True when the packed input equals the input (no padding, slots are the channels).
+    pub identity: bool,
+}
+
+impl InputPack {
+    fn new(g: &ConvGeometry, src: Vec<i32>) -> Self {
+        let [pt, pl, pb, pr] = g.padding;
+        let identity = g.padding == [0; 4]
+            && src.len() == g.in_c
+            && src.iter().enumerate().all(|(i, &c)| c == i as i32);
+        InputPack {
+            slots: src.len(),
+            src,
+            hp: g.in_h + pt + pb,
+            wp: g.in_w + pl + pr,
+            pad_top: pt,
+            pad_left: pl,
+            identity,
+        }
+    }
+
+    /// GEMM: group `g`'s channels at slots `g · cg4 ..`, `cg4` = channels per group rounded
+    /// up to 4.
+    pub fn gemm(g: &ConvGeometry) -> Self {
+        let cg = g.channels_per_group();
+        let cg4 = cg.div_ceil(4) * 4;
+        let src = (0..g.groups * cg4)
+            .map(|s| {
+                let (grp, c) = (s / cg4, s % cg4);
+                if c < cg { (grp * cg + c) as i32 } else { -1 }
+            })
+            .collect();
+        Self::new(g, src)
+    }
+
+    /// Depthwise: slot `k` (an output channel) holds input channel `k / multiplier`;
+    /// `out_c` rounded up to 4 slots.
+    pub fn depthwise(g: &ConvGeometry) -> Self {
+        let mult = g.out_c / g.in_c;
+        let c4 = g.out_c.div_ceil(4) * 4;
+        let src = (0..c4).map(|k| if k < g.out_c { (k / mult) as i32 } else { -1 }).collect();
+        Self::new(g, src)
+    }
+
+    /// Bytes of the packed input.
+    pub fn len(&self, batch: usize) -> usize {
+        batch * self.hp * self.wp * self.slots
+    }
+
+    /// Words per pixel.
+    pub fn words_per_pixel(&self) -> usize {
+        self.slots / 4
+    }
+
+    /// The packing on the host (what `dp4a_pack_input` computes), for the emulation tests.
+    #[cfg(test)]
+    pub fn pack_host(&self, g: &ConvGeometry, x: &[u8], pad: i32) -> Vec<u8> {
+        let mut out = vec![0u8; self.len(g.batch)];
+        for (i, o) in out.iter_mut().enumerate() {
+            let s = i % self.slots;
+            let pix = i / self.slots;
+            let (xw, t) = (pix % self.wp, pix / self.wp);
+            let (yh, img) = (t % self.hp, t / self.hp);
+            let c = self.src[s];
+            if c < 0 {
+                continue;
+            }
+            let (y, xx) =
+                (yh as isize - self.pad_top as isize, xw as isize - self.pad_left as isize);
+            *o = if (0..g.in_h as isize).contains(&y) && (0..g.in_w as isize).contains(&xx) {
+                x[((img * g.in_h + y as usize) * g.in_w + xx as usize) * g.in_c + c as usize]
+            } else {
+                pad as u8
+            };
+        }
+        out
+    }
+}
+
+/// A word of 4 little-endian bytes.
+pub(crate) fn word(b: [i32; 4]) -> i32 {
+    i32::from_le_bytes(b.map(|v| v as u8))
+}
+
+/// A GEMM block tile (one `dp4a_conv_BMxBN` kernel of gemm.cu).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tile {
+    pub bm: usize,
+    pub bn: usize,
+    pub threads: u32,
+    pub kernel: &'static str,
+}
+
+/// The tiles, largest first.
+pub const TILES: [Tile; 3] = [
+    Tile { bm: 128, bn: 128, threads: 256, kernel: "dp4a_conv_128x128" },
+    Tile { bm: 64, bn: 64, threads: 256, kernel: "dp4a_conv_64x64" },
+    Tile { bm: 32, bn: 32, threads: 64, kernel: "dp4a_conv_32x32" },
+];
+
+/// Words of the reduction per step of a tile (gemm.cu's BK).
+pub(crate) const BK: usize = 8;
+
+/// The largest tile that still gives every SM a block; when even the smallest gives fewer
+/// blocks than SMs, split the reduction (at least 4 steps of [`BK`] words per split).
+pub(crate) fn choose_tile(
+    m: usize,
+    og: usize,
+    groups: usize,
+    k4: usize,
+    sms: usize,
+) -> (Tile, usize) {
+    let blocks = |t: &Tile| m.div_ceil(t.bm) * og.div_ceil(t.bn) * groups;
+    if let Some(t) = TILES.iter().find(|t| blocks(t) >= sms) {
+        return (*t, 1);
+    }
+    let t = TILES[TILES.len() - 1];
+    let wanted = sms.div_ceil(blocks(&t));
+    let most = (k4 / (4 * BK)).max(1);
+    (t, wanted.min(most).max(1))
+}
+
+/// The GEMM's reduction layout and packed weights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GemmLayout {
+    pub tile: Tile,
+    pub splits: usize,
+    /// Words of one window (kh · kw · cg4 / 4).
+    pub k4: usize,
+    /// Words per split (a multiple of [`BK`]); `k4p = k_per_split · splits ≥ k4`.
+    pub k_per_split: usize,
+    pub k4p: usize,
+    /// Output channels per group, and padded to the tile.
+    pub og: usize,
+    pub np: usize,
+    /// Words of one group in a packed pixel.
+    pub group_words: usize,
+    /// Word offset of each reduction word within a window (0 beyond `k4`).
+    pub koff: Vec<i32>,
+    /// `[groups][k4p][np]` weight words.
+    pub weights: Vec<i32>,
+}
+
+impl GemmLayout {
+    /// Lays out OHWI `weights` of `g` for `tile` with (at most) `splits` splits.
+    pub fn new(
+        g: &ConvGeometry,
+        pack: &InputPack,
+        weights: &[i32],
+        tile: Tile,
+        splits: usize,
+    ) -> Self {
+        let cg = g.channels_per_group();
+        let group_words = cg.div_ceil(4);
+        let [kh, kw] = g.kernel;
+        let k4 = kh * kw * group_words;
+        let k_per_split = k4.div_ceil(splits.max(1)).div_ceil(BK) * BK;
+        let splits = k4.div_ceil(k_per_split);
+        let k4p = k_per_split * splits;
+        let og = g.outputs_per_group();
+        let np = og.div_ceil(tile.bn) * tile.bn;
+        let wpp = pack.words_per_pixel();
+        let mut koff = vec![0i32; k4p];
+        for (k, off) in koff.iter_mut().enumerate().take(k4) {
+            let (r, s, j) = (k / (kw * group_words), (k / group_words) % kw, k % group_words);
+            *off = (((r * g.dilation[0]) * pack.wp + s * g.dilation[1]) * wpp + j) as i32;
+        }
+        let mut packed = vec![0i32; g.groups * k4p * np];
+        for grp in 0..g.groups {
+            for n in 0..og {
+                let oc = grp * og + n;
+                for k in 0..k4 {
+                    let (r, s, j) =
+                        (k / (kw * group_words), (k / group_words) % kw, k % group_words);
+                    let bytes = std::array::from_fn(|b| {
+                        let c = 4 * j + b;
+                        if c < cg { weights[((oc * kh + r) * kw + s) * cg + c] } else { 0 }
+                    });
+                    packed[(grp * k4p + k) * np + n] = word(bytes);
+                }
+            }
+        }
+        GemmLayout {
+            tile,
+            splits,
+            k4,
+            k_per_split,
+            k4p,
+            og,
+            np,
+            group_words,
+            koff,
+            weights: packed,
+        }
+    }
+}
+
+/// Depthwise weights: `[ceil(taps / 4)][slots]` words, word `(q, c)` holding the weights of
+/// channel `c` for taps `4q .. 4q + 3` (zero beyond the taps and beyond `out_c`).
+pub(crate) fn depthwise_weights(g: &ConvGeometry, pack: &InputPack, weights: &[i32]) -> Vec<i32> {
+    let taps = g.kernel[0] * g.kernel[1];
+    let quads = taps.div_ceil(4);
+    let mut out = vec![0i32; quads * pack.slots];
+    for q in 0..quads {
+        for c in 0..g.out_c {
+            let bytes = std::array::from_fn(|b| {
+                let t = 4 * q + b;
+                // OHWI with one input channel per group: W[c][r][s][0] = weights[c · taps + t].
+                if t < taps { weights[c * taps + t] } else { 0 }
+            });
+            out[q * pack.slots + c] = word(bytes);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry(in_c: usize, out_c: usize, groups: usize, k: usize, pad: usize) -> ConvGeometry {
+        ConvGeometry {
+            batch: 1,
+            in_h: 5,
+            in_w: 6,
+            in_c,
+            out_c,
+            kernel: [k, k],
+            strides: [1, 1],
+            padding: [pad; 4],
+            dilation: [1, 1],
+            groups,
+        }
+    }
+
+    #[test]
+    fn gemm_slots_round_each_group_up_to_a_word() {
+        let p = InputPack::gemm(&geometry(6, 4, 2, 3, 1));
+        assert_eq!(p.src, vec![0, 1, 2, -1, 3, 4, 5, -1]);
+        assert_eq!((p.hp, p.wp, p.identity), (7, 8, false));
+        assert!(InputPack::gemm(&geometry(8, 4, 1, 1, 0)).identity);
+        assert!(!InputPack::gemm(&geometry(6, 4, 1, 1, 0)).identity);
+    }
+
+    #[test]
+    fn depthwise_slots_replicate_by_the_multiplier() {
+        let p = InputPack::depthwise(&geometry(3, 6, 3, 3, 0));
+        assert_eq!(p.src, vec![0, 0, 1, 1, 2, 2, -1, -1]);
+    }
+
+    #[test]
+    fn tiles_fill_the_sms_then_split() {
+        // 56×56 pixels, 256 outputs: 25 × 2 blocks of 128×128 < 132 SMs; 49 × 4 of 64×64.
+        assert_eq!(choose_tile(3136, 256, 1, 16, 132), (TILES[1], 1));
+        // 7×7 pixels × 512 outputs, 3×3×512 reduction: 2 × 16 = 32 blocks of 32×32 → 5 splits.
+        assert_eq!(choose_tile(49, 512, 1, 1152, 132), (TILES[2], 5));
+        // A short reduction is not split below 4 steps.
+        assert_eq!(choose_tile(1, 10, 1, 4, 132), (TILES[2], 1));
+    }
+
+    #[test]
+    fn weight_words_and_tap_offsets() {
+        let g = geometry(3, 2, 1, 2, 0);
+        let pack = InputPack::gemm(&g);
+        let w: Vec<i32> = (0..2 * 2 * 2 * 3).map(|v| v - 12).collect();
+        let l = GemmLayout::new(&g, &pack, &w, TILES[2], 1);
+        assert_eq!((l.k4, l.k_per_split, l.k4p, l.np), (4, 8, 8, 32));
+        // Tap (r, s) = (1, 0): one row down = wp words.
+        assert_eq!(&l.koff[..5], &[0, 1, 6, 7, 0]);
+        // Output 1, tap (0, 1): OHWI elements 15..17 (values 3..5), then a zero slot.
+        assert_eq!(l.weights[32 + 1], word([3, 4, 5, 0]));
+        let l3 = GemmLayout::new(&g, &pack, &w, TILES[2], 3);
+        assert_eq!((l3.splits, l3.k4p), (1, 8), "splits never hold only padding");
+    }
+}
