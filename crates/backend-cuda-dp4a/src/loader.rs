@@ -7,7 +7,8 @@
 //!
 //! 1. the libraries are *preloaded* when the dynamic loader would not find them by name:
 //!    `QNN_CUDA_NVRTC` / `QNN_CUDA_DRIVER` (a library file or the folder holding it), then
-//!    `$CUDA_HOME`, `$CUDA_PATH`, `$CUDA_ROOT`, `/usr/local/cuda*` (newest first). A library
+//!    `$CUDA_HOME`, `$CUDA_PATH`, `$CUDA_ROOT`, `/usr/local/cuda*` (newest first), and for the
+//!    driver `/usr/local/nvidia` (where containers mount it). A library
 //!    opened by path is afterwards found by its soname (`libnvrtc.so.13`, `libnvrtc.so.12`),
 //!    which is how `cudarc` then reaches it; both NVRTC 12.x and 13.x work (the API we call
 //!    is the same);
@@ -112,10 +113,27 @@ fn keep(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Makes one of `names` loadable: from `env` when set, else from the toolkit folders when
-/// the dynamic loader does not already find it (`present`). Returns what was done, for
-/// messages.
-fn preload(env: &str, names: &[&str], present: impl Fn() -> bool) -> Result<String, String> {
+/// Folders where a driver may live outside the loader path (containers mount it at
+/// `/usr/local/nvidia`), then the toolkit's (its `stubs` are not searched: a stub driver
+/// loads but finds no device).
+fn driver_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> =
+        ["/usr/local/nvidia/lib64", "/usr/local/nvidia/lib", "/usr/lib/wsl/lib"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+    dirs.extend(toolkit_dirs());
+    dirs
+}
+
+/// Makes one of `names` loadable: from `env` when set, else from `dirs` when the dynamic
+/// loader does not already find it (`present`). Returns what was done, for messages.
+fn preload(
+    env: &str,
+    names: &[&str],
+    dirs: Vec<PathBuf>,
+    present: impl Fn() -> bool,
+) -> Result<String, String> {
     if let Some(given) = std::env::var_os(env).map(PathBuf::from) {
         let file = if given.is_dir() {
             find_in(&given, names)
@@ -129,14 +147,14 @@ fn preload(env: &str, names: &[&str], present: impl Fn() -> bool) -> Result<Stri
     if present() {
         return Ok("found by the dynamic loader".into());
     }
-    for dir in toolkit_dirs() {
+    for dir in dirs {
         if let Some(file) = find_in(&dir, names) {
             keep(&file)?;
             return Ok(file.display().to_string());
         }
     }
     Err(format!(
-        "none of {names:?} on the loader path, in $CUDA_HOME/$CUDA_PATH/$CUDA_ROOT or /usr/local/cuda*; set {env} to the library or its folder"
+        "none of {names:?} on the loader path or in the usual folders ($CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, /usr/local/cuda*, /usr/local/nvidia); set {env} to the library or its folder"
     ))
 }
 
@@ -167,9 +185,9 @@ pub fn libraries() -> &'static Libraries {
                 }
             })
         };
-        let driver = preload(DRIVER_ENV, DRIVER_NAMES, driver_present)
+        let driver = preload(DRIVER_ENV, DRIVER_NAMES, driver_dirs(), driver_present)
             .map_err(|e| format!("no NVIDIA driver library (libcuda.so.1): {e}"));
-        let nvrtc = preload(NVRTC_ENV, NVRTC_NAMES, nvrtc_present)
+        let nvrtc = preload(NVRTC_ENV, NVRTC_NAMES, toolkit_dirs(), nvrtc_present)
             .map_err(|e| format!("no NVRTC library (libnvrtc.so.13 or .12): {e}"));
         Libraries {
             driver: check(driver, &driver_present, "the driver"),
