@@ -178,6 +178,36 @@ proptest! {
         prop_assert_eq!(ints(&y), expected);
     }
 
+    /// ORT's x86 QLinearMul: exact product, `m = f32(f32(s_a·s_b) / s_c)`, the zero point added
+    /// in f32 before rounding.
+    #[test]
+    fn qnn_mul_float_is_ort(
+        a in prop::collection::vec(-128i64..=127, 4),
+        b in prop::collection::vec(-128i64..=127, 4),
+        (a_s, b_s, c_s) in (scale(), scale(), scale()),
+        (a_zp, b_zp) in (zp(DType::I8), zp(DType::I8)),
+        (od, c_zp) in out_dtype().prop_flat_map(|d| (Just(d), zp(d))),
+    ) {
+        let op = Op::QnnMul {
+            lhs: QuantParams::per_tensor(a_s, a_zp),
+            rhs: QuantParams::per_tensor(b_s, b_zp),
+            output: QuantParams::per_tensor(c_s, c_zp),
+            rounding: Rounding::Float,
+            out_dtype: od,
+        };
+        let to_i8 = |v: &[i64]| Tensor::from_vec(&[4], v.iter().map(|&x| x as i8).collect()).unwrap();
+        let y = eval_op(&op, &[&to_i8(&a), &to_i8(&b)]).unwrap();
+        let (qmin, qmax) = od.int_range().unwrap();
+        let m = (a_s * b_s) / c_s;
+        let expected: Vec<i64> = (0..4)
+            .map(|i| {
+                let p = (a[i] - i64::from(a_zp)) * (b[i] - i64::from(b_zp));
+                ((p as f32 * m) + c_zp as f32).round_ties_even().clamp(qmin as f32, qmax as f32) as i64
+            })
+            .collect();
+        prop_assert_eq!(ints(&y), expected);
+    }
+
     /// MLAS's QLinearGlobalAveragePool: `mult = f32(x_s / f32(y_s · f32(n)))`,
     /// `clip(rint(f32(acc) · mult) + y_zp)` (`qref.qlinear_gap` divides in another order).
     #[test]

@@ -77,14 +77,16 @@ impl OnnxType {
         })
     }
 
-    /// The qnn-ir dtype of tensors of this type, if there is one.
+    /// The qnn-ir dtype that carries tensors of this type, if there is one. UINT16, which
+    /// qnn-ir lacks, is carried as i32 (every value fits; the importer clamps what it
+    /// quantizes to 0..=65535).
     pub fn dtype(self) -> Option<DType> {
         Some(match self {
             OnnxType::FLOAT => DType::F32,
             OnnxType::UINT8 => DType::U8,
             OnnxType::INT8 => DType::I8,
             OnnxType::INT16 => DType::I16,
-            OnnxType::INT32 => DType::I32,
+            OnnxType::INT32 | OnnxType::UINT16 => DType::I32,
             _ => return None,
         })
     }

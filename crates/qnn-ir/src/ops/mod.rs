@@ -87,7 +87,10 @@ pub enum Op {
         rounding: Rounding,
         out_dtype: DType,
     },
-    /// Broadcasting quantized multiplication, requantized to `output`.
+    /// Broadcasting quantized multiplication, requantized to `output`. Float mode is ONNX
+    /// Runtime's x86 QLinearMul: `clamp(rne(f32(f32(p) · m) + f32(zp_out)))` with the exact
+    /// product `p = (a − zp_a)(b − zp_b)` and `m = f32(f32(s_a · s_b) / s_out)` (the zero point
+    /// is added before rounding).
     QnnMul {
         lhs: QuantParams,
         rhs: QuantParams,

@@ -126,8 +126,10 @@ fn unreachable_mix(op: &str) -> Result<i64, IrError> {
 }
 
 /// `qnn.mul`: the int32 product `p = (a − zp_a)(b − zp_b)` (leaving i32 is an accumulator
-/// overflow), requantized with `M = s_a·s_b / s_out` (fixed: f64; float:
-/// `f32(f32(s_a·s_b) / s_out)`, then `clamp(rne(f32(p) · mult) + zp_out)`).
+/// overflow), requantized with `M = s_a·s_b / s_out`: fixed modes `clamp(zp_out + round(M·p))`
+/// with `M` in f64; float mode as ONNX Runtime's x86 QLinearMul computes it (confirmed bit for
+/// bit against onnxruntime 1.32), `m = f32(f32(s_a·s_b) / s_out)` and
+/// `clamp(rne(f32(f32(p) · m) + f32(zp_out)))` — the zero point is added before rounding.
 pub(super) fn mul(
     op: &str,
     lhs: (&Tensor, &QuantParams),
@@ -144,8 +146,12 @@ pub(super) fn mul(
             return Err(IrError::AccumulatorOverflow { op: op.into(), value: product });
         }
         let real = f64::from(sa) * f64::from(sb) / f64::from(so);
-        let m = Multiplier::new(op, rounding, real, (sa * sb) / so)?;
-        Ok(m.requantize(product, zo, range))
+        Ok(match Multiplier::new(op, rounding, real, (sa * sb) / so)? {
+            Multiplier::Float(m) => {
+                clamp_f32(((product as f32 * m) + zo as f32).round_ties_even(), range)
+            }
+            m => m.requantize(product, zo, range),
+        })
     })?;
     Tensor::from_i64(op, out_dtype, y)
 }
@@ -335,6 +341,19 @@ mod tests {
             let y = mul("qnn.mul", (&a, &q), (&a, &q), &qo, r, DType::I8).unwrap();
             assert_eq!(y, Tensor::from_vec(&[2], vec![64i8, 63]).unwrap(), "{r}");
         }
+        // Float mode adds the zero point before rounding: with s = 0.05, 0.04 → 0.1 (m =
+        // f32(0.002) / 0.1 = 0.020000001), p = −2725 gives −54.5000038 in f32, + 120 =
+        // 65.4999962, a tie at f32 precision that rounds to 65.5, then to 66 (ORT's 66); rounding
+        // before the zero point would give −55 + 120 = 65.
+        let qa = QuantParams::per_tensor(0.05, 0);
+        let qb = QuantParams::per_tensor(0.04, 0);
+        let qc = QuantParams::per_tensor(0.1, 120);
+        let (x, y) = (
+            Tensor::from_vec(&[1], vec![-109i16]).unwrap(),
+            Tensor::from_vec(&[1], vec![25i16]).unwrap(),
+        );
+        let z = mul("qnn.mul", (&x, &qa), (&y, &qb), &qc, Rounding::Float, DType::U8).unwrap();
+        assert_eq!(z, Tensor::from_vec(&[1], vec![66u8]).unwrap());
         let big = Tensor::from_vec(&[1], vec![i16::MIN]).unwrap();
         let qz = QuantParams::per_tensor(1.0, i32::from(i16::MAX));
         let e = mul("qnn.mul", (&big, &qz), (&big, &qz), &qo, Rounding::Upward, DType::I16);

@@ -268,6 +268,11 @@ impl Importer<'_> {
         dtype: DType,
         axis: Option<usize>,
     ) -> Result<QuantParams, OnnxError> {
+        if let Some(&(scale, zp)) = self.plan.params.get(&n.index)
+            && matches!(n.op(), "QuantizeLinear" | "DequantizeLinear")
+        {
+            return Ok(QuantParams::per_tensor(scale, zp));
+        }
         let s = self.constant(n, scale_i)?;
         let scale = s
             .floats()
@@ -342,14 +347,12 @@ impl Importer<'_> {
         let form = if let Some(form) = qdq::try_fuse(self, &n)? {
             form
         } else if self.plan.removed.contains(&i) {
-            // A Relu/Clip the following QuantizeLinear makes redundant: an alias.
+            // A Relu/Clip the following QuantizeLinear makes redundant, or the middle of a
+            // double Q/DQ pair: an alias of its input.
             let src = n.input(0).ok_or_else(|| n.input_error(0, "is required"))?;
             let out = n.output(0)?;
             self.alias(src, out);
-            for a in ["min", "max"] {
-                let _ = n.attrs.float(a)?;
-            }
-            Form::Folded
+            return Ok(Some(Form::Folded));
         } else {
             match p.domain.as_str() {
                 "" | "ai.onnx" => self.import_default(&n)?,

@@ -285,13 +285,17 @@ impl<'m> Importer<'m> {
                 msg: e.to_string(),
             })?;
             let ty = self.b.graph().ty(id).clone();
-            let elem = OnnxType::of(ty.dtype);
-            if o.elem_type.0 != 0 && o.elem_type != elem {
-                return Err(OnnxError::GraphIo {
-                    kind: "output",
-                    name: o.name.clone(),
-                    msg: format!("declared {} but computes {elem}", o.elem_type),
-                });
+            let mut elem = OnnxType::of(ty.dtype);
+            if o.elem_type.0 != 0 {
+                if o.elem_type.dtype() != Some(ty.dtype) {
+                    return Err(OnnxError::GraphIo {
+                        kind: "output",
+                        name: o.name.clone(),
+                        msg: format!("declared {} but computes {elem}", o.elem_type),
+                    });
+                }
+                // UINT16 outputs are carried as i32: report the declared type.
+                elem = o.elem_type;
             }
             self.b.output(id);
             infos.push(IoInfo {

@@ -34,17 +34,25 @@ use crate::onnx_type::OnnxType;
 /// Decisions of the QDQ planner.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Plan {
-    /// `Relu`/`Clip` nodes the following `QuantizeLinear` makes redundant.
+    /// Nodes whose output stands for their first input: `Relu`/`Clip` nodes the following
+    /// `QuantizeLinear` makes redundant, and the inner `DequantizeLinear → QuantizeLinear` of
+    /// a double Q/DQ pair.
     pub removed: HashSet<usize>,
+    /// New (scale, zero point) of the outer nodes of a double Q/DQ pair.
+    pub params: std::collections::HashMap<usize, (f32, i32)>,
     /// `QuantizeLinear` nodes folded into the group of the op before them.
     pub absorbed: HashSet<usize>,
     /// For each group's op: the other ONNX nodes it folded (for the summary).
     pub fused: std::collections::HashMap<usize, Vec<usize>>,
 }
 
-/// Finds the removable `Relu`/`Clip` nodes (constants only, before anything is imported).
+/// Finds the removable `Relu`/`Clip` nodes and double Q/DQ pairs (constants only, before
+/// anything is imported).
 pub(super) fn plan(im: &Importer<'_>, order: &[usize]) -> Result<Plan, OnnxError> {
     let mut plan = Plan::default();
+    for &i in order {
+        double_qdq(im, i, &mut plan);
+    }
     for &i in order {
         let p = &im.m.graph.node[i];
         if !p.domain.is_empty() || !matches!(p.op_type.as_str(), "Relu" | "Clip") {
@@ -215,7 +223,9 @@ pub(super) fn try_fuse(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Option<For
                 },
             };
             let (alpha, trans_a, trans_b) = if gemm {
-                if n.attrs.float_or("beta", 1.0)? != 1.0 && bias.is_some() {
+                // With a bias ORT folds only alpha = beta = 1 (checked on ORT 1.32).
+                let (a, b) = (n.attrs.float_or("alpha", 1.0)?, n.attrs.float_or("beta", 1.0)?);
+                if bias.is_some() && (a != 1.0 || b != 1.0) {
                     return Ok(None);
                 }
                 (
@@ -390,4 +400,72 @@ fn drop_qdq(
         _ => Op::Reshape { shape: super::folding::reshaped(im, n, &shape)? },
     };
     im.emit(n, name, op, &[x])
+}
+
+/// The single consumer of output 0 of node `i`, when that output is not a graph output.
+fn single_edge(im: &Importer<'_>, i: usize) -> Option<usize> {
+    let out = im.m.graph.node[i].output.first()?;
+    if im.graph_outputs.contains(out) {
+        return None;
+    }
+    match im.consumers.get(out).map(Vec::as_slice) {
+        Some([c]) => Some(*c),
+        _ => None,
+    }
+}
+
+/// Scalar constant (scale, zero point, zero point type) of a Q or DQ node.
+fn scalar_params(im: &Importer<'_>, i: usize) -> Option<(f32, i64, OnnxType)> {
+    let n = Node::new(&im.m.graph.node[i], i);
+    let s = im.opt_constant(&n, 1).ok()??;
+    let z = im.opt_constant(&n, 2).ok()??;
+    if s.len() != 1 || z.len() != 1 || s.ty != OnnxType::FLOAT {
+        return None;
+    }
+    Some((s.floats()?[0], z.ints()?[0], z.ty))
+}
+
+/// ORT's `DoubleQDQPairsRemover`: `Q1 → DQ1 → Q2 → DQ2` (each pair with equal scalar
+/// parameters, the middle nodes single-use) keeps only `Q1 → DQ2`, both with parameters that
+/// cover the intersection of the two real ranges:
+/// `scale = (max − min) / (q_max − q_min)`, `zp = round(q_min − min / scale)` in f32.
+fn double_qdq(im: &Importer<'_>, dq1: usize, plan: &mut Plan) {
+    let nodes = &im.m.graph.node;
+    let is = |i: usize, op: &str| nodes[i].domain.is_empty() && nodes[i].op_type == op;
+    if !is(dq1, "DequantizeLinear") || plan.removed.contains(&dq1) {
+        return;
+    }
+    let Some(src) = nodes[dq1].input.first() else { return };
+    let Some(&q1) = im.producers.get(src) else { return };
+    let (Some(q2), Some(_)) = (single_edge(im, dq1), single_edge(im, q1)) else { return };
+    if !is(q1, "QuantizeLinear") || !is(q2, "QuantizeLinear") || nodes[q2].input.first() != nodes[dq1].output.first() {
+        return;
+    }
+    let Some(dq2) = single_edge(im, q2) else { return };
+    if !is(dq2, "DequantizeLinear") {
+        return;
+    }
+    let p: Vec<_> = [q1, dq1, q2, dq2].iter().map(|&i| scalar_params(im, i)).collect();
+    let [Some(p1), Some(d1), Some(p2), Some(d2)] = p[..] else { return };
+    if p1 != d1 || p2 != d2 || p1.2 != p2.2 {
+        return;
+    }
+    let (lo, hi) = match p1.2 {
+        OnnxType::UINT8 => (0i64, 255i64),
+        OnnxType::INT8 => (-128, 127),
+        _ => return,
+    };
+    plan.removed.extend([dq1, q2]);
+    let ((s1, z1, _), (s2, z2, _)) = (p1, p2);
+    if z1 == z2 && (s1 - s2).abs() < 1e-20 {
+        return;
+    }
+    let real_min = (((lo - z1) as f32) * s1).max(((lo - z2) as f32) * s2);
+    let real_max = (((hi - z1) as f32) * s1).min(((hi - z2) as f32) * s2);
+    let scale = (real_max - real_min) / (hi - lo) as f32;
+    let zp = (lo as f32 - real_min / scale).round() as i32;
+    // C++'s narrowing of the zero point to the 8-bit type.
+    let zp = if lo == 0 { i32::from(zp as u8) } else { i32::from(zp as i8) };
+    plan.params.insert(q1, (scale, zp));
+    plan.params.insert(dq2, (scale, zp));
 }

@@ -61,8 +61,14 @@ pub(super) fn quantize_linear(im: &mut Importer<'_>, n: &Node<'_>) -> Result<For
     if declared.is_some_and(|d| d != dtype) {
         return Err(n.attrs.error("output_dtype", "differs from the zero point's type"));
     }
+    // UINT16 results are carried as i32 and clamped to 0..=65535 after quantizing.
+    let u16_out = match im.opt_constant(n, 2)? {
+        Some(z) => z.ty == OnnxType::UINT16,
+        None => n.attrs.int("output_dtype")? == Some(i64::from(OnnxType::UINT16.0)),
+    };
     let x = im.value(n, 0)?;
     let out = n.output(0)?;
+    let q_name = if u16_out { format!("{out}/i32") } else { out.to_string() };
     let y = if a.block_size > 0 {
         let (s, z) = blocked(im, n, &xt.shape, &a, dtype)?;
         let s = im.emit_const(n, &format!("{out}/scale"), s)?;
@@ -71,11 +77,12 @@ pub(super) fn quantize_linear(im: &mut Importer<'_>, n: &Node<'_>) -> Result<For
         let zf = Tensor::F32(z.to_i64().map(|a| a.mapv(|v| v as f32)).unwrap_or_default());
         let zc = im.emit_const(n, &format!("{out}/zp"), zf)?;
         let r = im.emit(n, &format!("{out}/addzp"), Op::Add, &[r, zc])?;
-        im.emit(n, out, Op::Cast { to: dtype }, &[r])?
+        im.emit(n, &q_name, Op::Cast { to: dtype }, &[r])?
     } else {
         let q = im.qparams(n, 1, Some(2), dtype, a.axis)?;
-        im.emit(n, out, Op::QnnQuantize { output: q, out_dtype: dtype }, &[x])?
+        im.emit(n, &q_name, Op::QnnQuantize { output: q, out_dtype: dtype }, &[x])?
     };
+    let y = if u16_out { im.emit(n, out, Op::Clip { min: 0.0, max: 65535.0 }, &[y])? } else { y };
     im.bind(out, y);
     Ok(Form::Conversion)
 }
@@ -98,6 +105,7 @@ pub(super) fn dequantize_linear(im: &mut Importer<'_>, n: &Node<'_>) -> Result<F
     let out = n.output(0)?;
     if a.block_size > 0 {
         let (s, z) = blocked(im, n, &xt.shape, &a, xt.dtype)?;
+        let z = Tensor::from_i64("zero point", DType::I32, z.to_i64().unwrap_or_default()).map_err(|e| n.ir(e))?;
         let x = im.value(n, 0)?;
         let mut v = im.emit(n, &format!("{out}/i32"), Op::Cast { to: DType::I32 }, &[x])?;
         if z.to_i64().is_some_and(|a| a.iter().any(|&v| v != 0)) {
