@@ -178,9 +178,17 @@ impl Model {
             .collect()
     }
 
-    /// Graph outputs as declared.
+    /// Graph outputs as declared (an output declared without a type has element type
+    /// UNDEFINED and no shape).
     pub fn outputs(&self) -> Result<Vec<IoInfo>, OnnxError> {
-        self.graph.output.iter().map(|v| io_info("output", v)).collect()
+        self.graph
+            .output
+            .iter()
+            .map(|v| match v.r#type {
+                None => Ok(IoInfo { name: v.name.clone(), elem_type: OnnxType(0), dims: None }),
+                Some(_) => io_info("output", v),
+            })
+            .collect()
     }
 
     /// Number of nodes of the graph.

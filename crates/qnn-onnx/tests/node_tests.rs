@@ -36,7 +36,8 @@ fn run(dir: &Path, against_ort: bool) -> Result<(), String> {
         tensor_from_pb(&bytes).map_err(|e| format!("{file}: {e}"))
     };
     let declared = model.inputs().map_err(|e| e.to_string())?;
-    let values = numbered(&data, "input", "pb").iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>()?;
+    let values =
+        numbered(&data, "input", "pb").iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>()?;
     if values.len() != declared.len() {
         return Err(format!("{} inputs for {} graph inputs", values.len(), declared.len()));
     }
@@ -48,12 +49,18 @@ fn run(dir: &Path, against_ort: bool) -> Result<(), String> {
         if statics.contains(&info.name) {
             opts.bindings.insert(info.name.clone(), v);
         } else {
-            inputs.push(v.to_tensor().ok_or_else(|| format!("input `{}` of type {} is not supported", info.name, v.ty))?);
+            inputs.push(v.to_tensor().ok_or_else(|| {
+                format!("input `{}` of type {} is not supported", info.name, v.ty)
+            })?);
         }
     }
     let imported = model.import(&opts).map_err(|e| format!("import: {e}"))?;
     let got = qnn_ir::reference::run(&imported.graph, &inputs).map_err(|e| format!("run: {e}"))?;
-    let expected = numbered(&data, if against_ort { "ort_output" } else { "output" }, if against_ort { "npy" } else { "pb" });
+    let expected = numbered(
+        &data,
+        if against_ort { "ort_output" } else { "output" },
+        if against_ort { "npy" } else { "pb" },
+    );
     if expected.len() != got.len() {
         return Err(format!("{} outputs expected, got {}", expected.len(), got.len()));
     }
@@ -73,7 +80,8 @@ fn run(dir: &Path, against_ort: bool) -> Result<(), String> {
 #[test]
 fn onnx_node_tests_equal_their_expected_outputs() {
     let index: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("node/index.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixture("node/index.json")).unwrap())
+            .unwrap();
     let mut required = Vec::new();
     let mut ort_fails = BTreeMap::new();
     for set in ["onnx-1.16.2", "onnx-1.23.2"] {
@@ -101,7 +109,10 @@ fn onnx_node_tests_equal_their_expected_outputs() {
         let ort: String = ort.chars().take(90).collect();
         match ours {
             None => println!("  {name:58} ORT: {ort} | qnn: exact"),
-            Some(e) => println!("  {name:58} ORT: {ort} | qnn: {}", e.chars().take(110).collect::<String>()),
+            Some(e) => println!(
+                "  {name:58} ORT: {ort} | qnn: {}",
+                e.chars().take(110).collect::<String>()
+            ),
         }
     }
     assert_eq!(required.len() + ort_fails.len(), 72, "both onnx versions' quantization node tests");

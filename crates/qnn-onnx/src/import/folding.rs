@@ -93,7 +93,12 @@ pub(super) fn reshaped(
     input: &[usize],
 ) -> Result<Vec<usize>, OnnxError> {
     let rank = input.len();
-    let total: usize = input.iter().product();
+    let product = |dims: &[usize]| -> Result<usize, OnnxError> {
+        dims.iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| n.unsupported(format!("shape {dims:?} has too many elements")))
+    };
+    let total = product(input)?;
     let axes_of = |im: &Importer<'_>,
                    n: &Node<'_>,
                    out_rank: usize|
@@ -127,7 +132,7 @@ pub(super) fn reshaped(
                 }
             }
             if let Some(i) = infer {
-                let known: usize = shape.iter().product();
+                let known = product(&shape)?;
                 if known == 0 || !total.is_multiple_of(known) {
                     return Err(n.input_error(1, format!("shape {spec:?} does not fit {input:?}")));
                 }
@@ -138,7 +143,7 @@ pub(super) fn reshaped(
         "Flatten" => {
             n.arity(1, 1, 1)?;
             let ax = axis(n, "axis", n.attrs.int_or("axis", 1)?, rank + 1)?;
-            Ok(vec![input[..ax].iter().product(), input[ax..].iter().product()])
+            Ok(vec![product(&input[..ax])?, product(&input[ax..])?])
         }
         "Squeeze" => {
             n.arity(1, 2, 1)?;
@@ -191,8 +196,13 @@ fn concat(im: &Importer<'_>, n: &Node<'_>) -> Result<Constant, OnnxError> {
         n.attrs.int("axis")?.ok_or_else(|| n.attrs.error("axis", "is required"))?,
         rank,
     )?;
-    if parts.iter().any(|p| p.ty != first.ty || p.shape.len() != rank) {
-        return Err(n.unsupported("constant inputs of different types or ranks"));
+    let same = |p: &Constant| {
+        p.ty == first.ty
+            && p.shape.len() == rank
+            && p.shape.iter().zip(&first.shape).enumerate().all(|(d, (a, b))| d == ax || a == b)
+    };
+    if !parts.iter().all(|p| same(p)) {
+        return Err(n.unsupported("constant inputs of different types or shapes"));
     }
     let outer: usize = first.shape[..ax].iter().product();
     let mut shape = first.shape.clone();
@@ -233,7 +243,7 @@ fn gather(im: &Importer<'_>, n: &Node<'_>, x: &Constant) -> Result<Constant, Onn
         .unwrap_or(&[])
         .iter()
         .map(|&i| {
-            let j = if i < 0 { i + len } else { i };
+            let j = if i < 0 { i.saturating_add(len) } else { i };
             usize::try_from(j)
                 .ok()
                 .filter(|&j| (j as i64) < len)

@@ -204,10 +204,11 @@ impl<'m> Importer<'m> {
                     ))
                 })?,
             };
-            let id = self
-                .b
-                .input(info.name.clone(), TensorType::new(dtype, shape.clone()))
-                .map_err(|e| err(e.to_string()))?;
+            let ty = TensorType::new(dtype, shape.clone());
+            if ty.checked_bytes().is_none_or(|b| b > isize::MAX as usize / 4) {
+                return Err(err(format!("shape {shape:?} is too large")));
+            }
+            let id = self.b.input(info.name.clone(), ty).map_err(|e| err(e.to_string()))?;
             self.slots.insert(info.name.clone(), Slot::Value(id));
             infos.push(IoInfo {
                 name: info.name.clone(),
@@ -228,7 +229,10 @@ impl<'m> Importer<'m> {
                 self.producers.insert(o.clone(), i);
             }
             for inp in n.input.iter().filter(|s| !s.is_empty()) {
-                self.consumers.entry(inp.clone()).or_default().push(i);
+                let users = self.consumers.entry(inp.clone()).or_default();
+                if users.last() != Some(&i) && !users.contains(&i) {
+                    users.push(i);
+                }
             }
         }
         let mut pending: Vec<usize> = vec![0; nodes.len()];

@@ -409,7 +409,10 @@ fn single_edge(im: &Importer<'_>, i: usize) -> Option<usize> {
         return None;
     }
     match im.consumers.get(out).map(Vec::as_slice) {
-        Some([c]) => Some(*c),
+        // One edge: one consumer reading the value once.
+        Some([c]) if im.m.graph.node[*c].input.iter().filter(|s| *s == out).count() == 1 => {
+            Some(*c)
+        }
         _ => None,
     }
 }
@@ -438,7 +441,10 @@ fn double_qdq(im: &Importer<'_>, dq1: usize, plan: &mut Plan) {
     let Some(src) = nodes[dq1].input.first() else { return };
     let Some(&q1) = im.producers.get(src) else { return };
     let (Some(q2), Some(_)) = (single_edge(im, dq1), single_edge(im, q1)) else { return };
-    if !is(q1, "QuantizeLinear") || !is(q2, "QuantizeLinear") || nodes[q2].input.first() != nodes[dq1].output.first() {
+    if !is(q1, "QuantizeLinear")
+        || !is(q2, "QuantizeLinear")
+        || nodes[q2].input.first() != nodes[dq1].output.first()
+    {
         return;
     }
     let Some(dq2) = single_edge(im, q2) else { return };

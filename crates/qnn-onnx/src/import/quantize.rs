@@ -105,7 +105,8 @@ pub(super) fn dequantize_linear(im: &mut Importer<'_>, n: &Node<'_>) -> Result<F
     let out = n.output(0)?;
     if a.block_size > 0 {
         let (s, z) = blocked(im, n, &xt.shape, &a, xt.dtype)?;
-        let z = Tensor::from_i64("zero point", DType::I32, z.to_i64().unwrap_or_default()).map_err(|e| n.ir(e))?;
+        let z = Tensor::from_i64("zero point", DType::I32, z.to_i64().unwrap_or_default())
+            .map_err(|e| n.ir(e))?;
         let x = im.value(n, 0)?;
         let mut v = im.emit(n, &format!("{out}/i32"), Op::Cast { to: DType::I32 }, &[x])?;
         if z.to_i64().is_some_and(|a| a.iter().any(|&v| v != 0)) {
@@ -154,8 +155,13 @@ fn blocked(
                 ),
             ));
         }
-        // Source index of every element of the data.
-        let total: usize = shape.iter().product();
+        // Source index of every element of the data (the expanded parameters are constants
+        // of the data's size: refuse absurd sizes rather than allocate them).
+        let total =
+            shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&t| t <= 1 << 26);
+        let total = total.ok_or_else(|| {
+            n.unsupported(format!("blocked parameters for data {shape:?} are too large"))
+        })?;
         let mut idx = vec![0usize; shape.len()];
         let mut out = Vec::with_capacity(total);
         for _ in 0..total {

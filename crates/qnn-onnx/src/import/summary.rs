@@ -41,16 +41,16 @@ pub(super) fn summarize(im: &Importer<'_>, index: usize, form: Form) -> NodeSumm
 /// MACs of the node defining `v`: output elements × reduction length.
 pub fn node_macs(g: &Graph, v: qnn_ir::ValueId) -> u64 {
     let Some(node) = g.producer(v) else { return 0 };
-    let out: u64 = g.ty(node.output).shape.iter().map(|&d| d as u64).product();
+    let out = g.ty(node.output).shape.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64));
     let input = |i: usize| node.inputs.get(i).map(|&x| g.ty(x).shape.clone()).unwrap_or_default();
     let reduction: u64 = match &node.op {
         Op::QnnConv2d { conv, .. } | Op::Conv2d { conv, .. } => {
             let [_, i, kh, kw] = conv.kernel_layout.oihw(&input(1));
-            (i * kh * kw) as u64
+            (i as u64).saturating_mul(kh as u64).saturating_mul(kw as u64)
         }
         Op::QnnDense { .. } | Op::Dense => input(1).get(1).copied().unwrap_or(0) as u64,
         Op::MatMul => input(0).last().copied().unwrap_or(0) as u64,
         _ => return 0,
     };
-    out * reduction
+    out.saturating_mul(reduction)
 }

@@ -75,8 +75,11 @@ pub(crate) fn window(
             let mut pad = [0; 4];
             for d in 0..2 {
                 let out = input[d].div_ceil(strides[d]);
-                let span = dilation[d] * (kernel[d] - 1) + 1;
-                let total = ((out.max(1) - 1) * strides[d] + span).saturating_sub(input[d]);
+                let span = dilation[d].saturating_mul(kernel[d] - 1).saturating_add(1);
+                let total = (out.max(1) - 1)
+                    .saturating_mul(strides[d])
+                    .saturating_add(span)
+                    .saturating_sub(input[d]);
                 let (small, large) = (total / 2, total - total / 2);
                 let (begin, end) =
                     if auto_pad == "SAME_UPPER" { (small, large) } else { (large, small) };
@@ -96,17 +99,17 @@ pub(crate) fn window(
         // ceil_mode: one more window where the last one starts inside the (begin-padded)
         // input; the missing cells are padding at the end.
         for d in 0..2 {
-            let span = dilation[d] * (kernel[d] - 1) + 1;
-            let padded = input[d] + padding[d] + padding[d + 2];
+            let span = dilation[d].saturating_mul(kernel[d] - 1).saturating_add(1);
+            let padded = input[d].saturating_add(padding[d]).saturating_add(padding[d + 2]);
             if padded < span {
                 break;
             }
             let mut out = (padded - span).div_ceil(strides[d]) + 1;
-            if (out - 1) * strides[d] >= input[d] + padding[d] {
+            if (out - 1).saturating_mul(strides[d]) >= input[d].saturating_add(padding[d]) {
                 out -= 1;
             }
-            let need = (out - 1) * strides[d] + span;
-            padding[d + 2] += need.saturating_sub(padded);
+            let need = (out - 1).saturating_mul(strides[d]).saturating_add(span);
+            padding[d + 2] = padding[d + 2].saturating_add(need.saturating_sub(padded));
         }
     }
     Ok(Window { kernel, strides, dilation, padding })
