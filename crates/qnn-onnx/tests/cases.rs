@@ -9,12 +9,13 @@ mod common;
 use common::{Outcome, difference, numbered, report, run_model, subdirs};
 use qnn_onnx::{ImportOptions, Model};
 
-fn family(name: &str) -> String {
-    let f = name.split('_').next().unwrap_or(name);
-    match f {
-        "ms" => "com.microsoft".into(),
-        f => f.into(),
-    }
+/// The case's family as its `meta.json` states it (`qlinearconv`, `contrib`, …).
+fn family(dir: &std::path::Path) -> String {
+    let meta: serde_json::Value = std::fs::read_to_string(dir.join("meta.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    meta["family"].as_str().unwrap_or("?").to_string()
 }
 
 #[test]
@@ -41,7 +42,7 @@ fn single_op_cases_equal_onnx_runtime() {
             }
             Ok(())
         };
-        outcomes.push(Outcome { family: family(&name), name, error: run().err() });
+        outcomes.push(Outcome { family: family(&dir), name, error: run().err() });
     }
     assert_eq!(outcomes.len(), 50, "the fixture set has 50 cases");
     report("single-op cases vs ONNX Runtime", &outcomes);

@@ -10,7 +10,7 @@ mod common;
 use std::time::Instant;
 
 use common::{Outcome, difference, fixture, report, run_model};
-use qnn_onnx::{Form, ImportOptions, Model};
+use qnn_onnx::{Form, ImportOptions, Model, OnnxType};
 
 fn check(name: &str, net: &str) -> Result<(), String> {
     let model =
@@ -26,6 +26,21 @@ fn check(name: &str, net: &str) -> Result<(), String> {
         imported.graph.nodes.len(),
         t.elapsed().as_secs_f64()
     );
+    // The MACs of the summary are the model's (models.json, from the float model).
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("models/models.json")).unwrap())
+            .unwrap();
+    let macs: u64 = imported.nodes.iter().map(|n| n.macs).sum();
+    if Some(macs) != index["models"][name]["macs"].as_u64() {
+        return Err(format!("{macs} MACs, models.json says {}", index["models"][name]["macs"]));
+    }
+    let (i, o) = (&imported.inputs[0], &imported.outputs[0]);
+    if imported.inputs.len() != 1
+        || i.elem_type != OnnxType::FLOAT
+        || o.elem_type != OnnxType::FLOAT
+    {
+        return Err(format!("inputs {:?}, outputs {:?}", imported.inputs, imported.outputs));
+    }
     if name.contains("qdq") {
         // Every Conv/Add/Gemm/pool group was folded (nothing ran in float).
         let float: Vec<_> = imported

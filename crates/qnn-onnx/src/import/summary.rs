@@ -32,6 +32,8 @@ pub(super) fn summarize(im: &Importer<'_>, index: usize, form: Form) -> NodeSumm
         .map(|v| v.iter().map(|&j| Node::new(&im.m.graph.node[j], j).label).collect())
         .unwrap_or_default();
     let qnn_nodes = im.created.get(&index).cloned().unwrap_or_default();
+    // A DequantizeLinear that only fed QDQ groups never became a node of its own.
+    let form = if form == Form::Conversion && qnn_nodes.is_empty() { Form::Folded } else { form };
     let graph = im.b.graph();
     let macs =
         qnn_nodes.iter().filter_map(|name| graph.find(name)).map(|v| node_macs(graph, v)).sum();
