@@ -3,7 +3,7 @@
 //! `Gemm`/`MatMul` in float, element-wise arithmetic, and the constant folding of shape
 //! arithmetic (`Constant`, `Shape`, `Gather`, `Cast`, …).
 
-use qnn_ir::{DType, DataLayout, Op, Pool2dAttrs, PoolKind, ValueId};
+use qnn_ir::{DType, DataLayout, Op, Pool2dAttrs, PoolKind, Tensor, ValueId};
 
 use super::Importer;
 use super::context::{Form, Node};
@@ -288,14 +288,18 @@ fn gemm(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Form, OnnxError> {
         b = im.emit(n, &format!("{out}/bT"), Op::Transpose { perm: vec![1, 0] }, &[b])?;
     }
     let has_c = n.input(2).is_some();
-    let mut y = im.emit(n, &format!("{out}/matmul"), Op::MatMul, &[a, b])?;
-    if alpha != 1.0 {
+    // The last op of the chain is named after the output.
+    let name =
+        |last: bool, part: &str| if last { out.to_string() } else { format!("{out}/{part}") };
+    let scaled = alpha != 1.0;
+    let mut y = im.emit(n, &name(!scaled && !has_c, "matmul"), Op::MatMul, &[a, b])?;
+    if scaled {
         let c = im.emit_const(
             n,
             &format!("{out}/alpha"),
-            qnn_ir::Tensor::F32(ndarray::arr0(alpha).into_dyn()),
+            Tensor::F32(ndarray::arr0(alpha).into_dyn()),
         )?;
-        y = im.emit(n, &format!("{out}/scaled"), Op::Multiply, &[y, c])?;
+        y = im.emit(n, &name(!has_c, "scaled"), Op::Multiply, &[y, c])?;
     }
     if has_c {
         let mut c = im.value(n, 2)?;
@@ -303,13 +307,11 @@ fn gemm(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Form, OnnxError> {
             let bc = im.emit_const(
                 n,
                 &format!("{out}/beta"),
-                qnn_ir::Tensor::F32(ndarray::arr0(beta).into_dyn()),
+                Tensor::F32(ndarray::arr0(beta).into_dyn()),
             )?;
             c = im.emit(n, &format!("{out}/betaC"), Op::Multiply, &[c, bc])?;
         }
         y = im.emit(n, out, Op::Add, &[y, c])?;
-    } else {
-        y = im.emit(n, out, Op::Reshape { shape: im.ty(y).shape }, &[y])?;
     }
     im.bind(out, y);
     Ok(Form::Float)
