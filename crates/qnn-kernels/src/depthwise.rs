@@ -8,6 +8,8 @@
 
 use qnn_ir::backend::{DepthwiseArgs, DepthwiseMicrokernel};
 
+use crate::aligned::AlignedBytes;
+use crate::convert::{convert_run, fill_run};
 use crate::epilogue::PreparedEpilogue;
 use crate::error::KernelError;
 use crate::indirect::get;
@@ -23,10 +25,10 @@ pub struct DepthwisePlan {
     out_hw: [usize; 2],
     name: &'static str,
     kernel: DepthwiseMicrokernel,
-    weights: Vec<u8>,
+    weights: AlignedBytes,
     epilogue: PreparedEpilogue,
     /// A padded row of the pad value (rows outside the image).
-    pad_row: Vec<u8>,
+    pad_row: AlignedBytes,
     /// Elements of one padded row, slack included.
     row_elems: usize,
 }
@@ -68,11 +70,12 @@ impl DepthwisePlan {
         let taps = g.kernel[0] * g.kernel[1];
         let packed = pack_depthwise(weights, g.out_c, taps, kernel.block, kernel.kr, welem);
         let [_, pl, _, pr] = g.padding;
-        let row_elems = (pl + g.in_w + pr) * g.out_c + kernel.block;
-        let mut pad_row = vec![0u8; row_elems * elem.size_bytes()];
-        for i in 0..row_elems - kernel.block {
-            put(&mut pad_row, elem, i, problem.pad_value - problem.data_offset);
-        }
+        // Rows are whole cache lines (slack included), so every row starts aligned.
+        let size = elem.size_bytes();
+        let row_elems = ((pl + g.in_w + pr) * g.out_c + kernel.block).next_multiple_of(64 / size);
+        let mut pad_row = AlignedBytes::zeroed(row_elems * size);
+        let real = (pl + g.in_w + pr) * g.out_c;
+        fill_run(pad_row.as_mut_slice(), elem, real, problem.pad_value - problem.data_offset);
         Ok(DepthwisePlan {
             problem: problem.clone(),
             out_hw,
@@ -182,7 +185,7 @@ impl DepthwisePlan {
                 for (rr, p) in ptrs.iter_mut().enumerate() {
                     *p = match (y * sh + rr * dh).checked_sub(pt).filter(|&iy| iy < g.in_h) {
                         Some(iy) => buf[(iy - iy0) * row_bytes..].as_ptr(),
-                        None => self.pad_row.as_ptr(),
+                        None => self.pad_row.as_slice().as_ptr(),
                     };
                 }
                 let args = DepthwiseArgs {
@@ -193,7 +196,7 @@ impl DepthwisePlan {
                     dilation_w: dw,
                     ow,
                     channels: g.out_c,
-                    weights: self.weights.as_ptr(),
+                    weights: self.weights.as_slice().as_ptr(),
                     epilogue: &epi,
                     // SAFETY: the first element of output row (n, y), in bounds.
                     out: unsafe { out.add(((n * oh + y) * ow) * g.out_c * out_size) },
@@ -217,27 +220,28 @@ impl DepthwisePlan {
         let pad = p.pad_value - p.data_offset;
         let c = g.out_c;
         let src = (n * g.in_h + iy) * g.in_w * g.in_c;
-        match (p.data, elem, cm, p.data_offset) {
-            // The common case is a copy.
-            (d, e, 1, 0) if d == e => {
-                let size = e.size_bytes();
-                dst[pl * c * size..(pl + g.in_w) * c * size]
-                    .copy_from_slice(&input[src * size..(src + g.in_w * c) * size]);
-            }
-            _ => {
-                for x in 0..g.in_w {
-                    for k in 0..c {
-                        let v = get(input, p.data, src + x * g.in_c + k / cm);
-                        put(dst, elem, (pl + x) * c + k, v - p.data_offset);
-                    }
+        let (dsize, esize) = (p.data.size_bytes(), elem.size_bytes());
+        if cm == 1 {
+            let n = g.in_w * c;
+            convert_run(
+                &input[src * dsize..],
+                p.data,
+                &mut dst[pl * c * esize..],
+                elem,
+                n,
+                p.data_offset,
+            );
+        } else {
+            for x in 0..g.in_w {
+                for k in 0..c {
+                    let v = get(input, p.data, src + x * g.in_c + k / cm);
+                    put(dst, elem, (pl + x) * c + k, v - p.data_offset);
                 }
             }
         }
-        for i in (0..pl * c).chain((pl + g.in_w) * c..(pl + g.in_w + pr) * c) {
-            put(dst, elem, i, pad);
-        }
-        for i in (pl + g.in_w + pr) * c..self.row_elems {
-            put(dst, elem, i, 0);
-        }
+        fill_run(dst, elem, pl * c, pad);
+        fill_run(&mut dst[(pl + g.in_w) * c * esize..], elem, pr * c, pad);
+        let end = (pl + g.in_w + pr) * c;
+        fill_run(&mut dst[end * esize..], elem, self.row_elems - end, 0);
     }
 }
