@@ -29,14 +29,11 @@ use qnn_ir::backend::DepthwiseArgs;
 /// Channels per block.
 pub const BLOCK: usize = 64;
 
-/// Where one block of 64 lanes reads and writes.
+/// Where one block of 64 lanes reads (element offset of tap (r, 0) in each row) and
+/// writes (output element offset, element count).
 #[derive(Clone, Copy)]
 struct Pos {
-    /// Element offset of tap (r, 0) in each row.
     base: usize,
-    /// Block index (weights and parameters).
-    b: usize,
-    /// Output element offset and element count.
     out: usize,
     n: usize,
 }
@@ -46,97 +43,120 @@ struct Pos {
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub unsafe fn depthwise(args: &DepthwiseArgs<'_>) {
     let c = args.channels;
-    let blocks = c.div_ceil(BLOCK);
-    let flat = args.stride_w == 1 && BLOCK.is_multiple_of(c);
-    let count = if flat { (args.ow * c).div_ceil(BLOCK) } else { args.ow * blocks };
-    let pos = |p: usize| {
-        if flat {
-            let f = p * BLOCK;
-            Pos { base: f, b: 0, out: f, n: (args.ow * c - f).min(BLOCK) }
-        } else {
-            let (x, b) = (p / blocks, p % blocks);
-            let n = (c - b * BLOCK).min(BLOCK);
-            Pos { base: x * args.stride_w * c + b * BLOCK, b, out: x * c + b * BLOCK, n }
-        }
-    };
-    let blocks = if flat { 1 } else { blocks };
     let t3 = args.epilogue.t3_zero_point.is_some();
-    let mut p = 0;
-    while p + 1 < count {
-        // SAFETY: both positions are inside the row (see `blocks2`).
-        unsafe {
-            if t3 {
-                blocks2::<true>(args, blocks, [pos(p), pos(p + 1)]);
-            } else {
-                blocks2::<false>(args, blocks, [pos(p), pos(p + 1)]);
-            }
+    // SAFETY (all calls below): positions stay inside the padded rows (slack included) and
+    // the output row, as `blocks2` requires.
+    if args.stride_w == 1 && BLOCK.is_multiple_of(c) {
+        // One flat array of channels: 64 elements at a time, block 0's parameters.
+        let total = args.ow * c;
+        let at = |f: usize| Pos { base: f, out: f, n: (total - f).min(BLOCK) };
+        let chunks = total.div_ceil(BLOCK);
+        let mut f = 0;
+        while f < chunks {
+            let pair = [at(f * BLOCK), at((f + 1).min(chunks - 1) * BLOCK)];
+            unsafe { blocks2_dispatch(args, 1, 0, pair, t3) };
+            f += 2;
         }
-        p += 2;
-    }
-    if p < count {
-        // The odd last block: computed twice, stored once per position (same bytes).
-        // SAFETY: as above.
-        unsafe {
-            if t3 {
-                blocks2::<true>(args, blocks, [pos(p), pos(p)]);
-            } else {
-                blocks2::<false>(args, blocks, [pos(p), pos(p)]);
+    } else {
+        // Block-major, so the two positions of a pair share one block's weights.
+        let blocks = c.div_ceil(BLOCK);
+        for b in 0..blocks {
+            let n = (c - b * BLOCK).min(BLOCK);
+            let at = |x: usize| Pos {
+                base: x * args.stride_w * c + b * BLOCK,
+                out: x * c + b * BLOCK,
+                n,
+            };
+            let mut x = 0;
+            while x < args.ow {
+                let pair = [at(x), at((x + 1).min(args.ow - 1))];
+                unsafe { blocks2_dispatch(args, blocks, b, pair, t3) };
+                x += 2;
             }
         }
     }
 }
 
-/// Two blocks: accumulate every tap, then the epilogue, then store in channel order.
+/// [`blocks2`] with or without the window sums of the T3 term. (A last odd position is
+/// computed twice and stored twice, with the same bytes.)
+///
+/// # Safety
+/// See [`blocks2`].
+#[inline(always)]
+unsafe fn blocks2_dispatch(
+    args: &DepthwiseArgs<'_>,
+    blocks: usize,
+    b: usize,
+    pos: [Pos; 2],
+    t3: bool,
+) {
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        if t3 {
+            blocks2::<true>(args, blocks, b, pos);
+        } else {
+            blocks2::<false>(args, blocks, b, pos);
+        }
+    }
+}
+
+/// Two positions of block `b`: accumulate every tap, then the epilogue, then store in
+/// channel order.
 ///
 /// # Safety
 /// Rows readable at `base + s·dilation_w·channels + 64` for every tap of both positions
 /// (the padded rows' slack), `out + n` inside the output row.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn blocks2<const T3: bool>(args: &DepthwiseArgs<'_>, blocks: usize, pos: [Pos; 2]) {
+#[inline(always)]
+unsafe fn blocks2<const T3: bool>(
+    args: &DepthwiseArgs<'_>,
+    blocks: usize,
+    b: usize,
+    pos: [Pos; 2],
+) {
     let e = args.epilogue;
     let tap_step = args.dilation_w * args.channels;
     let w = args.weights.cast::<__m512i>();
+    // SAFETY: zeroing a register (inlined into the AVX-512 kernel).
+    let zero = unsafe { _mm512_setzero_si512() };
     // Accumulators start at the per-channel constant (the epilogue's bias), in lane order.
-    // (Plain loops: intrinsics inside `array::from_fn` closures may not inline.)
-    let zero = _mm512_setzero_si512();
     let mut acc = [[zero; 4]; 2];
     let mut sums = [[zero; 4]; 2];
-    for q in 0..2 {
-        for j in 0..4 {
-            let bias = &e.bias[pos[q].b * BLOCK + 16 * j..][..16];
-            // SAFETY: 16 i32 of bias.
-            acc[q][j] = unsafe { _mm512_loadu_si512(bias.as_ptr().cast()) };
-        }
+    for j in 0..4 {
+        let bias = &e.bias[b * BLOCK + 16 * j..][..16];
+        // SAFETY: 16 i32 of bias.
+        let v = unsafe { _mm512_loadu_si512(bias.as_ptr().cast()) };
+        acc[0][j] = v;
+        acc[1][j] = v;
     }
     for r in 0..args.kh {
         // SAFETY: `rows` holds kh pointers.
         let row = unsafe { *args.rows.add(r) };
         for s in 0..args.kw {
             let t = r * args.kw + s;
-            for q in 0..2 {
-                // SAFETY: the caller guarantees 64 readable bytes; weights hold
-                // taps × blocks × 4 vectors.
-                unsafe {
-                    let d = _mm512_loadu_si512(row.add(pos[q].base + s * tap_step).cast());
-                    let wt = w.add((t * blocks + pos[q].b) * 4);
-                    for j in 0..4 {
-                        acc[q][j] =
-                            _mm512_dpbusd_epi32(acc[q][j], d, _mm512_loadu_si512(wt.add(j)));
-                        if T3 {
-                            // Window sums: weight 1 in byte j of every lane.
-                            let one = _mm512_set1_epi32(1 << (8 * j));
-                            sums[q][j] = _mm512_dpbusd_epi32(sums[q][j], d, one);
-                        }
+            // SAFETY: the caller guarantees 64 readable bytes at each position; weights hold
+            // taps × blocks × 4 vectors.
+            unsafe {
+                let d0 = _mm512_loadu_si512(row.add(pos[0].base + s * tap_step).cast());
+                let d1 = _mm512_loadu_si512(row.add(pos[1].base + s * tap_step).cast());
+                let wt = w.add((t * blocks + b) * 4);
+                for j in 0..4 {
+                    let wj = _mm512_loadu_si512(wt.add(j));
+                    acc[0][j] = _mm512_dpbusd_epi32(acc[0][j], d0, wj);
+                    acc[1][j] = _mm512_dpbusd_epi32(acc[1][j], d1, wj);
+                    if T3 {
+                        // Window sums: weight 1 in byte j of every lane.
+                        let one = _mm512_set1_epi32(1 << (8 * j));
+                        sums[0][j] = _mm512_dpbusd_epi32(sums[0][j], d0, one);
+                        sums[1][j] = _mm512_dpbusd_epi32(sums[1][j], d1, one);
                     }
                 }
             }
         }
     }
+    let size = e.out_dtype.size_bytes();
     for q in 0..2 {
         let window = if T3 { Some(&sums[q]) } else { None };
-        let r = requant_block(&acc[q], e, pos[q].b * BLOCK, window);
-        let size = e.out_dtype.size_bytes();
+        let r = requant_block(&acc[q], e, b * BLOCK, window);
         // SAFETY: `out + n` elements lie inside the output row.
         unsafe { store_channels(&r, e.out_dtype, args.out.add(pos[q].out * size), pos[q].n) };
     }
