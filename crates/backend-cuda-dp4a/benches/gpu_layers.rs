@@ -1,4 +1,4 @@
-//! The layer suite on the GPU (`fixtures/layers.json`, a copy of the project's standard
+//! The layer suite on the GPU (the workspace's `benches/fixtures/layers.json`, the standard
 //! int8 layers, batch 1) against the dp4a peak of the same device.
 //!
 //! For each layer: prepare (s8×s8 operands, the u8 activation shifted as the legalizer
@@ -15,7 +15,6 @@
 //! bit-exact.
 
 #[path = "../tests/common/cases.rs"]
-#[allow(dead_code)]
 mod cases;
 
 use std::fmt::Write as _;
@@ -30,7 +29,9 @@ use qnn_kernels::testing::strategies::SplitMix;
 use qnn_kernels::testing::{Case, Lowering, QnnLayer};
 use serde_json::{Value, json};
 
-const LAYERS: &str = include_str!("fixtures/layers.json");
+// The suite fixture of the workspace (`benches/fixtures/layers.json`), built into the binary
+// so that it travels with it.
+const LAYERS: &str = include_str!("../../../benches/fixtures/layers.json");
 
 fn geometry(l: &Value) -> Option<ConvGeometry> {
     let u = |k: &str| l.get(k).and_then(Value::as_u64).map(|v| v as usize);

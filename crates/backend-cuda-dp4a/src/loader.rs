@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn versioned_toolkits_sort_newest_first() {
-        let mut v = vec![
+        let mut v = [
             PathBuf::from("/usr/local/cuda-12.8"),
             PathBuf::from("/usr/local/cuda-13.0"),
             PathBuf::from("/usr/local/cuda-12.10"),
