@@ -88,14 +88,27 @@ fn run(
         Family::Gemm => InputPack::gemm(g),
         Family::Depthwise => InputPack::depthwise(g),
     };
-    let xp =
-        if pack.identity { input.to_vec() } else { pack.pack_host(g, input, c.problem.pad_value) };
+    let xp = pack.read_buffer(g, input, c.problem.pad_value);
     let x: Vec<i32> = xp.chunks(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-    let wpp = pack.words_per_pixel();
-    let origin = |m: usize| {
-        let (img, rem) = (m / (oh * ow), m % (oh * ow));
+    let wpp = pack.words_per_pixel() as isize;
+    let rd = pack.read_dims(g);
+    let (h, w) = (rd.h as isize, rd.w as isize);
+    let pad_word = i32::from_le_bytes([c.problem.pad_value as u8; 4]);
+    // gemm.cu `window_of`: (image, y0, x0) of output pixel m's window.
+    let window = |m: usize| {
+        let (img, rem) = ((m / (oh * ow)) as isize, m % (oh * ow));
         let (oy, ox) = (rem / ow, rem % ow);
-        ((img * pack.hp + oy * g.strides[0]) * pack.wp + ox * g.strides[1]) * wpp
+        let y0 = (oy * g.strides[0]) as isize - rd.pad_top as isize;
+        let x0 = (ox * g.strides[1]) as isize - rd.pad_left as isize;
+        (img, y0, x0)
+    };
+    // gemm.cu `data_word`: the word at `base + off` when (y, x) lies in the buffer.
+    let data_word = |base: isize, y: isize, xx: isize, off: isize| {
+        if (0..h).contains(&y) && (0..w).contains(&xx) {
+            x[(base + off) as usize]
+        } else {
+            pad_word
+        }
     };
     let mut out = vec![0u8; g.output_len() * spec.out_dtype.size_bytes()];
     match family {
@@ -107,20 +120,20 @@ fn run(
             let l =
                 GemmLayout::new(g, &pack, &spec.weights, tile, options.splits.unwrap_or(splits));
             for mm in 0..m {
+                let (img, y0, x0) = window(mm);
                 for grp in 0..g.groups {
-                    let base = origin(mm) + grp * l.group_words;
-                    let wsum = (0..l.k4)
-                        .fold(0, |s, k| dp4a(x[base + l.koff[k] as usize], 0x0101_0101, s));
+                    let base = ((img * h + y0) * w + x0) * wpp + (grp * l.group_words) as isize;
+                    let xw = |k: usize| {
+                        let [off, dy, dx, _] = l.ktab[k].map(|v| v as isize);
+                        data_word(base, y0 + dy, x0 + dx, off)
+                    };
+                    let wsum = (0..l.k4).fold(0, |s, k| dp4a(xw(k), 0x0101_0101, s));
                     for n in 0..og {
                         let mut total = 0i32;
                         for split in 0..l.splits {
                             let ks = split * l.k_per_split..(split + 1) * l.k_per_split;
                             let acc = ks.fold(0, |acc, k| {
-                                dp4a(
-                                    x[base + l.koff[k] as usize],
-                                    l.weights[(grp * l.k4p + k) * l.np + n],
-                                    acc,
-                                )
+                                dp4a(xw(k), l.weights[(grp * l.k4p + k) * l.np + n], acc)
                             });
                             total = total.wrapping_add(acc);
                         }
@@ -131,11 +144,11 @@ fn run(
             }
         }
         Family::Depthwise => {
-            let w = depthwise_weights(g, &pack, &spec.weights);
+            let wts = depthwise_weights(g, &pack, &spec.weights);
             let taps = g.kernel[0] * g.kernel[1];
             for mm in 0..m {
-                for cw in 0..wpp {
-                    let base = origin(mm) + cw;
+                let (img, y0, x0) = window(mm);
+                for cw in 0..wpp as usize {
                     let (mut acc, mut sum) = ([0i32; 4], [0i32; 4]);
                     for q in 0..taps.div_ceil(4) {
                         let xs: [i32; 4] = std::array::from_fn(|b| {
@@ -144,7 +157,9 @@ fn run(
                                 return 0;
                             }
                             let (r, s) = (t / g.kernel[1], t % g.kernel[1]);
-                            x[base + (r * g.dilation[0] * pack.wp + s * g.dilation[1]) * wpp]
+                            let y = y0 + (r * g.dilation[0]) as isize;
+                            let xx = x0 + (s * g.dilation[1]) as isize;
+                            data_word((img * h * w) * wpp + cw as isize, y, xx, (y * w + xx) * wpp)
                         });
                         let lo01 = byte_perm(xs[0], xs[1], 0x5140);
                         let hi01 = byte_perm(xs[0], xs[1], 0x7362);
@@ -157,7 +172,7 @@ fn run(
                             byte_perm(hi01, hi23, 0x7632),
                         ];
                         for j in 0..4 {
-                            acc[j] = dp4a(cs[j], w[q * pack.slots + 4 * cw + j], acc[j]);
+                            acc[j] = dp4a(cs[j], wts[q * pack.slots + 4 * cw + j], acc[j]);
                             sum[j] = dp4a(cs[j], 0x0101_0101, sum[j]);
                         }
                     }

@@ -47,7 +47,7 @@ pub(crate) struct PackArgs {
 pub(crate) struct ConvArgs {
     pub x: u64,
     pub w: u64,
-    pub koff: u64,
+    pub ktab: u64,
     pub wsums: u64,
     pub wsums_out: u64,
     pub out: u64,
@@ -69,6 +69,9 @@ pub(crate) struct ConvArgs {
     pub out_c: i32,
     pub k_per_split: i32,
     pub splits: i32,
+    pub pad_top: i32,
+    pub pad_left: i32,
+    pub pad_word: i32,
 }
 
 /// `DwArgs` of depthwise.cu.
@@ -91,6 +94,9 @@ pub(crate) struct DwArgs {
     pub dw: i32,
     pub taps: i32,
     pub out_c: i32,
+    pub pad_top: i32,
+    pub pad_left: i32,
+    pub pad_word: i32,
 }
 
 // SAFETY: plain `#[repr(C)]` structs of integers whose layout matches the CUDA structs field
@@ -121,7 +127,7 @@ mod tests {
     fn argument_structs_have_the_cuda_layout() {
         assert_eq!(std::mem::size_of::<EpilogueArgs>(), 8 * 8 + 5 * 4 + 4);
         assert_eq!(std::mem::size_of::<PackArgs>(), 3 * 8 + 10 * 4);
-        assert_eq!(std::mem::size_of::<ConvArgs>(), 7 * 8 + 17 * 4 + 4);
-        assert_eq!(std::mem::size_of::<DwArgs>(), 3 * 8 + 13 * 4 + 4);
+        assert_eq!(std::mem::size_of::<ConvArgs>(), 7 * 8 + 20 * 4);
+        assert_eq!(std::mem::size_of::<DwArgs>(), 3 * 8 + 16 * 4);
     }
 }

@@ -5,36 +5,46 @@
 //! **Why NHWC with word-aligned channel groups, not NCHW4c.** dp4a multiplies 4 bytes of one
 //! 32-bit word; in NHWC the channels of a pixel are contiguous, so 4 channels of one tap are
 //! one word — the same thing NCHW4c (cuDNN's `NCHW_VECT_C`) provides — without changing the
-//! layout the runtime keeps activations in (ARCHITECTURE.md §6), and 1×1 layers and dense
-//! layers with a multiple of 4 channels read the input in place. Layers with padding or
-//! group channel counts that are not a multiple of 4 get one packing pass
-//! ([`InputPack`]): padding filled with the zero point, each group's channels rounded up to
-//! whole words with zero slots, so the GEMM never tests bounds and every load is an aligned
-//! word. The pass costs one read and write of the input, small next to the conv.
+//! layout the runtime keeps activations in (ARCHITECTURE.md §6): layers whose groups hold
+//! a multiple of 4 channels read the input in place (a window cell outside the image reads
+//! the pad word instead). Other layers (the 3-channel first layer, odd groups) get one
+//! packing pass ([`InputPack`]): padding filled with the zero point, each group's channels
+//! rounded up to whole words with zero slots, so every load is an aligned word. The pass
+//! costs one read and write of the input and one launch.
 
 use qnn_kernels::ConvGeometry;
 
-/// The packed input: `slots` bytes per pixel over a `hp × wp` padded image.
+/// How the conv kernels read the input: in place when each group's channels fill whole
+/// words (padding is then a bounds check that yields the pad word), else from a packed copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct InputPack {
-    /// Bytes per pixel, a multiple of 4.
+    /// Bytes per pixel of the buffer read, a multiple of 4.
     pub slots: usize,
     /// Source channel of each slot; −1 for a zero slot.
     pub src: Vec<i32>,
+    /// Padded image dimensions (of the packed copy).
     pub hp: usize,
     pub wp: usize,
     pub pad_top: usize,
     pub pad_left: usize,
-    /// True when the packed input equals the input (no padding, slots are the channels).
-    pub identity: bool,
+    /// True when the kernels read the input itself (slots are the channels).
+    pub direct: bool,
+}
+
+/// The buffer a conv kernel reads: `h × w` pixels, a window at output `(y, x)` starts at
+/// `(y · sh − pad_top, x · sw − pad_left)`, positions outside read the pad word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadDims {
+    pub h: usize,
+    pub w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
 }
 
 impl InputPack {
     fn new(g: &ConvGeometry, src: Vec<i32>) -> Self {
         let [pt, pl, pb, pr] = g.padding;
-        let identity = g.padding == [0; 4]
-            && src.len() == g.in_c
-            && src.iter().enumerate().all(|(i, &c)| c == i as i32);
+        let direct = src.len() == g.in_c && src.iter().enumerate().all(|(i, &c)| c == i as i32);
         InputPack {
             slots: src.len(),
             src,
@@ -42,7 +52,7 @@ impl InputPack {
             wp: g.in_w + pl + pr,
             pad_top: pt,
             pad_left: pl,
-            identity,
+            direct,
         }
     }
 
@@ -69,9 +79,9 @@ impl InputPack {
         Self::new(g, src)
     }
 
-    /// Bytes of the packed input.
+    /// Bytes of the packed copy (0 when the input is read in place).
     pub fn len(&self, batch: usize) -> usize {
-        batch * self.hp * self.wp * self.slots
+        if self.direct { 0 } else { batch * self.hp * self.wp * self.slots }
     }
 
     /// Words per pixel.
@@ -79,9 +89,22 @@ impl InputPack {
         self.slots / 4
     }
 
-    /// The packing on the host (what `dp4a_pack_input` computes), for the emulation tests.
+    /// What the conv kernels read.
+    pub fn read_dims(&self, g: &ConvGeometry) -> ReadDims {
+        if self.direct {
+            ReadDims { h: g.in_h, w: g.in_w, pad_top: self.pad_top, pad_left: self.pad_left }
+        } else {
+            ReadDims { h: self.hp, w: self.wp, pad_top: 0, pad_left: 0 }
+        }
+    }
+
+    /// The buffer the kernels read, on the host (the input, or what `dp4a_pack_input`
+    /// computes), for the emulation tests.
     #[cfg(test)]
-    pub fn pack_host(&self, g: &ConvGeometry, x: &[u8], pad: i32) -> Vec<u8> {
+    pub fn read_buffer(&self, g: &ConvGeometry, x: &[u8], pad: i32) -> Vec<u8> {
+        if self.direct {
+            return x.to_vec();
+        }
         let mut out = vec![0u8; self.len(g.batch)];
         for (i, o) in out.iter_mut().enumerate() {
             let s = i % self.slots;
@@ -114,22 +137,29 @@ pub(crate) fn word(b: [i32; 4]) -> i32 {
 pub struct Tile {
     pub bm: usize,
     pub bn: usize,
+    /// Words of the reduction per step (4 channels each).
+    pub bk: usize,
     pub threads: u32,
     pub kernel: &'static str,
 }
 
-/// The tiles, largest first.
+/// The tiles, largest first. Smaller tiles take longer steps: each step waits for its
+/// global loads once, and small layers are bound by that latency, not by dp4a.
 pub const TILES: [Tile; 3] = [
-    Tile { bm: 128, bn: 128, threads: 256, kernel: "dp4a_conv_128x128" },
-    Tile { bm: 64, bn: 64, threads: 256, kernel: "dp4a_conv_64x64" },
-    Tile { bm: 32, bn: 32, threads: 64, kernel: "dp4a_conv_32x32" },
+    Tile { bm: 128, bn: 128, bk: 8, threads: 256, kernel: "dp4a_conv_128x128" },
+    Tile { bm: 64, bn: 64, bk: 16, threads: 256, kernel: "dp4a_conv_64x64" },
+    Tile { bm: 32, bn: 32, bk: 32, threads: 64, kernel: "dp4a_conv_32x32" },
 ];
 
-/// Words of the reduction per step of a tile (gemm.cu's BK).
-pub(crate) const BK: usize = 8;
+/// Warps per SM the choice aims at, enough to hide the load latency of the other warps.
+const WARPS_PER_SM: usize = 8;
 
-/// The largest tile that still gives every SM a block; when even the smallest gives fewer
-/// blocks than SMs, split the reduction (at least 4 steps of [`BK`] words per split).
+/// The tile and number of reduction splits for a layer on `sms` multiprocessors. Tiles
+/// that would waste more than 31 rows or columns are not considered (the 32×32 tile
+/// always is). Then: the largest tile that gives [`WARPS_PER_SM`] warps per SM; else the
+/// largest that gets there by splitting the reduction (each split at least 2 steps); else
+/// the one that comes closest. Batch-1 layers are too small to fill a GPU with large tiles
+/// alone.
 pub(crate) fn choose_tile(
     m: usize,
     og: usize,
@@ -137,14 +167,20 @@ pub(crate) fn choose_tile(
     k4: usize,
     sms: usize,
 ) -> (Tile, usize) {
-    let blocks = |t: &Tile| m.div_ceil(t.bm) * og.div_ceil(t.bn) * groups;
-    if let Some(t) = TILES.iter().find(|t| blocks(t) >= sms) {
+    let target = sms * WARPS_PER_SM;
+    let fits = |t: &&Tile| t.bm <= m.next_multiple_of(32) && t.bn <= og.next_multiple_of(32);
+    let warps =
+        |t: &Tile| m.div_ceil(t.bm) * og.div_ceil(t.bn) * groups * (t.threads as usize / 32);
+    let most = |t: &Tile| (k4 / (2 * t.bk)).max(1);
+    if let Some(t) = TILES.iter().filter(fits).find(|t| warps(t) >= target) {
         return (*t, 1);
     }
-    let t = TILES[TILES.len() - 1];
-    let wanted = sms.div_ceil(blocks(&t));
-    let most = (k4 / (4 * BK)).max(1);
-    (t, wanted.min(most).max(1))
+    if let Some(t) = TILES.iter().filter(fits).find(|t| target.div_ceil(warps(t)) <= most(t)) {
+        return (*t, target.div_ceil(warps(t)));
+    }
+    let best = TILES.iter().filter(fits).rev().max_by_key(|t| warps(t) * most(t));
+    let best = best.copied().unwrap_or(TILES[TILES.len() - 1]);
+    (best, most(&best))
 }
 
 /// The GEMM's reduction layout and packed weights.
@@ -154,7 +190,7 @@ pub(crate) struct GemmLayout {
     pub splits: usize,
     /// Words of one window (kh · kw · cg4 / 4).
     pub k4: usize,
-    /// Words per split (a multiple of [`BK`]); `k4p = k_per_split · splits ≥ k4`.
+    /// Words per split (a multiple of the tile's `bk`); `k4p = k_per_split · splits ≥ k4`.
     pub k_per_split: usize,
     pub k4p: usize,
     /// Output channels per group, and padded to the tile.
@@ -162,8 +198,9 @@ pub(crate) struct GemmLayout {
     pub np: usize,
     /// Words of one group in a packed pixel.
     pub group_words: usize,
-    /// Word offset of each reduction word within a window (0 beyond `k4`).
-    pub koff: Vec<i32>,
+    /// Per reduction word: (word offset in the window, tap row offset `r · dh`, tap column
+    /// offset `s · dw`, 0); all 0 beyond `k4`.
+    pub ktab: Vec<[i32; 4]>,
     /// `[groups][k4p][np]` weight words.
     pub weights: Vec<i32>,
 }
@@ -181,16 +218,18 @@ impl GemmLayout {
         let group_words = cg.div_ceil(4);
         let [kh, kw] = g.kernel;
         let k4 = kh * kw * group_words;
-        let k_per_split = k4.div_ceil(splits.max(1)).div_ceil(BK) * BK;
+        let k_per_split = k4.div_ceil(splits.max(1)).div_ceil(tile.bk) * tile.bk;
         let splits = k4.div_ceil(k_per_split);
         let k4p = k_per_split * splits;
         let og = g.outputs_per_group();
         let np = og.div_ceil(tile.bn) * tile.bn;
         let wpp = pack.words_per_pixel();
-        let mut koff = vec![0i32; k4p];
-        for (k, off) in koff.iter_mut().enumerate().take(k4) {
+        let w_read = pack.read_dims(g).w;
+        let mut ktab = vec![[0i32; 4]; k4p];
+        for (k, t) in ktab.iter_mut().enumerate().take(k4) {
             let (r, s, j) = (k / (kw * group_words), (k / group_words) % kw, k % group_words);
-            *off = (((r * g.dilation[0]) * pack.wp + s * g.dilation[1]) * wpp + j) as i32;
+            let (dy, dx) = (r * g.dilation[0], s * g.dilation[1]);
+            *t = [((dy * w_read + dx) * wpp + j) as i32, dy as i32, dx as i32, 0];
         }
         let mut packed = vec![0i32; g.groups * k4p * np];
         for grp in 0..g.groups {
@@ -216,7 +255,7 @@ impl GemmLayout {
             og,
             np,
             group_words,
-            koff,
+            ktab,
             weights: packed,
         }
     }
@@ -264,9 +303,13 @@ mod tests {
     fn gemm_slots_round_each_group_up_to_a_word() {
         let p = InputPack::gemm(&geometry(6, 4, 2, 3, 1));
         assert_eq!(p.src, vec![0, 1, 2, -1, 3, 4, 5, -1]);
-        assert_eq!((p.hp, p.wp, p.identity), (7, 8, false));
-        assert!(InputPack::gemm(&geometry(8, 4, 1, 1, 0)).identity);
-        assert!(!InputPack::gemm(&geometry(6, 4, 1, 1, 0)).identity);
+        assert_eq!((p.hp, p.wp, p.direct), (7, 8, false));
+        let direct = InputPack::gemm(&geometry(8, 4, 1, 3, 1));
+        assert!(direct.direct, "whole words per group: read in place, padding by bounds checks");
+        let g = geometry(8, 4, 1, 3, 1);
+        assert_eq!(direct.read_dims(&g), ReadDims { h: 5, w: 6, pad_top: 1, pad_left: 1 });
+        assert_eq!(direct.len(1), 0);
+        assert!(!InputPack::gemm(&geometry(6, 4, 1, 1, 0)).direct);
     }
 
     #[test]
@@ -277,12 +320,17 @@ mod tests {
 
     #[test]
     fn tiles_fill_the_sms_then_split() {
-        // 56×56 pixels, 256 outputs: 25 × 2 blocks of 128×128 < 132 SMs; 49 × 4 of 64×64.
+        // 1056 warps wanted. 56×56 pixels × 256 outputs: 50 blocks of 128×128 (400 warps);
+        // 196 of 64×64 (1568).
         assert_eq!(choose_tile(3136, 256, 1, 16, 132), (TILES[1], 1));
-        // 7×7 pixels × 512 outputs, 3×3×512 reduction: 2 × 16 = 32 blocks of 32×32 → 5 splits.
-        assert_eq!(choose_tile(49, 512, 1, 1152, 132), (TILES[2], 5));
-        // A short reduction is not split below 4 steps.
-        assert_eq!(choose_tile(1, 10, 1, 4, 132), (TILES[2], 1));
+        // 56×56 × 64, 3×3×64: 64×64 gives 392 warps, 3 splits of 48 words.
+        assert_eq!(choose_tile(3136, 64, 1, 144, 132), (TILES[1], 3));
+        // 7×7 × 512, 3×3×512: 8 blocks of 64×64 (64 warps) → 17 splits.
+        assert_eq!(choose_tile(49, 512, 1, 1152, 132), (TILES[1], 17));
+        // 14×14 × 512, K = 512: no tile gets there; 64×64 at 4 splits comes closest.
+        assert_eq!(choose_tile(196, 512, 1, 128, 132), (TILES[1], 4));
+        // A tiny reduction is not split.
+        assert_eq!(choose_tile(1, 10, 1, 4, 132).1, 1);
     }
 
     #[test]
@@ -291,12 +339,13 @@ mod tests {
         let pack = InputPack::gemm(&g);
         let w: Vec<i32> = (0..2 * 2 * 2 * 3).map(|v| v - 12).collect();
         let l = GemmLayout::new(&g, &pack, &w, TILES[2], 1);
-        assert_eq!((l.k4, l.k_per_split, l.k4p, l.np), (4, 8, 8, 32));
-        // Tap (r, s) = (1, 0): one row down = wp words.
-        assert_eq!(&l.koff[..5], &[0, 1, 6, 7, 0]);
+        assert_eq!((l.k4, l.k_per_split, l.k4p, l.np), (4, 32, 32, 32));
+        // Tap (r, s) = (1, 0): one row down = w words (the packed width, no padding here).
+        let offsets: Vec<[i32; 4]> = l.ktab[..5].to_vec();
+        assert_eq!(offsets, [[0, 0, 0, 0], [1, 0, 1, 0], [6, 1, 0, 0], [7, 1, 1, 0], [0; 4]]);
         // Output 1, tap (0, 1): OHWI elements 15..17 (values 3..5), then a zero slot.
         assert_eq!(l.weights[32 + 1], word([3, 4, 5, 0]));
         let l3 = GemmLayout::new(&g, &pack, &w, TILES[2], 3);
-        assert_eq!((l3.splits, l3.k4p), (1, 8), "splits never hold only padding");
+        assert_eq!((l3.splits, l3.k4p), (1, 32), "splits never hold only padding");
     }
 }

@@ -39,7 +39,7 @@ enum Plan {
 #[allow(dead_code)] // held so that the memory lives as long as the pointers
 struct Resident {
     weights: CudaSlice<i32>,
-    koff: Option<CudaSlice<i32>>,
+    ktab: Option<CudaSlice<i32>>,
     src: Option<CudaSlice<i32>>,
     packed_input: Option<CudaSlice<u8>>,
     window_sums: Option<CudaSlice<i32>>,
@@ -145,7 +145,7 @@ impl CudaConvOp {
         int("packed input bytes", pack.len(g.batch))?;
         int("output elements", g.output_len())?;
         int("input elements", g.input_len())?;
-        let (src, packed_input, pack_args, x) = if pack.identity {
+        let (src, packed_input, pack_args, x) = if pack.direct {
             (None, None, None, ptr(&input, &stream))
         } else {
             let src = upload(&stream, &pack.src)?;
@@ -173,8 +173,12 @@ impl CudaConvOp {
             args.m = int("output pixels", m)?;
             args.ohw = int("output pixels", oh * ow)?;
             args.ow = int("output width", ow)?;
-            args.hp = int("padded height", pack.hp)?;
-            args.wp = int("padded width", pack.wp)?;
+            let read = pack.read_dims(g);
+            args.hp = int("input height", read.h)?;
+            args.wp = int("input width", read.w)?;
+            args.pad_top = int("padding", read.pad_top)?;
+            args.pad_left = int("padding", read.pad_left)?;
+            args.pad_word = i32::from_le_bytes([c.problem.pad_value as u8; 4]);
             args.words_per_pixel = int("words per pixel", pack.words_per_pixel())?;
             args.sh = int("stride", g.strides[0])?;
             args.sw = int("stride", g.strides[1])?;
@@ -182,7 +186,7 @@ impl CudaConvOp {
             args.out = ptr(&output, &stream);
             Ok(())
         };
-        let (plan, weights, koff, window_sums, partial) = match family {
+        let (plan, weights, ktab, window_sums, partial) = match family {
             Family::Gemm => {
                 let og = g.outputs_per_group();
                 let k4 = g.kernel[0] * g.kernel[1] * g.channels_per_group().div_ceil(4);
@@ -199,7 +203,8 @@ impl CudaConvOp {
                 int("packed weights", layout.weights.len())?;
                 int("window sums", m * g.groups)?;
                 let weights = upload(&stream, &layout.weights)?;
-                let koff = upload(&stream, &layout.koff)?;
+                let flat: Vec<i32> = layout.ktab.iter().flatten().copied().collect();
+                let ktab = upload(&stream, &flat)?;
                 let has_t3 = epilogue.t3 != 0;
                 let window_sums =
                     if has_t3 { Some(alloc::<i32>(&stream, m * g.groups)?) } else { None };
@@ -211,7 +216,7 @@ impl CudaConvOp {
                 };
                 let mut args = ConvArgs {
                     w: ptr(&weights, &stream),
-                    koff: ptr(&koff, &stream),
+                    ktab: ptr(&ktab, &stream),
                     wsums: window_sums.as_ref().map_or(0, |s| ptr(s, &stream)),
                     wsums_out: window_sums.as_ref().map_or(0, |s| ptr(s, &stream)),
                     partial: partial.as_ref().map_or(0, |s| ptr(s, &stream)),
@@ -239,7 +244,7 @@ impl CudaConvOp {
                 }
                 let plan =
                     Plan::Gemm { tile, splits: layout.splits, grid, window_sums: has_t3, args };
-                (plan, weights, Some(koff), window_sums, partial)
+                (plan, weights, Some(ktab), window_sums, partial)
             }
             Family::Depthwise => {
                 let packed = depthwise_weights(g, &pack, &spec.weights);
@@ -263,6 +268,9 @@ impl CudaConvOp {
                     dw: int("dilation", g.dilation[1])?,
                     taps: int("taps", g.kernel[0] * g.kernel[1])?,
                     out_c: conv.out_c,
+                    pad_top: conv.pad_top,
+                    pad_left: conv.pad_left,
+                    pad_word: conv.pad_word,
                 };
                 int("depthwise threads", m * pack.words_per_pixel())?;
                 (Plan::Depthwise { args }, weights, None, None, None)
@@ -280,7 +288,7 @@ impl CudaConvOp {
             macs: g.macs(),
             _resident: Resident {
                 weights,
-                koff,
+                ktab,
                 src,
                 packed_input,
                 window_sums,

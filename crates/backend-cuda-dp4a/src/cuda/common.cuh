@@ -95,13 +95,3 @@ __device__ __forceinline__ void store_out(void* out, u64 i, int v, int dtype) {
         ((u8*)out)[i] = (u8)v;  // v is clamped into u8 or i8: truncation is exact
     }
 }
-
-// Word offset of the first word of output pixel m's window in a padded NHWC buffer.
-__device__ __forceinline__ int window_origin(int m, int ohw, int ow, int hp, int wp, int sh,
-                                             int sw, int words_per_pixel) {
-    const int img = m / ohw;
-    const int rem = m - img * ohw;
-    const int oy = rem / ow;
-    const int ox = rem - oy * ow;
-    return ((img * hp + oy * sh) * wp + ox * sw) * words_per_pixel;
-}

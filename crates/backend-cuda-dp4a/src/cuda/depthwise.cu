@@ -1,5 +1,7 @@
-// Depthwise conv2d (one input channel per group; the channel multiplier is unrolled by the
-// packing, which replicates input channel k / multiplier into slot k).
+// Depthwise conv2d (one input channel per group). With multiplier 1 and a multiple of 4
+// channels the input is read in place (window cells outside it read the pad word); else
+// from the packed copy, which replicates input channel k / multiplier into slot k and holds
+// the padding.
 //
 // One thread computes 4 adjacent channels of one output pixel. dp4a sums 4 products inside
 // one word, but a word of NHWC data holds 4 channels of one tap; so 4 taps' words are
@@ -19,6 +21,7 @@ struct DwArgs {
     int kw, dh, dw;
     int taps;
     int out_c;
+    int pad_top, pad_left, pad_word;
 };
 
 extern "C" __global__ void dp4a_dw(DwArgs p, Epilogue e) {
@@ -28,7 +31,13 @@ extern "C" __global__ void dp4a_dw(DwArgs p, Epilogue e) {
     }
     const int cw = i % p.words_per_pixel;
     const int m = i / p.words_per_pixel;
-    const int base = window_origin(m, p.ohw, p.ow, p.hp, p.wp, p.sh, p.sw, p.words_per_pixel) + cw;
+    const int img = m / p.ohw;
+    const int rem = m - img * p.ohw;
+    const int oy = rem / p.ow;
+    const int ox = rem - oy * p.ow;
+    const int y0 = oy * p.sh - p.pad_top;
+    const int x0 = ox * p.sw - p.pad_left;
+    const int* xi = p.x + (u64)img * p.hp * p.wp * p.words_per_pixel + cw;
     const int4* w4 = reinterpret_cast<const int4*>(p.w) + cw;
     int acc[4] = {0, 0, 0, 0};
     int sum[4] = {0, 0, 0, 0};
@@ -41,8 +50,11 @@ extern "C" __global__ void dp4a_dw(DwArgs p, Epilogue e) {
             x[b] = 0;
             if (t < p.taps) {
                 const int r = t / p.kw;
-                const int s = t - r * p.kw;
-                x[b] = __ldg(&p.x[base + (r * p.dh * p.wp + s * p.dw) * p.words_per_pixel]);
+                const int y = y0 + r * p.dh;
+                const int xx = x0 + (t - r * p.kw) * p.dw;
+                x[b] = ((unsigned)y < (unsigned)p.hp && (unsigned)xx < (unsigned)p.wp)
+                           ? __ldg(&xi[(y * p.wp + xx) * p.words_per_pixel])
+                           : p.pad_word;
             }
         }
         // 4x4 byte transpose: c[j] byte b = x[b] byte j.

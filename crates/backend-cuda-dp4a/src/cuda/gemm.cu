@@ -2,22 +2,26 @@
 //
 //   acc[m][n] = sum_k dp4a(X[m][k], Wt[k][n])     (k: 32-bit words = 4 channels of one tap)
 //
-// over the packed input (pack.cu: padded, each group's channels rounded up to a whole word,
-// so X[m][k] is one aligned word at x[window_origin(m) + group * group_words + koff[k]]) and
-// the packed weights w[g][k][n] (words of the same 4 channels, zero beyond the group's
-// channels and beyond `k4`, columns padded to the tile).
+// over the input read in place (each group's channels are whole words) or its packed copy
+// (pack.cu: padded, each group's channels rounded up to whole words), so X[m][k] is one
+// aligned word: with the window of output pixel m starting at (y0, x0) and reduction word k
+// at tap offset (dy, dx) and word j, X[m][k] = x[((img*h + y0+dy)*w + x0+dx)*wpp + g*gw + j],
+// or the pad word when (y0+dy, x0+dx) lies outside the h x w buffer (never for a packed
+// copy, which holds its padding). ktab[k] = (offset of the word from the window origin, dy,
+// dx, 0). The packed weights w[g][k][n] hold the same 4 channels, zero beyond the group's
+// channels and beyond k4, columns padded to the tile.
 //
-// Block tile BM x BN, BK = 8 words (32 channels) per step, each thread TM x TN outputs in
-// strips of 4 (int4 loads from shared memory, no bank conflicts); the next step's global
-// loads are in registers while the current step computes. Split-K (blockIdx.z) writes i32
-// partial sums that dp4a_conv_reduce adds and finishes: integer addition in any order is
-// exact (wrapping, and the true sum fits i32).
+// Block tile BM x BN, BK words (4*BK channels) per step, each thread TM x TN outputs in
+// strips of 4 (int4 loads from shared memory); the next step's global loads are in
+// registers while the current step computes. Split-K (blockIdx.z) writes i32 partial sums
+// that dp4a_conv_reduce adds and finishes: integer addition in any order is exact
+// (wrapping, and the true sum fits i32).
 
 // Mirrors `ConvArgs` in src/launch.rs.
 struct ConvArgs {
     const int* x;
     const int* w;
-    const int* koff;
+    const int4* ktab;
     const int* wsums;
     int* wsums_out;
     void* out;
@@ -29,18 +33,41 @@ struct ConvArgs {
     int k4, k4p, np;
     int out_c;
     int k_per_split, splits;
+    int pad_top, pad_left, pad_word;
 };
 
-// One step's global loads into registers: this thread's A words (one tap offset, A_PER
+// One word of the data: X at window origin (y0, x0) / word offset base, table entry t.
+__device__ __forceinline__ int data_word(const ConvArgs& p, int base, int y0, int x0, int4 t) {
+    const int y = y0 + t.y;
+    const int x = x0 + t.z;
+    return ((unsigned)y < (unsigned)p.hp && (unsigned)x < (unsigned)p.wp) ? __ldg(&p.x[base + t.x])
+                                                                          : p.pad_word;
+}
+
+// The window of output pixel m: its origin (y0, x0) in the buffer read and the word offset
+// of that origin plus the group's first word (negative when the origin is in the padding:
+// only ever dereferenced with an offset that lands inside).
+__device__ __forceinline__ void window_of(const ConvArgs& p, int m, int g, int& base, int& y0, int& x0) {
+    const int img = m / p.ohw;
+    const int rem = m - img * p.ohw;
+    const int oy = rem / p.ow;
+    const int ox = rem - oy * p.ow;
+    y0 = oy * p.sh - p.pad_top;
+    x0 = ox * p.sw - p.pad_left;
+    base = ((img * p.hp + y0) * p.wp + x0) * p.words_per_pixel + g * p.group_words;
+}
+
+// One step's global loads into registers: this thread's A words (one table entry, A_PER
 // pixels) and B words (row idx / BN, column idx % BN of the step).
 template <int A_PER, int B_PER, int THREADS, int BN>
 __device__ __forceinline__ void load_step(const ConvArgs& p, const int* wg, const int (&a_base)[A_PER],
+                                          const int (&a_y)[A_PER], const int (&a_x)[A_PER],
                                           int a_kk, int tid, int k0, int (&a_reg)[A_PER],
                                           int (&b_reg)[B_PER]) {
-    const int off = __ldg(&p.koff[k0 + a_kk]);
+    const int4 t = __ldg(&p.ktab[k0 + a_kk]);
 #pragma unroll
     for (int i = 0; i < A_PER; ++i) {
-        a_reg[i] = __ldg(&p.x[a_base[i] + off]);
+        a_reg[i] = data_word(p, a_base[i], a_y[i], a_x[i], t);
     }
 #pragma unroll
     for (int i = 0; i < B_PER; ++i) {
@@ -49,9 +76,8 @@ __device__ __forceinline__ void load_step(const ConvArgs& p, const int* wg, cons
     }
 }
 
-template <int BM, int BN, int TM, int TN>
+template <int BM, int BN, int TM, int TN, int BK>
 __device__ __forceinline__ void conv_tile(const ConvArgs& p, const Epilogue& e) {
-    constexpr int BK = 8;
     constexpr int THREADS = (BM / TM) * (BN / TN);
     constexpr int A_PER = BM * BK / THREADS;
     constexpr int B_PER = BN * BK / THREADS;
@@ -74,11 +100,12 @@ __device__ __forceinline__ void conv_tile(const ConvArgs& p, const Epilogue& e) 
     // This thread's A words: column a_kk of the step, rows tid / BK + i * A_ROWS.
     const int a_kk = tid % BK;
     int a_base[A_PER];
+    int a_y[A_PER];
+    int a_x[A_PER];
 #pragma unroll
     for (int i = 0; i < A_PER; ++i) {
         const int m = min(m0 + tid / BK + i * A_ROWS, p.m - 1);  // rows past M: a valid pixel
-        a_base[i] = window_origin(m, p.ohw, p.ow, p.hp, p.wp, p.sh, p.sw, p.words_per_pixel)
-                  + g * p.group_words;
+        window_of(p, m, g, a_base[i], a_y[i], a_x[i]);
     }
     const int* wg = p.w + (u64)g * p.k4p * p.np + n0;
 
@@ -96,7 +123,7 @@ __device__ __forceinline__ void conv_tile(const ConvArgs& p, const Epilogue& e) 
     const int tx = tid % (BN / TN);
     const int ty = tid / (BN / TN);
 
-    load_step<A_PER, B_PER, THREADS, BN>(p, wg, a_base, a_kk, tid, kbeg, a_reg, b_reg);
+    load_step<A_PER, B_PER, THREADS, BN>(p, wg, a_base, a_y, a_x, a_kk, tid, kbeg, a_reg, b_reg);
     for (int k0 = kbeg; k0 < kend; k0 += BK) {
 #pragma unroll
         for (int i = 0; i < A_PER; ++i) {
@@ -109,7 +136,7 @@ __device__ __forceinline__ void conv_tile(const ConvArgs& p, const Epilogue& e) 
         }
         __syncthreads();
         if (k0 + BK < kend) {
-            load_step<A_PER, B_PER, THREADS, BN>(p, wg, a_base, a_kk, tid, k0 + BK, a_reg, b_reg);
+            load_step<A_PER, B_PER, THREADS, BN>(p, wg, a_base, a_y, a_x, a_kk, tid, k0 + BK, a_reg, b_reg);
         }
 #pragma unroll
         for (int kk = 0; kk < BK; ++kk) {
@@ -166,15 +193,15 @@ __device__ __forceinline__ void conv_tile(const ConvArgs& p, const Epilogue& e) 
 }
 
 extern "C" __global__ void __launch_bounds__(256) dp4a_conv_128x128(ConvArgs p, Epilogue e) {
-    conv_tile<128, 128, 8, 8>(p, e);
+    conv_tile<128, 128, 8, 8, 8>(p, e);
 }
 
 extern "C" __global__ void __launch_bounds__(256) dp4a_conv_64x64(ConvArgs p, Epilogue e) {
-    conv_tile<64, 64, 4, 4>(p, e);
+    conv_tile<64, 64, 4, 4, 16>(p, e);
 }
 
 extern "C" __global__ void __launch_bounds__(64) dp4a_conv_32x32(ConvArgs p, Epilogue e) {
-    conv_tile<32, 32, 4, 4>(p, e);
+    conv_tile<32, 32, 4, 4, 32>(p, e);
 }
 
 // Split-K: out[m][k] = epilogue(sum over splits of partial[split][m][k]).
@@ -204,11 +231,11 @@ extern "C" __global__ void dp4a_window_sums(ConvArgs p) {
     }
     const int m = i / p.groups;
     const int g = i - m * p.groups;
-    const int base = window_origin(m, p.ohw, p.ow, p.hp, p.wp, p.sh, p.sw, p.words_per_pixel)
-                   + g * p.group_words;
+    int base, y0, x0;
+    window_of(p, m, g, base, y0, x0);
     int s = 0;
     for (int k = 0; k < p.k4; ++k) {
-        s = __dp4a(__ldg(&p.x[base + p.koff[k]]), 0x01010101, s);
+        s = __dp4a(data_word(p, base, y0, x0, __ldg(&p.ktab[k])), 0x01010101, s);
     }
     p.wsums_out[i] = s;
 }
