@@ -3,7 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::{CudaSlice, CudaStream, DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg};
+use cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
+use cudarc::driver::{
+    CudaGraph, CudaSlice, CudaStream, DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg,
+};
 use qnn_ir::DType;
 use qnn_ir::FixedRounding;
 use qnn_ir::backend::{DeviceConvSpec, PreparedDeviceOp, RequantLanes};
@@ -24,6 +27,9 @@ pub struct Options {
     pub splits: Option<usize>,
     /// The device (default: `QNN_CUDA_DEVICE`, else 0).
     pub ordinal: Option<usize>,
+    /// Launch the kernels one by one on every run instead of replaying the CUDA graph
+    /// captured at prepare time (the fallback when capture fails).
+    pub direct_launches: bool,
 }
 
 /// What `run` launches, in order.
@@ -47,12 +53,27 @@ struct Resident {
     epilogue: Vec<CudaSlice<u8>>,
 }
 
+/// The kernels of one run captured as a CUDA graph: one launch instead of several, which
+/// is most of the time of a batch-1 layer.
+struct Graph(CudaGraph);
+
+// SAFETY: a CUDA graph may be used from any thread as long as no two threads use it at the
+// same time; it lives in `Io`, behind the op's mutex.
+unsafe impl Send for Graph {}
+
+impl std::fmt::Debug for Graph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Graph")
+    }
+}
+
 /// The buffers `run` writes from the host, with the op's stream (one run at a time).
 #[derive(Debug)]
 struct Io {
     stream: Arc<CudaStream>,
     input: CudaSlice<u8>,
     output: CudaSlice<u8>,
+    graph: Option<Graph>,
 }
 
 /// A conv/dense layer prepared on a GPU.
@@ -277,7 +298,7 @@ impl CudaConvOp {
             }
         };
         stream.synchronize().map_err(drv("cuStreamSynchronize (prepare)"))?;
-        Ok(CudaConvOp {
+        let mut op = CudaConvOp {
             kernel: family.kernel(),
             device: dev,
             plan,
@@ -295,8 +316,31 @@ impl CudaConvOp {
                 partial,
                 epilogue: epilogue_buffers,
             },
-            io: Mutex::new(Io { stream, input, output }),
-        })
+            io: Mutex::new(Io { stream: stream.clone(), input, output, graph: None }),
+        };
+        if !options.direct_launches {
+            // A driver that cannot capture leaves the op on direct launches: same kernels,
+            // same bits, more host overhead.
+            let graph = op.capture(&stream, 1).ok();
+            op.io.get_mut().unwrap_or_else(|e| e.into_inner()).graph = graph;
+        }
+        Ok(op)
+    }
+
+    /// `reps` runs' kernels on `stream`, captured as one graph.
+    fn capture(&self, stream: &Arc<CudaStream>, reps: usize) -> Result<Graph, CudaError> {
+        let mode = CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL;
+        stream.begin_capture(mode).map_err(drv("cuStreamBeginCapture"))?;
+        let launched = (0..reps).try_for_each(|_| self.launch(stream));
+        let graph =
+            stream.end_capture(CUgraphInstantiate_flags(0)).map_err(drv("cuStreamEndCapture"));
+        launched?;
+        let graph = graph?.ok_or(CudaError::Driver {
+            what: "cuStreamEndCapture",
+            error: "captured nothing".into(),
+        })?;
+        graph.upload().map_err(drv("cuGraphUpload"))?;
+        Ok(Graph(graph))
     }
 
     /// Multiply-accumulates of one run.
@@ -364,35 +408,37 @@ impl CudaConvOp {
         guarded("a run", || {
             let stream = io.stream.clone();
             stream.memcpy_htod(input, &mut io.input).map_err(drv("cuMemcpyHtoD"))?;
-            self.launch(&stream)?;
+            match &io.graph {
+                Some(g) => g.0.launch().map_err(drv("cuGraphLaunch"))?,
+                None => self.launch(&stream)?,
+            }
             stream.memcpy_dtoh(&io.output, output).map_err(drv("cuMemcpyDtoH"))?;
             stream.synchronize().map_err(drv("cuStreamSynchronize"))
         })
     }
 
-    /// Device time of one run with the input already resident (median of `reps` batches of
-    /// `iters` back-to-back launches, timed with CUDA events), in seconds.
+    /// Device time of one run with the input already resident, in seconds: `iters` runs
+    /// captured as one CUDA graph (so that host launch overhead does not hide the device
+    /// time), replayed `reps` times and timed with CUDA events; the median.
     pub fn device_seconds(&self, iters: usize, reps: usize) -> Result<f64, CudaError> {
         let io = self.io.lock().unwrap_or_else(|e| e.into_inner());
         guarded("timing a layer", || {
             let s = &io.stream;
+            let iters = iters.max(1);
+            let graph = self.capture(s, iters)?;
             let flags = Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT);
             let ctx = &self.device.ctx;
-            let (start, end) = (
-                ctx.new_event(flags).map_err(drv("cuEventCreate"))?,
-                ctx.new_event(flags).map_err(drv("cuEventCreate"))?,
-            );
-            self.launch(s)?; // warm-up
+            let start = ctx.new_event(flags).map_err(drv("cuEventCreate"))?;
+            let end = ctx.new_event(flags).map_err(drv("cuEventCreate"))?;
+            graph.0.launch().map_err(drv("cuGraphLaunch"))?; // warm-up
             let mut times = Vec::with_capacity(reps.max(1));
             for _ in 0..reps.max(1) {
                 start.record(s).map_err(drv("cuEventRecord"))?;
-                for _ in 0..iters.max(1) {
-                    self.launch(s)?;
-                }
+                graph.0.launch().map_err(drv("cuGraphLaunch"))?;
                 end.record(s).map_err(drv("cuEventRecord"))?;
                 end.synchronize().map_err(drv("cuEventSynchronize"))?;
                 let ms = start.elapsed_ms(&end).map_err(drv("cuEventElapsedTime"))?;
-                times.push(f64::from(ms) / 1e3 / iters.max(1) as f64);
+                times.push(f64::from(ms) / 1e3 / iters as f64);
             }
             times.sort_by(f64::total_cmp);
             Ok(times[times.len() / 2])
@@ -477,7 +523,10 @@ impl PreparedDeviceOp for CudaConvOp {
             Plan::Depthwise { .. } => "dp4a_dw".into(),
         };
         let pack = if self.pack.is_some() { ", packed input" } else { "" };
-        format!("{} on {}: {how}{pack}", self.kernel, self.device.describe())
+        let io = self.io.lock().unwrap_or_else(|e| e.into_inner());
+        let graph =
+            if io.graph.is_some() { ", one CUDA graph per run" } else { ", direct launches" };
+        format!("{} on {}: {how}{pack}{graph}", self.kernel, self.device.describe())
     }
 
     fn run(&self, input: &[u8], output: &mut [u8]) -> Result<(), String> {

@@ -68,19 +68,19 @@ pub const TOPICS: [(Topic, u32); 6] = [
     (Topic::Extremes, 24),
 ];
 
-/// The configurations each case runs in: the automatic choice, every tile, and a forced
-/// split of the reduction (GEMM); depthwise has one kernel.
+/// The configurations each case runs in: the automatic choice (a CUDA graph per run), the
+/// same with direct launches, every tile, and a forced split of the reduction (GEMM).
 pub fn configurations(family: Family) -> Vec<Options> {
+    let direct = Options { direct_launches: true, ..Options::default() };
     match family {
-        Family::Depthwise => vec![Options::default()],
+        Family::Depthwise => vec![Options::default(), direct],
         Family::Gemm => {
-            let mut v = vec![Options::default()];
-            v.extend(TILES.iter().map(|&t| Options {
-                tile: Some(t),
-                splits: Some(1),
-                ordinal: None,
-            }));
-            v.push(Options { tile: Some(TILES[2]), splits: Some(3), ordinal: None });
+            let mut v = vec![Options::default(), direct];
+            let tile =
+                |t, splits| Options { tile: Some(t), splits: Some(splits), ..Options::default() };
+            v.extend(TILES.iter().map(|&t| tile(t, 1)));
+            v.push(tile(TILES[2], 3));
+            v.push(tile(TILES[0], 2));
             v
         }
     }
