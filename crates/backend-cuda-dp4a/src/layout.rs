@@ -156,10 +156,10 @@ const WARPS_PER_SM: usize = 8;
 
 /// The tile and number of reduction splits for a layer on `sms` multiprocessors. Tiles
 /// that would waste more than 31 rows or columns are not considered (the 32×32 tile
-/// always is). Then: the largest tile that gives [`WARPS_PER_SM`] warps per SM; else the
-/// largest that gets there by splitting the reduction (each split at least 2 steps); else
-/// the one that comes closest. Batch-1 layers are too small to fill a GPU with large tiles
-/// alone.
+/// always is). Then: the largest tile that gives [`WARPS_PER_SM`] warps per SM; else,
+/// splitting the reduction (each split at least 2 steps), the tile that gets there with the
+/// fewest splits (the least partial-sum traffic; ties: the larger tile); else the one that
+/// comes closest. Batch-1 layers are too small to fill a GPU with large tiles alone.
 pub(crate) fn choose_tile(
     m: usize,
     og: usize,
@@ -175,8 +175,10 @@ pub(crate) fn choose_tile(
     if let Some(t) = TILES.iter().filter(fits).find(|t| warps(t) >= target) {
         return (*t, 1);
     }
-    if let Some(t) = TILES.iter().filter(fits).find(|t| target.div_ceil(warps(t)) <= most(t)) {
-        return (*t, target.div_ceil(warps(t)));
+    let splits = |t: &Tile| target.div_ceil(warps(t));
+    let reaching = TILES.iter().filter(fits).filter(|t| splits(t) <= most(t));
+    if let Some(t) = reaching.min_by_key(|t| splits(t)) {
+        return (*t, splits(t));
     }
     let best = TILES.iter().filter(fits).rev().max_by_key(|t| warps(t) * most(t));
     let best = best.copied().unwrap_or(TILES[TILES.len() - 1]);
@@ -327,6 +329,8 @@ mod tests {
         assert_eq!(choose_tile(3136, 64, 1, 144, 132), (TILES[1], 3));
         // 7×7 × 512, 3×3×512: 8 blocks of 64×64 (64 warps) → 17 splits.
         assert_eq!(choose_tile(49, 512, 1, 1152, 132), (TILES[1], 17));
+        // 14×14 × 256, 3×3×256: 64×64 needs 9 splits, 128×128 would need 33.
+        assert_eq!(choose_tile(196, 256, 1, 576, 132), (TILES[1], 9));
         // 14×14 × 512, K = 512: no tile gets there; 64×64 at 4 splits comes closest.
         assert_eq!(choose_tile(196, 512, 1, 128, 132), (TILES[1], 4));
         // A tiny reduction is not split.
