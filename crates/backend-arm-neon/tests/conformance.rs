@@ -1,0 +1,36 @@
+//! Every kernel of `arm-neon` against the reference interpreter (the shared conformance suite
+//! of `qnn-kernels`), under whatever CPU runs the tests (qemu's `QEMU_CPU` here). Kernels the
+//! CPU cannot run are skipped loudly; `QNN_REQUIRE_ALL_KERNELS=1` makes a skip a failure.
+#![cfg(target_arch = "aarch64")]
+
+use backend_arm_neon as _;
+use qnn_kernels::conformance_tests;
+use qnn_kernels::testing::conformance::registered;
+
+const B: &str = "arm-neon";
+
+conformance_tests!(neon_gemm_i16_4x16, registered(B, "neon_gemm_i16_4x16"));
+conformance_tests!(neon_gemm_i16_1x32, registered(B, "neon_gemm_i16_1x32"));
+conformance_tests!(neon_gemm_s8s8_4x4c16, registered(B, "neon_gemm_s8s8_4x4c16"));
+conformance_tests!(neon_gemm_u8u8_4x4c16, registered(B, "neon_gemm_u8u8_4x4c16"));
+conformance_tests!(neon_dw_i16_16, registered(B, "neon_dw_i16_16"));
+conformance_tests!(neon_dw_s8s8_16, registered(B, "neon_dw_s8s8_16"));
+conformance_tests!(neon_dw_u8u8_16, registered(B, "neon_dw_u8u8_16"));
+
+/// The list above covers every registered kernel.
+#[test]
+fn every_registered_kernel_is_tested() {
+    let mut tested = vec![
+        "neon_gemm_i16_4x16",
+        "neon_gemm_i16_1x32",
+        "neon_gemm_s8s8_4x4c16",
+        "neon_gemm_u8u8_4x4c16",
+        "neon_dw_i16_16",
+        "neon_dw_s8s8_16",
+        "neon_dw_u8u8_16",
+    ];
+    tested.sort_unstable();
+    let registered: Vec<&str> =
+        qnn_ir::backend::registry::kernels_of(B).iter().map(|k| k.name).collect();
+    assert_eq!(registered, tested);
+}
