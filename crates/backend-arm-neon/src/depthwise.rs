@@ -1,7 +1,8 @@
 //! NEON depthwise convolution, 16 channels per block (`kr` = 1, natural lane order).
 //!
-//! Per output pixel, block and tap: 16 data values and 16 weights are loaded from the padded
-//! NHWC row and the packed taps, and multiplied lane by lane into four i32x4 accumulators:
+//! Per block, pair of output pixels and tap: 16 data values per pixel (from the padded NHWC
+//! row) and 16 weights (from the packed taps, loaded once for the pair) are multiplied lane
+//! by lane into four i32x4 accumulators per pixel:
 //!
 //! * int16 (`I16`): `smlal`/`smlal2` on two i16x8 pairs, 4 MACs per multiply;
 //! * s8 × s8 (`S8`): `smull`/`smull2` (16 i16 products, |p| ≤ 16384, exact) then
@@ -134,7 +135,84 @@ impl Lanes for U8 {
     }
 }
 
-/// The whole output row.
+/// Products and window sums of `P` neighbouring output pixels (`x`, `x + 1`, …) for block
+/// `b`: the weights of each tap are loaded once for all `P` pixels.
+///
+/// # Safety
+/// The [`DepthwiseArgs`] contract; pixels `x..x + P` and block `b` inside the row.
+#[inline]
+#[target_feature(enable = "neon")]
+unsafe fn pixels<L: Lanes, const T3: bool, const P: usize>(
+    args: &DepthwiseArgs<'_>,
+    rows: &[*const u8],
+    x: usize,
+    b: usize,
+) -> [[[int32x4_t; 4]; 2]; P] {
+    let c = args.channels;
+    let block_bytes = BLOCK * L::SIZE;
+    let tap_bytes = c.div_ceil(BLOCK) * block_bytes;
+    let zero = vdupq_n_s32(0);
+    // [pixel][products, window sums][quarter]
+    let mut acc = [[[zero; 4]; 2]; P];
+    // Tap (r, s) of pixel x reads element (x·stride + s·dilation)·c + 16b of row r; its
+    // weights are block b of tap r·kw + s.
+    let first = (x * args.stride_w * c + b * BLOCK) * L::SIZE;
+    let pixel = args.stride_w * c * L::SIZE;
+    let step = args.dilation_w * c * L::SIZE;
+    let mut w = args.weights.wrapping_add(b * block_bytes);
+    for &row in rows {
+        let mut d = row.wrapping_add(first);
+        for _ in 0..args.kw {
+            for (p, [products, sums]) in acc.iter_mut().enumerate() {
+                let dp = d.wrapping_add(p * pixel);
+                // SAFETY: padded rows hold the window plus a block of slack; weights hold
+                // taps × blocks blocks.
+                unsafe {
+                    L::mac(products, dp, w);
+                    if T3 {
+                        L::sum(sums, dp);
+                    }
+                }
+            }
+            d = d.wrapping_add(step);
+            w = w.wrapping_add(tap_bytes);
+        }
+    }
+    acc
+}
+
+/// The epilogue of one pixel's block: channels `at..at + n` written at `out`.
+///
+/// # Safety
+/// `out` valid for `n ≤ 16` elements of the epilogue's dtype.
+#[inline]
+#[target_feature(enable = "neon")]
+unsafe fn finish<const T3: bool>(
+    e: &qnn_ir::backend::Epilogue<'_>,
+    [products, sums]: &[[int32x4_t; 4]; 2],
+    at: usize,
+    n: usize,
+    out: *mut u8,
+) {
+    let mut lanes = [0i32; BLOCK];
+    let mut window = [0i32; BLOCK];
+    for q in 0..4 {
+        // SAFETY: 4 lanes per vector, 16 in all.
+        unsafe {
+            vst1q_s32(lanes.as_mut_ptr().add(4 * q), products[q]);
+            vst1q_s32(window.as_mut_ptr().add(4 * q), sums[q]);
+        }
+    }
+    let mut v = add_bias(&lanes, e, at);
+    if let (true, Some(z)) = (T3, e.t3_zero_point) {
+        sub_t3_lanes(&mut v, z, at, &window);
+    }
+    let o = requantize(&v, e, at);
+    // SAFETY: forwarded from the caller.
+    unsafe { store(&o, n, e.out_dtype, out) };
+}
+
+/// The whole output row: per block of 16 channels, pixels two at a time.
 ///
 /// # Safety
 /// The [`DepthwiseArgs`] contract for block 16, `kr` 1, elements of `L`, on a CPU with NEON.
@@ -142,54 +220,27 @@ impl Lanes for U8 {
 #[target_feature(enable = "neon")]
 unsafe fn depthwise<L: Lanes, const T3: bool>(args: &DepthwiseArgs<'_>) {
     let c = args.channels;
-    let blocks = c.div_ceil(BLOCK);
     let e = args.epilogue;
     let size = e.out_dtype.size_bytes();
     // SAFETY: `rows` holds kh pointers.
     let rows = unsafe { std::slice::from_raw_parts(args.rows, args.kh) };
-    let block_bytes = BLOCK * L::SIZE;
-    for x in 0..args.ow {
-        for b in 0..blocks {
-            let zero = vdupq_n_s32(0);
-            let (mut acc, mut sums) = ([zero; 4], [zero; 4]);
-            // Tap (r, s) reads element (x·stride + s·dilation)·c + 16b of row r; its weights
-            // are block b of tap r·kw + s.
-            let first = (x * args.stride_w * c + b * BLOCK) * L::SIZE;
-            let step = args.dilation_w * c * L::SIZE;
-            let mut w = args.weights.wrapping_add(b * block_bytes);
-            for &row in rows {
-                let mut d = row.wrapping_add(first);
-                for _ in 0..args.kw {
-                    // SAFETY: padded rows hold the window plus a block of slack; weights hold
-                    // taps × blocks blocks.
-                    unsafe {
-                        L::mac(&mut acc, d, w);
-                        if T3 {
-                            L::sum(&mut sums, d);
-                        }
-                    }
-                    d = d.wrapping_add(step);
-                    w = w.wrapping_add(blocks * block_bytes);
-                }
+    for b in 0..c.div_ceil(BLOCK) {
+        let at = b * BLOCK;
+        let n = (c - at).min(BLOCK);
+        let out = |x: usize| args.out.wrapping_add((x * c + at) * size);
+        let mut x = 0;
+        while x + 2 <= args.ow {
+            // SAFETY: pixels x, x + 1 < ow; outputs are channels at..at+n of those pixels.
+            unsafe {
+                let acc = pixels::<L, T3, 2>(args, rows, x, b);
+                finish::<T3>(e, &acc[0], at, n, out(x));
+                finish::<T3>(e, &acc[1], at, n, out(x + 1));
             }
-            let mut lanes = [0i32; BLOCK];
-            let mut window = [0i32; BLOCK];
-            for q in 0..4 {
-                // SAFETY: 4 lanes per vector, 16 in all.
-                unsafe {
-                    vst1q_s32(lanes.as_mut_ptr().add(4 * q), acc[q]);
-                    vst1q_s32(window.as_mut_ptr().add(4 * q), sums[q]);
-                }
-            }
-            let at = b * BLOCK;
-            let mut v = add_bias(&lanes, e, at);
-            if let (true, Some(z)) = (T3, e.t3_zero_point) {
-                sub_t3_lanes(&mut v, z, at, &window);
-            }
-            let o = requantize(&v, e, at);
-            let n = (c - at).min(BLOCK);
-            // SAFETY: channels at..at+n of pixel x of the output row.
-            unsafe { store(&o, n, e.out_dtype, args.out.add((x * c + at) * size)) };
+            x += 2;
+        }
+        if x < args.ow {
+            // SAFETY: as above, the last pixel.
+            unsafe { finish::<T3>(e, &pixels::<L, T3, 1>(args, rows, x, b)[0], at, n, out(x)) };
         }
     }
 }
