@@ -79,7 +79,7 @@ fn usable_kernels_are_those_of_the_tier() {
         eprintln!("{:<28} {}", k.name, if expected { "usable" } else { "skipped" });
         seen += 1;
     }
-    assert_eq!(seen, 15, "7 arm-neon + 8 arm-dotprod kernels");
+    assert_eq!(seen, 16, "8 arm-neon + 8 arm-dotprod kernels");
 }
 
 /// A quantized conv in NHWC/OHWI with u8 data (zero point 3) and s8 weights (zero point 0).

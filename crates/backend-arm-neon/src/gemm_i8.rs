@@ -9,9 +9,15 @@
 //!
 //! Range: one product per i16 lane, |s8 · s8| ≤ 128 · 128 = 16384 ≤ 32767 and
 //! u8 · u8 ≤ 65025 ≤ 65535 (u16); `sadalp`/`uadalp` widen each pair to 32 bits before adding,
-//! so no 16-bit sum is ever formed. (`smull` + `smlal2` into one i16 would wrap on
-//! (−128)·(−128)·2 = 32768: not used.) The i32 sums are exact under the frame's
+//! so no 16-bit sum is ever formed. The i32 sums are exact under the frame's
 //! accumulator-range proof (u32 and i32 wrapping adds are the same bits).
+//!
+//! The `_pairs` variant (XNNPACK's "c16 mlal" scheme) first sums two products in one i16 lane,
+//! `smull` (k) + `smlal2` (k + 8), then `sadalp`: 3 instructions per 16 MACs instead of 4.
+//! That wraps on (−128)·(−128)·2 = 32768, so it carries
+//! [`WeightConstraint::S8S8PairSumFitsI16`](qnn_ir::backend::WeightConstraint): the frame
+//! refuses it for weights that contain −128; without −128, |x · w| ≤ 128 · 127 and a pair
+//! stays within ±32512.
 
 // Register tiles are indexed by (row, column), as the equations above are.
 #![allow(clippy::needless_range_loop)]
@@ -21,11 +27,19 @@ use core::arch::aarch64::*;
 use qnn_ir::backend::IndirectGemmArgs;
 use qnn_kernels::epilogue::lanes::gemm_tile;
 
-/// `acc + Σ pairs(a · b)` over 16 bytes: `SIGNED` s8 × s8, else u8 × u8.
+/// `acc + Σ pairs(a · b)` over 16 bytes: `SIGNED` s8 × s8, else u8 × u8; `PAIRS` sums
+/// products k and k + 8 in i16 first (s8 only, weights without −128).
 #[inline]
 #[target_feature(enable = "neon")]
-fn mac<const SIGNED: bool>(acc: int32x4_t, a: uint8x16_t, b: uint8x16_t) -> int32x4_t {
-    if SIGNED {
+fn mac<const SIGNED: bool, const PAIRS: bool>(
+    acc: int32x4_t,
+    a: uint8x16_t,
+    b: uint8x16_t,
+) -> int32x4_t {
+    if SIGNED && PAIRS {
+        let (a, b) = (vreinterpretq_s8_u8(a), vreinterpretq_s8_u8(b));
+        vpadalq_s16(acc, vmlal_high_s8(vmull_s8(vget_low_s8(a), vget_low_s8(b)), a, b))
+    } else if SIGNED {
         let (a, b) = (vreinterpretq_s8_u8(a), vreinterpretq_s8_u8(b));
         let acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
         vpadalq_s16(acc, vmull_high_s8(a, b))
@@ -42,7 +56,9 @@ fn mac<const SIGNED: bool>(acc: int32x4_t, a: uint8x16_t, b: uint8x16_t) -> int3
 /// The [`IndirectGemmArgs`] contract with `kr = 16` and 8-bit operands, on a CPU with NEON.
 #[inline]
 #[target_feature(enable = "neon")]
-unsafe fn gemm<const SIGNED: bool, const MR: usize, const NR: usize>(args: &IndirectGemmArgs<'_>) {
+unsafe fn gemm<const SIGNED: bool, const PAIRS: bool, const MR: usize, const NR: usize>(
+    args: &IndirectGemmArgs<'_>,
+) {
     let mut acc = [[vdupq_n_s32(0); NR]; MR];
     let mut b = args.b;
     for t in 0..args.taps {
@@ -56,7 +72,7 @@ unsafe fn gemm<const SIGNED: bool, const MR: usize, const NR: usize>(args: &Indi
                 for j in 0..NR {
                     let w = vld1q_u8(b.add(16 * j));
                     for i in 0..MR {
-                        acc[i][j] = mac::<SIGNED>(acc[i][j], a[i], w);
+                        acc[i][j] = mac::<SIGNED, PAIRS>(acc[i][j], a[i], w);
                     }
                 }
                 b = b.add(16 * NR);
@@ -84,7 +100,7 @@ unsafe fn gemm<const SIGNED: bool, const MR: usize, const NR: usize>(args: &Indi
 #[target_feature(enable = "neon")]
 pub unsafe fn neon_gemm_s8s8_4x4c16(args: &IndirectGemmArgs<'_>) {
     // SAFETY: forwarded contract.
-    unsafe { gemm::<true, 4, 4>(args) }
+    unsafe { gemm::<true, false, 4, 4>(args) }
 }
 
 /// `neon_gemm_u8u8_4x4c16`: `umull`/`umull2` + `uadalp`, 8 MACs per multiply.
@@ -94,5 +110,16 @@ pub unsafe fn neon_gemm_s8s8_4x4c16(args: &IndirectGemmArgs<'_>) {
 #[target_feature(enable = "neon")]
 pub unsafe fn neon_gemm_u8u8_4x4c16(args: &IndirectGemmArgs<'_>) {
     // SAFETY: forwarded contract.
-    unsafe { gemm::<false, 4, 4>(args) }
+    unsafe { gemm::<false, false, 4, 4>(args) }
+}
+
+/// `neon_gemm_s8s8_4x4c16_pairs`: `smull` + `smlal2` + `sadalp`, 16 MACs per 3
+/// instructions, for weights without −128.
+///
+/// # Safety
+/// See [`gemm`].
+#[target_feature(enable = "neon")]
+pub unsafe fn neon_gemm_s8s8_4x4c16_pairs(args: &IndirectGemmArgs<'_>) {
+    // SAFETY: forwarded contract; the frame checked the weight constraint when packing.
+    unsafe { gemm::<true, true, 4, 4>(args) }
 }

@@ -3,7 +3,8 @@
 //! * int16 lowering: `neon_gemm_i16_4x16` (conv, 1×1, first layers: XNNPACK's A53 tile),
 //!   `neon_gemm_i16_1x32` (dense with one row), `neon_dw_i16_16` (depthwise);
 //! * int8 lowering without a dot product, exact: `neon_gemm_{s8s8,u8u8}_4x4c16`
-//!   (`smull`/`umull` + pairwise widening adds), `neon_dw_{s8s8,u8u8}_16`.
+//!   (`smull`/`umull` + pairwise widening adds), `neon_gemm_s8s8_4x4c16_pairs` (`smull` +
+//!   `smlal2` + `sadalp`, for weights without −128), `neon_dw_{s8s8,u8u8}_16`.
 //!
 //! The s8×s8 and u8×u8 operand pairs are those of Arm's dot products, so a graph legalized
 //! for `arm-dotprod` also runs here (the comparison the int16 lowering is measured against).
@@ -21,7 +22,18 @@ const fn gemm(
     name: &'static str,
     class: KernelClass,
     operands: (DType, DType),
+    tile: (usize, usize, usize),
+    run: unsafe fn(&IndirectGemmArgs<'_>),
+) -> KernelEntry {
+    constrained(name, class, operands, tile, WeightConstraint::None, run)
+}
+
+const fn constrained(
+    name: &'static str,
+    class: KernelClass,
+    operands: (DType, DType),
     (mr, nr, kr): (usize, usize, usize),
+    constraint: WeightConstraint,
     run: unsafe fn(&IndirectGemmArgs<'_>),
 ) -> KernelEntry {
     KernelEntry {
@@ -36,7 +48,7 @@ const fn gemm(
             kr,
             packed: operands,
             fused_epilogue: true,
-            constraint: WeightConstraint::None,
+            constraint,
             probe,
             run,
         }),
@@ -99,6 +111,14 @@ pub const KERNELS: &[KernelEntry] = &[
         (4, 4, 16),
         gemm_i8::neon_gemm_u8u8_4x4c16,
     ),
+    constrained(
+        "neon_gemm_s8s8_4x4c16_pairs",
+        KernelClass::Int8Gemm,
+        S8S8,
+        (4, 4, 16),
+        WeightConstraint::S8S8PairSumFitsI16,
+        gemm_i8::neon_gemm_s8s8_4x4c16_pairs,
+    ),
     dw("neon_dw_i16_16", KernelClass::Int16Depthwise, I16, depthwise::neon_dw_i16_16),
     dw("neon_dw_s8s8_16", KernelClass::Int8Depthwise, S8S8, depthwise::neon_dw_s8s8_16),
     dw("neon_dw_u8u8_16", KernelClass::Int8Depthwise, U8U8, depthwise::neon_dw_u8u8_16),
@@ -111,3 +131,4 @@ inventory::submit! { KERNELS[3] }
 inventory::submit! { KERNELS[4] }
 inventory::submit! { KERNELS[5] }
 inventory::submit! { KERNELS[6] }
+inventory::submit! { KERNELS[7] }

@@ -13,6 +13,7 @@ conformance_tests!(neon_gemm_i16_4x16, registered(B, "neon_gemm_i16_4x16"));
 conformance_tests!(neon_gemm_i16_1x32, registered(B, "neon_gemm_i16_1x32"));
 conformance_tests!(neon_gemm_s8s8_4x4c16, registered(B, "neon_gemm_s8s8_4x4c16"));
 conformance_tests!(neon_gemm_u8u8_4x4c16, registered(B, "neon_gemm_u8u8_4x4c16"));
+conformance_tests!(neon_gemm_s8s8_4x4c16_pairs, registered(B, "neon_gemm_s8s8_4x4c16_pairs"));
 conformance_tests!(neon_dw_i16_16, registered(B, "neon_dw_i16_16"));
 conformance_tests!(neon_dw_s8s8_16, registered(B, "neon_dw_s8s8_16"));
 conformance_tests!(neon_dw_u8u8_16, registered(B, "neon_dw_u8u8_16"));
@@ -25,6 +26,7 @@ fn every_registered_kernel_is_tested() {
         "neon_gemm_i16_1x32",
         "neon_gemm_s8s8_4x4c16",
         "neon_gemm_u8u8_4x4c16",
+        "neon_gemm_s8s8_4x4c16_pairs",
         "neon_dw_i16_16",
         "neon_dw_s8s8_16",
         "neon_dw_u8u8_16",
@@ -33,4 +35,27 @@ fn every_registered_kernel_is_tested() {
     let registered: Vec<&str> =
         qnn_ir::backend::registry::kernels_of(B).iter().map(|k| k.name).collect();
     assert_eq!(registered, tested);
+}
+
+/// The `_pairs` kernel is refused for weights with −128, whose pair sums could wrap, and
+/// planned for the same layer without it.
+#[test]
+fn pair_sum_kernel_refuses_minus_128() {
+    use qnn_kernels::{ConvGeometry, ConvPlan, ConvProblem, EpilogueSpec, KernelError};
+    let entry = registered(B, "neon_gemm_s8s8_4x4c16_pairs");
+    let problem = ConvProblem::int8(
+        ConvGeometry::dense(2, 20, 3),
+        qnn_ir::DType::I8,
+        qnn_ir::DType::I8,
+        -128,
+    );
+    let epilogue = EpilogueSpec::raw(vec![0; 3]);
+    let mut weights = vec![-127; 60];
+    assert!(ConvPlan::new(&problem, &weights, &epilogue, entry).is_ok());
+    weights[17] = -128;
+    let err = ConvPlan::new(&problem, &weights, &epilogue, entry).unwrap_err();
+    assert!(
+        matches!(&err, KernelError::NotApplicable { why, .. } if why.contains("−128")),
+        "{err}"
+    );
 }

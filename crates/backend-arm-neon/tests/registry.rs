@@ -53,7 +53,7 @@ fn on_arm_the_probes_agree_with_the_cpu() {
     let d = registry::backend("arm-neon").unwrap();
     assert_eq!(d.probe().is_ok(), neon, "{:?}", d.probe());
     let kernels = registry::kernels_of("arm-neon");
-    assert_eq!(kernels.len(), 7);
+    assert_eq!(kernels.len(), 8);
     for k in kernels {
         assert_eq!(k.probe().is_ok(), neon, "{}: {:?}", k.name, k.probe());
     }

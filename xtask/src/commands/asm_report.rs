@@ -179,7 +179,9 @@ pub struct Peer {
 
 /// The peer of a kernel (peer-figures.md): XNNPACK's A53 4×16 mlal-lane (4 per `smlal`),
 /// `smull` + `sadalp` (8 per two instructions), XNNPACK's 4×16c4 neondot (16 per `sdot`),
-/// `smmla` (32). Depthwise loops have no published figure to compare with.
+/// `smmla` (32); the `_pairs` kernel against XNNPACK's c16 `smull` + `smlal2` + `sadalp`
+/// (16 per three instructions, 8 per multiply). Depthwise loops have no published figure
+/// to compare with.
 pub fn peer(kernel: &str) -> Option<Peer> {
     if !kernel.contains("_gemm_") {
         return None;
@@ -188,6 +190,8 @@ pub fn peer(kernel: &str) -> Option<Peer> {
         ("smmla", 32.0)
     } else if kernel.starts_with("dotprod_") {
         ("XNNPACK 4x16c4 neondot (sdot)", 16.0)
+    } else if kernel.ends_with("_pairs") {
+        ("XNNPACK c16 smull + smlal2 + sadalp", 8.0)
     } else if kernel.contains("_i16_") {
         ("XNNPACK A53 4x16 mlal-lane (smlal)", 4.0)
     } else if kernel.starts_with("neon_") {
