@@ -269,8 +269,8 @@ mod tests {
     fn default_plan_is_host_then_three_emulated_cpus() {
         let steps =
             plan(&TestArgs::default(), &facts(Ok(Execution::Local(Runner::ConfiguredQemu))));
-        let pkgs: Vec<String> = AARCH64_TEST_PACKAGES.iter().map(|p| format!("-p {p}")).collect();
-        let pkgs = pkgs.join(" ");
+        let pkgs =
+            AARCH64_TEST_PACKAGES.iter().map(|p| format!("-p {p}")).collect::<Vec<_>>().join(" ");
         assert_eq!(
             commands(&steps),
             [
