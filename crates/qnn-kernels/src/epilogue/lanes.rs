@@ -86,14 +86,23 @@ fn clamp_i32<const L: usize>(v: &[i32; L], lo: i32, hi: i32) -> [i32; L] {
 }
 
 /// ONNX Runtime's requantize for a u8/i8 output: `clamp(round_half_even(f32(v) · m) + zp)`
-/// in f32. Comparisons instead of `f32::max` (no NaN can occur: `m` is finite, so the
-/// product is finite or ±∞) let it compile to plain `vminps`/`vmaxps`.
+/// in f32, computed as `clamp((y + C) − (C − zp))` with `C = 1.5 · 2^23`.
+///
+/// Why it is the same: for `|y| < 2^22`, `y + C` lies in `[2^23, 2^24)`, where f32 holds
+/// exactly the integers, so the addition rounds `y` to an integer, ties to even (`C` is
+/// even), exactly as `round_ties_even`; subtracting `C − zp` (an integer below 2^24) is then
+/// exact, and equals `round_ties_even(y) + zp` (also exact there). For `|y| ≥ 2^22` both
+/// sides lie beyond every output bound (`|zp| ≤ 255`), on the side of `y`'s sign, so both
+/// clamp to the same bound. No NaN can occur (`m` is finite). This avoids `vrndscaleps`,
+/// which takes two port-0 µops on x86. Comparisons instead of `f32::max` let the clamp
+/// compile to plain `vminps`/`vmaxps`.
 #[inline(always)]
 fn float_narrow<const L: usize>(v: &[i32; L], mult: &[f32; L], e: &Epilogue<'_>) -> [i32; L] {
-    let (zp, lo, hi) = (e.zero_point as f32, e.min as f32, e.max as f32);
+    const C: f32 = 12_582_912.0;
+    let (czp, lo, hi) = (C - e.zero_point as f32, e.min as f32, e.max as f32);
     let mut o = [0i32; L];
     for l in 0..L {
-        let mut y = (v[l] as f32 * mult[l]).round_ties_even() + zp;
+        let mut y = (v[l] as f32 * mult[l] + C) - czp;
         y = if y < lo { lo } else { y };
         y = if y > hi { hi } else { y };
         // SAFETY: `y` is an integer value clamped into [min, max] ⊂ [-128, 255].
@@ -166,12 +175,26 @@ pub unsafe fn store<const L: usize>(vals: &[i32; L], n: usize, dtype: DType, out
             for l in 0..L {
                 b[l] = vals[l] as u8;
             }
-            // SAFETY: the caller guarantees `n ≤ L` bytes at `out`.
-            unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), out, n) };
+            // SAFETY: the caller guarantees `n ≤ L` bytes at `out`. A whole vector is written
+            // as a value (one store from a register; going through a stack copy would stall
+            // on store forwarding).
+            unsafe {
+                if n == L {
+                    out.cast::<[u8; L]>().write_unaligned(b);
+                } else {
+                    std::ptr::copy_nonoverlapping(b.as_ptr(), out, n);
+                }
+            }
         }
         _ => {
             // SAFETY: the caller guarantees `n ≤ L` i32 elements at `out` (any alignment).
-            unsafe { std::ptr::copy_nonoverlapping(vals.as_ptr().cast::<u8>(), out, 4 * n) };
+            unsafe {
+                if n == L {
+                    out.cast::<[i32; L]>().write_unaligned(*vals);
+                } else {
+                    std::ptr::copy_nonoverlapping(vals.as_ptr().cast::<u8>(), out, 4 * n);
+                }
+            }
         }
     }
 }
