@@ -12,7 +12,7 @@
 //! so no 16-bit sum is ever formed. The i32 sums are exact under the frame's
 //! accumulator-range proof (u32 and i32 wrapping adds are the same bits).
 //!
-//! The `_pairs` variant (XNNPACK's "c16 mlal" scheme) first sums two products in one i16 lane,
+//! The `_mlal` variant (XNNPACK's "c16 mlal" scheme) first sums two products in one i16 lane,
 //! `smull` (k) + `smlal2` (k + 8), then `sadalp`: 3 instructions per 16 MACs instead of 4.
 //! That wraps on (−128)·(−128)·2 = 32768, so it carries
 //! [`WeightConstraint::S8S8PairSumFitsI16`](qnn_ir::backend::WeightConstraint): the frame
@@ -93,12 +93,12 @@ unsafe fn gemm<const SIGNED: bool, const PAIRS: bool, const MR: usize, const NR:
     unsafe { gemm_tile::<MR, NR>(&tile, args.m, args.n, &args.out) };
 }
 
-/// `neon_gemm_s8s8_4x4c16`: `smull`/`smull2` + `sadalp`, 8 MACs per multiply.
+/// `neon_gemm_s8s8_4x4c16_sadalp`: `smull`/`smull2` + `sadalp`, 8 MACs per multiply.
 ///
 /// # Safety
 /// See [`gemm`].
 #[target_feature(enable = "neon")]
-pub unsafe fn neon_gemm_s8s8_4x4c16(args: &IndirectGemmArgs<'_>) {
+pub unsafe fn neon_gemm_s8s8_4x4c16_sadalp(args: &IndirectGemmArgs<'_>) {
     // SAFETY: forwarded contract.
     unsafe { gemm::<true, false, 4, 4>(args) }
 }
@@ -113,13 +113,13 @@ pub unsafe fn neon_gemm_u8u8_4x4c16(args: &IndirectGemmArgs<'_>) {
     unsafe { gemm::<false, false, 4, 4>(args) }
 }
 
-/// `neon_gemm_s8s8_4x4c16_pairs`: `smull` + `smlal2` + `sadalp`, 16 MACs per 3
+/// `neon_gemm_s8s8_4x4c16_mlal`: `smull` + `smlal2` + `sadalp`, 16 MACs per 3
 /// instructions, for weights without −128.
 ///
 /// # Safety
 /// See [`gemm`].
 #[target_feature(enable = "neon")]
-pub unsafe fn neon_gemm_s8s8_4x4c16_pairs(args: &IndirectGemmArgs<'_>) {
+pub unsafe fn neon_gemm_s8s8_4x4c16_mlal(args: &IndirectGemmArgs<'_>) {
     // SAFETY: forwarded contract; the frame checked the weight constraint when packing.
     unsafe { gemm::<true, true, 4, 4>(args) }
 }

@@ -2,9 +2,12 @@
 //!
 //! * int16 lowering: `neon_gemm_i16_4x16` (conv, 1×1, first layers: XNNPACK's A53 tile),
 //!   `neon_gemm_i16_1x32` (dense with one row), `neon_dw_i16_16` (depthwise);
-//! * int8 lowering without a dot product, exact: `neon_gemm_{s8s8,u8u8}_4x4c16`
-//!   (`smull`/`umull` + pairwise widening adds), `neon_gemm_s8s8_4x4c16_pairs` (`smull` +
-//!   `smlal2` + `sadalp`, for weights without −128), `neon_dw_{s8s8,u8u8}_16`.
+//! * int8 lowering without a dot product, exact: `neon_gemm_s8s8_4x4c16_mlal` (`smull` +
+//!   `smlal2` + `sadalp`, for weights without −128), `neon_gemm_s8s8_4x4c16_sadalp` and
+//!   `neon_gemm_u8u8_4x4c16` (`smull`/`umull` + pairwise widening adds, any weights),
+//!   `neon_dw_{s8s8,u8u8}_16`. The two s8×s8 GEMMs cost the same to the frame's estimate,
+//!   so `ConvPlan::best` tries them in name order: `_mlal` first, `_sadalp` when the
+//!   weights hold −128.
 //!
 //! The s8×s8 and u8×u8 operand pairs are those of Arm's dot products, so a graph legalized
 //! for `arm-dotprod` also runs here (the comparison the int16 lowering is measured against).
@@ -98,11 +101,11 @@ pub const KERNELS: &[KernelEntry] = &[
         gemm_i16::neon_gemm_i16_1x32,
     ),
     gemm(
-        "neon_gemm_s8s8_4x4c16",
+        "neon_gemm_s8s8_4x4c16_sadalp",
         KernelClass::Int8Gemm,
         S8S8,
         (4, 4, 16),
-        gemm_i8::neon_gemm_s8s8_4x4c16,
+        gemm_i8::neon_gemm_s8s8_4x4c16_sadalp,
     ),
     gemm(
         "neon_gemm_u8u8_4x4c16",
@@ -112,12 +115,12 @@ pub const KERNELS: &[KernelEntry] = &[
         gemm_i8::neon_gemm_u8u8_4x4c16,
     ),
     constrained(
-        "neon_gemm_s8s8_4x4c16_pairs",
+        "neon_gemm_s8s8_4x4c16_mlal",
         KernelClass::Int8Gemm,
         S8S8,
         (4, 4, 16),
         WeightConstraint::S8S8PairSumFitsI16,
-        gemm_i8::neon_gemm_s8s8_4x4c16_pairs,
+        gemm_i8::neon_gemm_s8s8_4x4c16_mlal,
     ),
     dw("neon_dw_i16_16", KernelClass::Int16Depthwise, I16, depthwise::neon_dw_i16_16),
     dw("neon_dw_s8s8_16", KernelClass::Int8Depthwise, S8S8, depthwise::neon_dw_s8s8_16),

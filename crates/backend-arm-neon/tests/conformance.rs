@@ -11,9 +11,9 @@ const B: &str = "arm-neon";
 
 conformance_tests!(neon_gemm_i16_4x16, registered(B, "neon_gemm_i16_4x16"));
 conformance_tests!(neon_gemm_i16_1x32, registered(B, "neon_gemm_i16_1x32"));
-conformance_tests!(neon_gemm_s8s8_4x4c16, registered(B, "neon_gemm_s8s8_4x4c16"));
+conformance_tests!(neon_gemm_s8s8_4x4c16_sadalp, registered(B, "neon_gemm_s8s8_4x4c16_sadalp"));
 conformance_tests!(neon_gemm_u8u8_4x4c16, registered(B, "neon_gemm_u8u8_4x4c16"));
-conformance_tests!(neon_gemm_s8s8_4x4c16_pairs, registered(B, "neon_gemm_s8s8_4x4c16_pairs"));
+conformance_tests!(neon_gemm_s8s8_4x4c16_mlal, registered(B, "neon_gemm_s8s8_4x4c16_mlal"));
 conformance_tests!(neon_dw_i16_16, registered(B, "neon_dw_i16_16"));
 conformance_tests!(neon_dw_s8s8_16, registered(B, "neon_dw_s8s8_16"));
 conformance_tests!(neon_dw_u8u8_16, registered(B, "neon_dw_u8u8_16"));
@@ -24,9 +24,9 @@ fn every_registered_kernel_is_tested() {
     let mut tested = vec![
         "neon_gemm_i16_4x16",
         "neon_gemm_i16_1x32",
-        "neon_gemm_s8s8_4x4c16",
+        "neon_gemm_s8s8_4x4c16_sadalp",
         "neon_gemm_u8u8_4x4c16",
-        "neon_gemm_s8s8_4x4c16_pairs",
+        "neon_gemm_s8s8_4x4c16_mlal",
         "neon_dw_i16_16",
         "neon_dw_s8s8_16",
         "neon_dw_u8u8_16",
@@ -37,25 +37,26 @@ fn every_registered_kernel_is_tested() {
     assert_eq!(registered, tested);
 }
 
-/// The `_pairs` kernel is refused for weights with −128, whose pair sums could wrap, and
-/// planned for the same layer without it.
+/// The `_mlal` kernel is refused for weights with −128, whose pair sums could wrap; the
+/// frame's `ConvPlan::best` then falls back to `_sadalp`, and takes `_mlal` otherwise.
 #[test]
-fn pair_sum_kernel_refuses_minus_128() {
+fn mlal_kernel_refuses_minus_128_and_best_falls_back() {
+    use qnn_ir::DType;
     use qnn_kernels::{ConvGeometry, ConvPlan, ConvProblem, EpilogueSpec, KernelError};
-    let entry = registered(B, "neon_gemm_s8s8_4x4c16_pairs");
-    let problem = ConvProblem::int8(
-        ConvGeometry::dense(2, 20, 3),
-        qnn_ir::DType::I8,
-        qnn_ir::DType::I8,
-        -128,
-    );
+    let entry = registered(B, "neon_gemm_s8s8_4x4c16_mlal");
+    let problem = ConvProblem::int8(ConvGeometry::dense(2, 20, 3), DType::I8, DType::I8, -128);
     let epilogue = EpilogueSpec::raw(vec![0; 3]);
+    let kernels = || qnn_ir::backend::registry::kernels_of(B);
     let mut weights = vec![-127; 60];
     assert!(ConvPlan::new(&problem, &weights, &epilogue, entry).is_ok());
+    let best = ConvPlan::best(&problem, &weights, &epilogue, kernels()).unwrap();
+    assert_eq!(best.kernel_name(), "neon_gemm_s8s8_4x4c16_mlal");
     weights[17] = -128;
     let err = ConvPlan::new(&problem, &weights, &epilogue, entry).unwrap_err();
     assert!(
         matches!(&err, KernelError::NotApplicable { why, .. } if why.contains("−128")),
         "{err}"
     );
+    let best = ConvPlan::best(&problem, &weights, &epilogue, kernels()).unwrap();
+    assert_eq!(best.kernel_name(), "neon_gemm_s8s8_4x4c16_sadalp");
 }

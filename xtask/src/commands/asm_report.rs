@@ -179,7 +179,7 @@ pub struct Peer {
 
 /// The peer of a kernel (peer-figures.md): XNNPACK's A53 4×16 mlal-lane (4 per `smlal`),
 /// `smull` + `sadalp` (8 per two instructions), XNNPACK's 4×16c4 neondot (16 per `sdot`),
-/// `smmla` (32); the `_pairs` kernel against XNNPACK's c16 `smull` + `smlal2` + `sadalp`
+/// `smmla` (32); the `_mlal` kernel against XNNPACK's c16 `smull` + `smlal2` + `sadalp`
 /// (16 per three instructions, 8 per multiply). Depthwise loops have no published figure
 /// to compare with.
 pub fn peer(kernel: &str) -> Option<Peer> {
@@ -190,7 +190,7 @@ pub fn peer(kernel: &str) -> Option<Peer> {
         ("smmla", 32.0)
     } else if kernel.starts_with("dotprod_") {
         ("XNNPACK 4x16c4 neondot (sdot)", 16.0)
-    } else if kernel.ends_with("_pairs") {
+    } else if kernel.ends_with("_mlal") {
         ("XNNPACK c16 smull + smlal2 + sadalp", 8.0)
     } else if kernel.contains("_i16_") {
         ("XNNPACK A53 4x16 mlal-lane (smlal)", 4.0)
@@ -275,7 +275,7 @@ pub fn format(rows: &[Row]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<26} {:>13} {:>6} {:>6} {:>5} {:>6} {:>9} {:>10}   peer: MACs/mul",
+        "{:<29} {:>13} {:>6} {:>6} {:>5} {:>6} {:>9} {:>10}   peer: MACs/mul",
         "kernel (hot loop)", "loop", "instr", "loads", "mul", "MACs", "MACs/mul", "MACs/instr"
     );
     for r in rows {
@@ -284,7 +284,7 @@ pub fn format(rows: &[Row]) -> String {
             .map_or("   -".to_string(), |p| format!("{:>4}  {}", p.macs_per_multiply, p.what));
         let _ = writeln!(
             s,
-            "{:<26} {:>13} {:>6} {:>6} {:>5} {:>6} {:>9.1} {:>10.2}   {}",
+            "{:<29} {:>13} {:>6} {:>6} {:>5} {:>6} {:>9.1} {:>10.2}   {}",
             r.kernel,
             format!("{:x}-{:x}", r.span.0, r.span.1),
             r.stats.instructions,

@@ -99,7 +99,7 @@ fn rows_compare_with_peers_and_flag_calls() {
     assert!(table.contains("neon_gemm_i16_4x16") && table.contains("XNNPACK A53"), "{table}");
     // Below its peer: a GEMM loop of smull without the pairwise form would be 8; 4 fails.
     let mut slow = neon.clone();
-    slow.kernel = "neon_gemm_s8s8_4x4c16".into();
+    slow.kernel = "neon_gemm_s8s8_4x4c16_sadalp".into();
     slow.peer = peer(&slow.kernel);
     assert!(slow.problem().unwrap().contains("below 8"));
 }
@@ -113,7 +113,7 @@ fn kernel_names_peers_and_useful_fractions() {
     assert_eq!(kernel_name("backend_arm_neon::descriptor::probe"), None);
     assert_eq!(peer("i8mm_gemm_s8s8_6x16c8").unwrap().macs_per_multiply, 32.0);
     assert_eq!(peer("dotprod_gemm_u8u8_1x32c4").unwrap().macs_per_multiply, 16.0);
-    assert!(peer("neon_gemm_s8s8_4x4c16_pairs").unwrap().what.contains("smlal2"));
+    assert!(peer("neon_gemm_s8s8_4x4c16_mlal").unwrap().what.contains("smlal2"));
     assert_eq!(peer("neon_dw_s8s8_16_plain"), None);
     assert_eq!(useful_fraction("dotprod_dw_s8s8_16_plain"), 0.25);
     assert_eq!(useful_fraction("dotprod_dw_u8u8_16_t3"), 0.125);
