@@ -35,12 +35,13 @@ pub struct Source {
 }
 
 /// Per-tap offsets, precomputed once per run: tap `t` reads pixel `(iy0 + dy[t], ix0 +
-/// dx[t])`, `delta[t]` elements after the window's first pixel.
+/// dx[t])`, `delta_bytes[t]` bytes after the window's first pixel.
 #[derive(Debug, Clone)]
 pub struct TapTable {
     dy: Vec<isize>,
     dx: Vec<isize>,
-    delta: Vec<isize>,
+    /// Byte offset of each tap from the window's first pixel.
+    delta_bytes: Vec<isize>,
     stride: [usize; 2],
     pad: [isize; 2],
     /// Extent of the window beyond its first pixel (rows, columns).
@@ -169,17 +170,22 @@ impl Source {
         let inside_y = iy0 >= 0 && iy0 + table.span[0] < table.in_h as isize;
         let inside_x = ix0 >= 0 && ix0 + table.span[1] < table.limit_x;
         let pad = self.pad_run.as_ptr();
+        let origin = src.as_ptr();
+        let base_bytes = base * esize;
         if inside_y && inside_x {
-            for (t, &d) in table.delta.iter().enumerate() {
-                // The whole window is inside the source: every offset is in bounds.
-                out[t * stride] = src[((base + d) * esize) as usize..].as_ptr();
+            // The whole window is inside the source: every offset is in bounds (the last tap
+            // of the window is the farthest; checked in debug builds).
+            debug_assert!(
+                base_bytes + table.delta_bytes.last().copied().unwrap_or(0) < src.len() as isize
+            );
+            for (t, &d) in table.delta_bytes.iter().enumerate() {
+                out[t * stride] = origin.wrapping_offset(base_bytes + d);
             }
         } else {
-            for (t, &d) in table.delta.iter().enumerate() {
+            for (t, &d) in table.delta_bytes.iter().enumerate() {
                 let (iy, ix) = (iy0 + table.dy[t], ix0 + table.dx[t]);
                 let ok = iy >= 0 && iy < table.in_h as isize && ix >= 0 && ix < table.limit_x;
-                out[t * stride] =
-                    if ok { src[((base + d) * esize) as usize..].as_ptr() } else { pad };
+                out[t * stride] = if ok { origin.wrapping_offset(base_bytes + d) } else { pad };
             }
         }
     }
@@ -189,7 +195,8 @@ impl Source {
         let g = &problem.geometry;
         let [kh, kw] = g.kernel;
         let [dh, dw] = g.dilation;
-        let (mut dy, mut dx, mut delta) = (Vec::new(), Vec::new(), Vec::new());
+        let esize = self.elem.size_bytes() as isize;
+        let (mut dy, mut dx, mut delta_bytes) = (Vec::new(), Vec::new(), Vec::new());
         for t in 0..self.taps.taps {
             let (r, s) = match self.taps.mode {
                 TapMode::Positions => (t / kw, t % kw),
@@ -198,7 +205,8 @@ impl Source {
             let (y, x) = ((r * dh) as isize, (s * dw) as isize);
             dy.push(y);
             dx.push(x);
-            delta.push((y * self.row_pixels as isize + x) * self.pixel_stride as isize);
+            delta_bytes
+                .push((y * self.row_pixels as isize + x) * self.pixel_stride as isize * esize);
         }
         let span_x = match self.taps.mode {
             TapMode::Positions => ((kw - 1) * dw) as isize,
@@ -207,7 +215,7 @@ impl Source {
         TapTable {
             dy,
             dx,
-            delta,
+            delta_bytes,
             stride: g.strides,
             pad: [g.padding[0] as isize, g.padding[1] as isize],
             span: [((kh - 1) * dh) as isize, span_x],

@@ -44,8 +44,6 @@ struct Pos {
 pub unsafe fn depthwise(args: &DepthwiseArgs<'_>) {
     let c = args.channels;
     let t3 = args.epilogue.t3_zero_point.is_some();
-    // SAFETY (all calls below): positions stay inside the padded rows (slack included) and
-    // the output row, as `blocks2` requires.
     if args.stride_w == 1 && BLOCK.is_multiple_of(c) {
         // One flat array of channels: 64 elements at a time, block 0's parameters.
         let total = args.ow * c;
@@ -54,6 +52,8 @@ pub unsafe fn depthwise(args: &DepthwiseArgs<'_>) {
         let mut f = 0;
         while f < chunks {
             let pair = [at(f * BLOCK), at((f + 1).min(chunks - 1) * BLOCK)];
+            // SAFETY: flat chunks stay inside the padded rows (slack included) and the
+            // output row, as `blocks2` requires.
             unsafe { blocks2_dispatch(args, 1, 0, pair, t3) };
             f += 2;
         }
@@ -70,6 +70,8 @@ pub unsafe fn depthwise(args: &DepthwiseArgs<'_>) {
             let mut x = 0;
             while x < args.ow {
                 let pair = [at(x), at((x + 1).min(args.ow - 1))];
+                // SAFETY: pixel blocks stay inside the padded rows (slack included) and the
+                // output row, as `blocks2` requires.
                 unsafe { blocks2_dispatch(args, blocks, b, pair, t3) };
                 x += 2;
             }

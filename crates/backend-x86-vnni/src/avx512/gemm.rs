@@ -14,7 +14,8 @@
 use std::arch::x86_64::*;
 
 use qnn_ir::DType;
-use qnn_ir::backend::{IndirectGemmArgs, TileOutput};
+use qnn_ir::backend::{Epilogue, IndirectGemmArgs, TileOutput};
+use qnn_kernels::epilogue::lanes::{mode, mode_of};
 
 use super::store::{requant_row, store_row};
 
@@ -105,15 +106,57 @@ pub unsafe fn gemm<const MR: usize, const NV: usize, const NR: usize>(args: &Ind
             }
         }
         TileOutput::Fused { epilogue: e, row_sums, out, row_stride } => {
-            let size = e.out_dtype.size_bytes();
-            for i in 0..MR {
-                if i >= args.m {
-                    break;
+            // One dispatch on the requantize mode per tile, not per row.
+            // SAFETY: the output tile follows the contract (every arm).
+            unsafe {
+                match mode_of(e) {
+                    mode::RAW => fused::<MR, NV, NR, { mode::RAW }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    mode::FLOAT_NARROW => fused::<MR, NV, NR, { mode::FLOAT_NARROW }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    mode::FLOAT_I32 => fused::<MR, NV, NR, { mode::FLOAT_I32 }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    mode::FIXED_UPWARD => fused::<MR, NV, NR, { mode::FIXED_UPWARD }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    mode::FIXED_TONEAREST => fused::<MR, NV, NR, { mode::FIXED_TONEAREST }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    _ => fused::<MR, NV, NR, { mode::FIXED_TFLITE }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
                 }
-                let r = requant_row::<NV, NR>(&acc[i], e, row_sums.map(|s| s[i]));
-                // SAFETY: row i of the output tile is valid for n elements.
-                unsafe { store_row(&r, e.out_dtype, out.add(i * row_stride * size), args.n) };
             }
         }
+    }
+}
+
+/// The fused epilogue of a tile in requantize mode `M`.
+///
+/// # Safety
+/// `out` valid for `m` rows of `n` elements at `row_stride`; AVX-512 F/BW (inlined into the
+/// kernel).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn fused<const MR: usize, const NV: usize, const NR: usize, const M: u8>(
+    acc: &[[__m512i; NV]; MR],
+    m: usize,
+    n: usize,
+    e: &Epilogue<'_>,
+    row_sums: Option<&[i32]>,
+    out: *mut u8,
+    row_stride: usize,
+) {
+    let size = e.out_dtype.size_bytes();
+    for i in 0..MR {
+        if i >= m {
+            break;
+        }
+        let r = requant_row::<NV, NR, M>(&acc[i], e, row_sums.map(|s| s[i]));
+        // SAFETY: row i of the output tile is valid for n elements.
+        unsafe { store_row(&r, e.out_dtype, out.add(i * row_stride * size), n) };
     }
 }

@@ -6,7 +6,7 @@ use std::arch::x86_64::*;
 
 use qnn_ir::DType;
 use qnn_ir::backend::Epilogue;
-use qnn_kernels::epilogue::lanes::{requantize, sub_t3_lanes, sub_t3_row};
+use qnn_kernels::epilogue::lanes::{requantize, requantize_as, sub_t3_lanes, sub_t3_row};
 
 /// The lanes of a register as an array (same size, every bit pattern valid).
 #[inline(always)]
@@ -27,7 +27,7 @@ pub fn reg(a: [i32; 16]) -> __m512i {
 /// whole row (`NR = 16 · NV` lanes): a loop LLVM vectorizes into full zmm operations (a
 /// single register's 16 lanes get unrolled and then vectorized piecemeal instead).
 #[inline(always)]
-pub fn requant_row<const NV: usize, const NR: usize>(
+pub fn requant_row<const NV: usize, const NR: usize, const M: u8>(
     acc: &[__m512i; NV],
     e: &Epilogue<'_>,
     row_sum: Option<i32>,
@@ -38,7 +38,7 @@ pub fn requant_row<const NV: usize, const NR: usize>(
     if let (Some(t3), Some(s)) = (e.t3_zero_point, row_sum) {
         sub_t3_row(&mut v, t3, 0, s);
     }
-    let o = requantize(&v, e, 0);
+    let o = requantize_as::<NR, M>(&v, e, 0);
     // SAFETY: as above.
     unsafe { std::mem::transmute_copy(&o) }
 }
