@@ -42,12 +42,16 @@ pub(crate) const OPS: &[(&str, &[&str])] = &[
     ("qnn.relu", &["q"]),
     ("conv2d", &[CONV[0], CONV[1], CONV[2], CONV[3], CONV[4], CONV[5], "pad_value"]),
     ("dense", &[]),
+    ("matmul", &[]),
+    ("softmax", &["axis"]),
+    ("lookup", &[]),
     ("cast", &["to"]),
     ("add", &[]),
     ("subtract", &[]),
     ("multiply", &[]),
     ("divide", &[]),
     ("round", &[]),
+    ("fma", &[]),
     ("sum", &["axes", "keepdims"]),
     ("pool2d", &["kind", POOL[0], POOL[1], POOL[2], POOL[3], POOL[4], "pad_value"]),
     ("pad", &["pads", "value"]),
@@ -143,7 +147,16 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
             v.push(("pad_value", pad_value.to_string()));
             v
         }
-        Op::Dense | Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Round => vec![],
+        Op::Dense
+        | Op::MatMul
+        | Op::Lookup
+        | Op::Add
+        | Op::Subtract
+        | Op::Multiply
+        | Op::Divide
+        | Op::Round
+        | Op::Fma => vec![],
+        Op::Softmax { axis } => vec![("axis", axis.to_string())],
         Op::Cast { to } => vec![("to", dt(to))],
         Op::Sum { axes, keepdims } => {
             vec![("axes", fmt_usizes(axes)), ("keepdims", keepdims.to_string())]
@@ -292,12 +305,16 @@ pub(crate) fn build_op(name: &str, a: &Attrs<'_>) -> Result<Op, IrError> {
         "qnn.relu" => Op::QnnRelu { q: a.with("q", q)? },
         "conv2d" => Op::Conv2d { conv: a.conv()?, pad_value: a.with("pad_value", Spanned::i32)? },
         "dense" => Op::Dense,
+        "matmul" => Op::MatMul,
+        "softmax" => Op::Softmax { axis: a.with("axis", Spanned::usize)? },
+        "lookup" => Op::Lookup,
         "cast" => Op::Cast { to: a.with("to", dtype)? },
         "add" => Op::Add,
         "subtract" => Op::Subtract,
         "multiply" => Op::Multiply,
         "divide" => Op::Divide,
         "round" => Op::Round,
+        "fma" => Op::Fma,
         "sum" => Op::Sum {
             axes: a.with("axes", |s, cx| s.list(cx, Spanned::usize))?,
             keepdims: a.with("keepdims", Spanned::bool)?,
