@@ -1,5 +1,6 @@
 //! One module per `cargo xtask` command. Each builds its list of steps with a pure `plan`
 //! function (unit-tested) and runs it with [`crate::steps::run_all`].
 
+pub mod asm_report;
 pub mod gpu_check;
 pub mod test;
