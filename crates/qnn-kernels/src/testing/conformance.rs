@@ -94,7 +94,7 @@ pub fn thread_count_invariance(entry: &KernelEntry, default_cases: u32) {
 /// `QNN_REQUIRE_ALL_KERNELS=1` the skip is a failure. `QNN_PROPTEST_CASES` sets the number
 /// of cases of each test.
 ///
-/// ```ignore
+/// ```text
 /// use backend_x86_vnni as _;
 /// qnn_kernels::conformance_tests!(
 ///     vnni_gemm_u8s8_6x64,
