@@ -174,8 +174,12 @@ impl GemmPlan {
         let m_tiles = g.out_pixels().div_ceil(mr);
         let n_tiles = self.weights.tiles_per_group();
         let threads = pool.threads();
-        // Split rows when there are enough row tiles per thread, else columns.
-        let by_rows = m_tiles >= 2 * threads || n_tiles < threads;
+        // Split the dimension whose tiles divide more evenly over the threads (rows on a
+        // tie: each thread then streams all weight panels but only its rows of the input).
+        // Time with `threads` threads over the ideal: ⌈tiles / threads⌉ · threads / tiles.
+        let imbalance =
+            |tiles: usize| tiles.div_ceil(threads) as f64 * threads as f64 / tiles.max(1) as f64;
+        let by_rows = threads == 1 || imbalance(m_tiles) <= imbalance(n_tiles);
         let tasks = if by_rows { threads.min(m_tiles) } else { threads.min(n_tiles) };
         let out = SyncPtr(output.as_mut_ptr());
         pool.run(tasks, &|task| {
