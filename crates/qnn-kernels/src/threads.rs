@@ -9,6 +9,7 @@
 //! one task with the same integer operations in the same order, whatever the partition.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -103,12 +104,14 @@ impl ThreadPool {
     }
 
     /// Runs `task(i)` for every `i < tasks`, spread over the pool, and returns when all are
-    /// done. A panicking task is reported as an error after the others finish.
+    /// done. A panicking task is reported as an error after the others finish. Called from
+    /// inside a task (of any pool), it runs the tasks on the calling thread: nesting never
+    /// waits for workers that are busy with the outer job.
     pub fn run(&self, tasks: usize, task: &(dyn Fn(usize) + Sync)) -> Result<(), KernelError> {
         let Some(shared) = &self.shared else {
             return catch(|| (0..tasks).for_each(task));
         };
-        if tasks <= 1 {
+        if tasks <= 1 || IN_TASK.with(Cell::get) {
             return catch(|| (0..tasks).for_each(task));
         }
         let _busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
@@ -158,8 +161,21 @@ impl Drop for ThreadPool {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs tasks of a pool job.
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Claims and runs tasks until none is left.
 fn claim(shared: &Shared, tasks: usize, task: &(dyn Fn(usize) + Sync + '_)) {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            IN_TASK.with(|f| f.set(false));
+        }
+    }
+    IN_TASK.with(|f| f.set(true));
+    let _reset = Reset;
     loop {
         let i = shared.next.fetch_add(1, Ordering::Relaxed);
         if i >= tasks {
@@ -262,6 +278,27 @@ mod tests {
         let r = pool.run(4, &|i| assert!(i != 2, "task {i} fails"));
         assert!(matches!(r, Err(KernelError::WorkerPanicked(m)) if m.contains("task 2")));
         pool.run(3, &|_| ()).unwrap();
+    }
+
+    #[test]
+    fn nested_runs_do_not_deadlock() {
+        let pool = ThreadPool::new(2);
+        let n = AtomicUsize::new(0);
+        pool.run(4, &|_| {
+            pool.run(3, &|_| {
+                n.fetch_add(1, Ordering::Relaxed);
+            })
+            .unwrap();
+        })
+        .unwrap();
+        assert_eq!(n.load(Ordering::Relaxed), 12);
+    }
+
+    #[test]
+    fn plans_and_pools_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<ThreadPool>();
+        send_sync::<crate::ConvPlan>();
     }
 
     #[test]
