@@ -215,6 +215,11 @@ impl GemmPlan {
         let out_size = self.epilogue.out_dtype().size_bytes();
         let mut ptrs: Vec<*const u8> = vec![std::ptr::null(); taps * mr];
         let table = self.source.tap_table(&self.problem);
+        // The epilogue view of every column tile, made once per call rather than per tile.
+        let n_tiles = self.weights.tiles_per_group();
+        let views: Vec<_> = (0..g.groups * n_tiles)
+            .map(|i| self.epilogue.view((i / n_tiles) * ng + (i % n_tiles) * nr))
+            .collect();
         let mut sums = vec![0i32; mr];
         let fused = self.kernel.fused();
         let mut raw = vec![0i32; if fused { 0 } else { mr * nr }];
@@ -272,7 +277,7 @@ impl GemmPlan {
                         let n0 = nt * nr;
                         let n = nr.min(ng - n0);
                         let col = grp * ng + n0;
-                        let epi = self.epilogue.view(col);
+                        let epi = &views[grp * n_tiles + nt];
                         // SAFETY: the tile's first output element; in bounds (m0 < pixels,
                         // col < out_c).
                         let tile_out = unsafe { out.add((m0 * g.out_c + col) * out_size) };
@@ -287,7 +292,7 @@ impl GemmPlan {
                                     n,
                                     out: if fused {
                                         TileOutput::Fused {
-                                            epilogue: &epi,
+                                            epilogue: epi,
                                             row_sums: self.epilogue.has_t3().then_some(&sums[..m]),
                                             out: tile_out,
                                             row_stride: g.out_c,
