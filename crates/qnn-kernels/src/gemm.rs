@@ -329,7 +329,7 @@ impl GemmPlan {
                         if !fused {
                             // SAFETY: as above, for the m × n tile at `tile_out`.
                             unsafe {
-                                portable_epilogue(&raw, nr, m, n, &epi, &sums, tile_out, g.out_c)
+                                portable_epilogue(&raw, nr, m, n, epi, &sums, tile_out, g.out_c)
                             };
                         }
                     }
