@@ -12,7 +12,7 @@
 //! * the generic epilogue arithmetic ([`epilogue::lanes`]) that backends instantiate inside
 //!   their `#[target_feature]` microkernels, and x86 store helpers ([`x86`]);
 //! * portable scalar microkernels ([`portable`]) that define the ABI by example;
-//! * the conformance suite ([`conformance_tests!`], feature `testing`).
+//! * the conformance suite (`conformance_tests!`, feature `testing`).
 //!
 //! The runtime's entry point is [`ConvPlan`]: plan once (checks, range proof, weight
 //! prepacking), run many times, from any number of threads, each with its own [`Scratch`].
