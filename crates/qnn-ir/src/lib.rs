@@ -18,6 +18,7 @@ pub mod ops;
 pub mod quant;
 pub mod reference;
 pub mod tensor;
+pub mod text;
 mod verify;
 
 pub use dtype::DType;

@@ -6,7 +6,7 @@
 //! a crate that nothing names is dropped by the linker, silently. Every binary, test or bench
 //! that wants a backend therefore names it:
 //!
-//! ```ignore
+//! ```text
 //! use backend_x86_vnni as _;
 //! ```
 //!

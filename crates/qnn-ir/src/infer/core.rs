@@ -6,7 +6,9 @@ use crate::ops::{Op, PoolKind, RequantScale};
 use crate::tensor::TensorType;
 
 use super::qnn::{concat_shape, dense_output};
-use super::shapes::{broadcast_shapes, conv2d_output_type, pool2d_output_shape};
+use super::shapes::{
+    broadcast_shapes, check_windows_see_data, conv2d_output_type, pool2d_output_shape,
+};
 use super::{arity, attr_err, check_axes, dtype_in};
 
 const OPERANDS: &[DType] = &[DType::U8, DType::I8, DType::I16];
@@ -109,7 +111,10 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
                     }
                     Ok(TensorType::new(DType::I32, shape))
                 }
-                PoolKind::Max => Ok(TensorType::new(inputs[0].dtype, shape)),
+                PoolKind::Max => {
+                    check_windows_see_data(name, pool, inputs[0], &shape)?;
+                    Ok(TensorType::new(inputs[0].dtype, shape))
+                }
             }
         }
         Op::Pad { pads, value } => {

@@ -6,7 +6,9 @@ use crate::ops::Op;
 use crate::quant::QuantParams;
 use crate::tensor::TensorType;
 
-use super::shapes::{broadcast_shapes, conv2d_output_type, pool2d_output_shape};
+use super::shapes::{
+    broadcast_shapes, check_windows_see_data, conv2d_output_type, pool2d_output_shape,
+};
 use super::{arity, attr_err, dtype_in, rank_is};
 
 const Q8: &[DType] = &[DType::U8, DType::I8];
@@ -154,11 +156,14 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
             let shape = concat_shape(name, inputs, *axis)?;
             Ok(TensorType::new(*od, shape))
         }
-        Op::QnnAvgPool2d { pool, input, output, out_dtype: od, .. } => {
+        Op::QnnAvgPool2d { pool, count_include_pad, input, output, out_dtype: od, .. } => {
             arity(name, inputs, 1)?;
             dtype_in(name, 0, inputs[0], Q8)?;
             out_dtype(name, *od, Q8)?;
             let shape = pool2d_output_shape(name, pool, inputs[0])?;
+            if !count_include_pad {
+                check_windows_see_data(name, pool, inputs[0], &shape)?;
+            }
             per_tensor(name, "input", input)?;
             per_tensor(name, "output", output)?;
             input.validate(name, "input", inputs[0].dtype, None)?;
@@ -187,6 +192,7 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
             arity(name, inputs, 1)?;
             dtype_in(name, 0, inputs[0], Q8)?;
             let shape = pool2d_output_shape(name, pool, inputs[0])?;
+            check_windows_see_data(name, pool, inputs[0], &shape)?;
             Ok(TensorType::new(inputs[0].dtype, shape))
         }
         Op::QnnClip { min, max, q } => {
@@ -268,7 +274,10 @@ pub(super) fn concat_shape(
                 ),
             });
         }
-        shape[axis] += t.shape[axis];
+        shape[axis] = shape[axis].checked_add(t.shape[axis]).ok_or_else(|| IrError::Shape {
+            op: op.into(),
+            msg: format!("concatenated size along axis {axis} overflows"),
+        })?;
     }
     Ok(shape)
 }

@@ -128,3 +128,65 @@ pub fn pool2d_output_shape(
         }),
     }
 }
+
+/// True when every window along one axis covers at least one unpadded cell. With dilation 1
+/// and padding smaller than the window this always holds; a dilated window can step over the
+/// whole input, and then a max or an average over unpadded cells has nothing to reduce.
+fn every_window_sees_data(
+    input: usize,
+    pad_before: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    out: usize,
+) -> bool {
+    if dilation == 1 {
+        return true;
+    }
+    // Checked per output position; beyond this many positions the reference still reports an
+    // empty window when it meets one.
+    const MAX_CHECKED: usize = 1 << 20;
+    (0..out.min(MAX_CHECKED)).all(|o| {
+        (0..kernel).any(|j| {
+            let p = o * stride + j * dilation;
+            p >= pad_before && p - pad_before < input
+        })
+    })
+}
+
+/// Errors when some window sees only padding (for reductions that ignore padded cells: max
+/// pooling, and average pooling that does not count padding).
+pub(crate) fn check_windows_see_data(
+    op: &str,
+    pool: &Pool2dAttrs,
+    data: &TensorType,
+    out_shape: &[usize],
+) -> Result<(), IrError> {
+    let [_, _, h, w] = pool.layout.nchw(&data.shape);
+    let [_, _, oh, ow] = pool.layout.nchw(out_shape);
+    let ok_h = every_window_sees_data(
+        h,
+        pool.padding[0],
+        pool.kernel[0],
+        pool.strides[0],
+        pool.dilation[0],
+        oh,
+    );
+    let ok_w = every_window_sees_data(
+        w,
+        pool.padding[1],
+        pool.kernel[1],
+        pool.strides[1],
+        pool.dilation[1],
+        ow,
+    );
+    if ok_h && ok_w {
+        return Ok(());
+    }
+    Err(attr_err(
+        op,
+        "dilation",
+        pool.dilation,
+        "some window covers only padding, so there is nothing to reduce",
+    ))
+}

@@ -268,6 +268,27 @@ fn pooling() {
     assert!(
         matches!(infer(&Op::QnnMaxPool2d { pool: bad }, &[t(U8, &[1, 7, 7, 4])]), Err(IrError::Attribute { attr, .. }) if attr == "kernel")
     );
+    // A dilated window that steps over the whole input has nothing to reduce.
+    let dilated = Pool2dAttrs {
+        kernel: [1, 2],
+        strides: [1, 1],
+        padding: [0, 1, 0, 1],
+        dilation: [1, 5],
+        layout: DataLayout::Nchw,
+    };
+    assert!(
+        matches!(infer(&Op::QnnMaxPool2d { pool: dilated.clone() }, &[t(U8, &[1, 1, 1, 4])]), Err(IrError::Attribute { attr, .. }) if attr == "dilation")
+    );
+    let avg = |include| Op::QnnAvgPool2d {
+        pool: dilated.clone(),
+        count_include_pad: include,
+        input: qp(0.1, 0),
+        output: qp(0.1, 0),
+        rounding: Rounding::Float,
+        out_dtype: U8,
+    };
+    assert!(infer(&avg(false), &[t(U8, &[1, 1, 1, 4])]).is_err());
+    assert!(infer(&avg(true), &[t(U8, &[1, 1, 1, 4])]).is_ok());
     let op = Op::QnnGlobalAvgPool2d {
         layout: DataLayout::Nchw,
         input: qp(0.1, 0),

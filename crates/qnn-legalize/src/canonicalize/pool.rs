@@ -1,0 +1,139 @@
+//! `qnn.avg_pool2d`, `qnn.global_avg_pool2d`, `qnn.max_pool2d` → core ops, bit-exact with the
+//! reference.
+//!
+//! The reference averages `Σ_inside (x − zp)` with `M = s_in / (s_out · count)`. A window sum
+//! padded with `zp` is `S = Σ_inside x + (K − inside)·zp` over the `K` cells of the window,
+//! so `Σ_inside (x − zp) = S − K·zp`: a `pool2d` sum padded with `zp` followed by a
+//! `requantize` whose input zero point is `K·zp`. When `count` is the number of unpadded
+//! cells it varies with the output position, and the requantize carries one multiplier per
+//! (OH, OW) position.
+
+use qnn_ir::{DataLayout, Node, Op, Pool2dAttrs, PoolKind, ValueId};
+
+use super::Rewriter;
+use super::requantize::{requant_scale, unsupported};
+use crate::error::LegalizeError;
+
+/// Cells of a window along one axis that fall inside the input, per output position.
+fn inside_counts(
+    input: usize,
+    pad_before: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    out: usize,
+) -> Vec<usize> {
+    (0..out)
+        .map(|o| {
+            (0..kernel)
+                .filter(|&r| {
+                    let p = o * stride + r * dilation;
+                    p >= pad_before && p - pad_before < input
+                })
+                .count()
+        })
+        .collect()
+}
+
+/// `qnn.avg_pool2d` (and, with one H×W window, `qnn.global_avg_pool2d`).
+pub(crate) fn lower_avg_pool(
+    rw: &mut Rewriter<'_>,
+    node: &Node,
+    out: &str,
+) -> Result<ValueId, LegalizeError> {
+    let (pool, count_include_pad, input, output, rounding, out_dtype, global) = match &node.op {
+        Op::QnnAvgPool2d { pool, count_include_pad, input, output, rounding, out_dtype } => {
+            (pool.clone(), *count_include_pad, input, output, *rounding, *out_dtype, false)
+        }
+        Op::QnnGlobalAvgPool2d { layout, input, output, rounding, out_dtype } => {
+            let shape = &rw.src().ty(node.inputs[0]).shape;
+            let [_, _, h, w] = layout.nchw(shape);
+            let pool = Pool2dAttrs {
+                kernel: [h, w],
+                strides: [1, 1],
+                padding: [0; 4],
+                dilation: [1, 1],
+                layout: *layout,
+            };
+            (pool, true, input, output, *rounding, *out_dtype, true)
+        }
+        _ => unreachable!(),
+    };
+    let n = &node.name;
+    let in_shape = rw.src().ty(node.inputs[0]).shape.clone();
+    let out_shape = rw.src().ty(node.output).shape.clone();
+    let [_, _, h, w] = pool.layout.nchw(&in_shape);
+    let [_, _, oh, ow] = pool.layout.nchw(&out_shape);
+    let (s_in, zp) = (input.scale[0], input.zero_point[0]);
+    let s_out = output.scale[0];
+    let window = pool.kernel[0] * pool.kernel[1];
+    let counts: Vec<usize> = if count_include_pad {
+        vec![window]
+    } else {
+        let [pt, pl, _, _] = pool.padding;
+        let ch = inside_counts(h, pt, pool.kernel[0], pool.strides[0], pool.dilation[0], oh);
+        let cw = inside_counts(w, pl, pool.kernel[1], pool.strides[1], pool.dilation[1], ow);
+        let all: Vec<usize> = ch.iter().flat_map(|a| cw.iter().map(move |b| a * b)).collect();
+        if all.contains(&0) {
+            return Err(unsupported(
+                node,
+                "a window covers only padding: its average is undefined",
+            ));
+        }
+        if all.iter().all(|&c| c == all[0]) { vec![all[0]] } else { all }
+    };
+    let ratios: Vec<(f64, f32)> = counts
+        .iter()
+        .map(|&c| (f64::from(s_in) / (f64::from(s_out) * c as f64), (s_in / s_out) / c as f32))
+        .collect();
+    let scale = requant_scale(node, rounding, &ratios)?;
+    let zp_window = window as i64 * i64::from(zp);
+    if i32::try_from(zp_window).is_err() {
+        return Err(unsupported(node, format!("window {window} × zero point {zp} leaves i32")));
+    }
+    let x = rw.value(node.inputs[0])?;
+    let sum = if global {
+        let ax = pool.layout.axes();
+        let axes = if ax[2] < ax[3] { vec![ax[2], ax[3]] } else { vec![ax[3], ax[2]] };
+        rw.node(&format!("{n}.sum"), None, Op::Sum { axes, keepdims: true }, &[x])?
+    } else {
+        rw.node(
+            &format!("{n}.sum"),
+            None,
+            Op::Pool2d { kind: PoolKind::Sum, pool: pool.clone(), pad_value: zp },
+            &[x],
+        )?
+    };
+    let axes = if scale.len() > 1 {
+        match pool.layout {
+            DataLayout::Nchw => vec![2, 3],
+            DataLayout::Nhwc => vec![1, 2],
+        }
+    } else {
+        vec![]
+    };
+    let op = Op::Requantize {
+        scale,
+        axes,
+        input_zero_point: zp_window as i32,
+        output_zero_point: output.zero_point[0],
+        out_dtype,
+    };
+    rw.node(out, Some(out), op, &[sum])
+}
+
+/// `qnn.max_pool2d` → `pool2d` max (padding never wins).
+pub(crate) fn lower_max_pool(
+    rw: &mut Rewriter<'_>,
+    node: &Node,
+    out: &str,
+) -> Result<ValueId, LegalizeError> {
+    let Op::QnnMaxPool2d { pool } = &node.op else { unreachable!() };
+    let x = rw.value(node.inputs[0])?;
+    rw.node(
+        out,
+        Some(out),
+        Op::Pool2d { kind: PoolKind::Max, pool: pool.clone(), pad_value: 0 },
+        &[x],
+    )
+}

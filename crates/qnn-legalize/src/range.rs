@@ -1,0 +1,267 @@
+//! Range analysis: prove, before lowering, that every int32 value a lowering emits stays in
+//! int32, and record which 16-bit-intermediate kernels the op's weights make safe.
+//!
+//! Bounds use the actual constant weights: for data in `[lo, hi]`,
+//! `Σ_i W_i·x_i ∈ [Σ_i min(W_i·lo, W_i·hi), Σ_i max(W_i·lo, W_i·hi)]`, which is exact (each
+//! x_i is free) and much tighter than `255·255·K`. Padded cells hold the zero point, a value
+//! of the data type, so they are covered. Arithmetic is in `i128`.
+
+use qnn_ir::DType;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::QConv;
+use crate::fold::{Int8Fold, Int16Fold};
+
+/// A closed integer interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interval {
+    pub lo: i64,
+    pub hi: i64,
+}
+
+impl Interval {
+    pub const I32: Interval = Interval { lo: i32::MIN as i64, hi: i32::MAX as i64 };
+    pub const I16: Interval = Interval { lo: i16::MIN as i64, hi: i16::MAX as i64 };
+    pub const U16: Interval = Interval { lo: 0, hi: u16::MAX as i64 };
+
+    pub fn new(lo: i128, hi: i128) -> Interval {
+        let sat = |v: i128| v.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        Interval { lo: sat(lo), hi: sat(hi) }
+    }
+    pub fn point(v: i64) -> Interval {
+        Interval { lo: v, hi: v }
+    }
+    /// The values of an integer dtype.
+    pub fn of(dtype: DType) -> Interval {
+        let (lo, hi) = dtype.int_range().expect("integer dtype");
+        Interval { lo, hi }
+    }
+    pub fn within(&self, outer: Interval) -> bool {
+        outer.lo <= self.lo && self.hi <= outer.hi
+    }
+    pub fn fits_i32(&self) -> bool {
+        self.within(Interval::I32)
+    }
+    pub fn scale(self, m: i64) -> Interval {
+        let (a, b) = (self.lo as i128 * m as i128, self.hi as i128 * m as i128);
+        Interval::new(a.min(b), a.max(b))
+    }
+    pub fn shift(self, d: i64) -> Interval {
+        self + Interval::point(d)
+    }
+    pub fn hull(self, o: Interval) -> Interval {
+        Interval { lo: self.lo.min(o.lo), hi: self.hi.max(o.hi) }
+    }
+}
+
+impl std::ops::Add for Interval {
+    type Output = Interval;
+    fn add(self, o: Interval) -> Interval {
+        Interval::new(self.lo as i128 + o.lo as i128, self.hi as i128 + o.hi as i128)
+    }
+}
+
+impl std::ops::Sub for Interval {
+    type Output = Interval;
+    fn sub(self, o: Interval) -> Interval {
+        Interval::new(self.lo as i128 - o.hi as i128, self.hi as i128 - o.lo as i128)
+    }
+}
+
+impl std::fmt::Display for Interval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}, {}]", self.lo, self.hi)
+    }
+}
+
+/// Exact bound of `Σ_i w_i·x_i` over `x_i ∈ data`.
+pub fn dot_bound(weights: &[i64], data: Interval) -> Interval {
+    let (mut lo, mut hi) = (0i128, 0i128);
+    for &w in weights {
+        let (a, b) = (w as i128 * data.lo as i128, w as i128 * data.hi as i128);
+        lo += a.min(b);
+        hi += a.max(b);
+    }
+    Interval::new(lo, hi)
+}
+
+/// Bounds of every int32 value of the int8-terms lowering (hulls over output channels).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Int8TermsRange {
+    /// `T1 = conv(P', W')`.
+    pub t1: Interval,
+    /// The folded constant `−T2 + T4 + bias`.
+    pub constant: Interval,
+    pub t1_plus_constant: Interval,
+    /// Window sums `Σ P'` over one output's reduction, when T3 is emitted.
+    pub window_sum: Option<Interval>,
+    /// `T3 = w'_k · Σ P'`, when emitted.
+    pub t3: Option<Interval>,
+    /// The result `Y + bias` (the same for every lowering).
+    pub result: Interval,
+    /// Why it is not safe: the first value that may leave int32 (`None`: proven safe).
+    pub overflow: Option<String>,
+}
+
+/// Bounds of the int16 lowering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Int16Range {
+    /// `int16(A) − a`.
+    pub data: Interval,
+    /// `conv(P − a, W − w)` in int32.
+    pub accumulator: Interval,
+    pub result: Interval,
+    pub overflow: Option<String>,
+}
+
+/// Whether a kernel that sums pairs of 8-bit products in a 16-bit register is exact for
+/// this op's weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairSumFact {
+    /// The instruction sequence (`vpmaddubsw`, `smull+smlal`, `umull+umlal`).
+    pub instruction: String,
+    /// What happens out of range: `saturates` or `wraps`.
+    pub on_overflow: String,
+    pub data: Interval,
+    /// Hull of `x_{2i}·w_{2i} + x_{2i+1}·w_{2i+1}` over every pair of every channel.
+    pub pair_sums: Interval,
+    /// The 16-bit range the pair sums must stay in.
+    pub limit: Interval,
+    pub safe: bool,
+    /// The pairing: K in (r, s, c) order, c fastest (NHWC im2col), pairs `(2i, 2i+1)` per
+    /// output channel, an odd tail paired with 0.
+    pub k_order: String,
+}
+
+fn first_overflow(checks: &[(&str, usize, Interval)]) -> Option<String> {
+    checks
+        .iter()
+        .find(|(_, _, iv)| !iv.fits_i32())
+        .map(|(what, k, iv)| format!("{what} ∈ {iv} at output channel {k} leaves int32"))
+}
+
+/// Range analysis of the int8-terms lowering with folded operands `f`.
+pub fn int8_terms(q: &QConv, f: &Int8Fold) -> Int8TermsRange {
+    let data = Interval::of(f.plan.data_dtype);
+    let orig = Interval::of(q.data_dtype).shift(-q.a);
+    let t3 = f.needs_t3();
+    let window = data.scale(q.dims.k() as i64);
+    let mut acc: Option<Int8TermsRange> = None;
+    let mut overflow = None;
+    let i16f = Int16Fold::new(q);
+    for k in 0..q.dims.o {
+        let t1 = dot_bound(&f.kvec[k], data);
+        let c = Interval::point(f.constant[k]);
+        let t1c = t1 + c;
+        let t3k = window.scale(f.wzp[k]);
+        let result = dot_bound(&i16f.kvec[k], orig).shift(q.bias[k]);
+        let mut checks =
+            vec![("T1", k, t1), ("the folded constant", k, c), ("T1 + constant", k, t1c)];
+        if t3 {
+            checks.push(("the window sum", k, window));
+            checks.push(("T3", k, t3k));
+        }
+        checks.push(("the result", k, result));
+        if overflow.is_none() {
+            overflow = first_overflow(&checks);
+        }
+        let this = Int8TermsRange {
+            t1,
+            constant: c,
+            t1_plus_constant: t1c,
+            window_sum: t3.then_some(window),
+            t3: t3.then_some(t3k),
+            result,
+            overflow: None,
+        };
+        acc = Some(match acc {
+            None => this,
+            Some(a) => Int8TermsRange {
+                t1: a.t1.hull(this.t1),
+                constant: a.constant.hull(this.constant),
+                t1_plus_constant: a.t1_plus_constant.hull(this.t1_plus_constant),
+                window_sum: a.window_sum,
+                t3: a.t3.zip(this.t3).map(|(x, y)| x.hull(y)),
+                result: a.result.hull(this.result),
+                overflow: None,
+            },
+        });
+    }
+    let mut r = acc.expect("a conv has at least one output channel");
+    r.overflow = overflow;
+    r
+}
+
+/// Range analysis of the int16 lowering.
+pub fn int16(q: &QConv, f: &Int16Fold) -> Int16Range {
+    let data = Interval::of(q.data_dtype).shift(-q.a);
+    let mut out: Option<(Interval, Interval)> = None;
+    let mut overflow = None;
+    for k in 0..q.dims.o {
+        let acc = dot_bound(&f.kvec[k], data);
+        let result = acc.shift(q.bias[k]);
+        if overflow.is_none() {
+            overflow =
+                first_overflow(&[("the int16 accumulator", k, acc), ("the result", k, result)]);
+        }
+        out = Some(match out {
+            None => (acc, result),
+            Some((a, r)) => (a.hull(acc), r.hull(result)),
+        });
+    }
+    let (accumulator, result) = out.expect("a conv has at least one output channel");
+    Int16Range { data, accumulator, result, overflow }
+}
+
+/// Hull of the pair sums `x_{2i}·w_{2i} + x_{2i+1}·w_{2i+1}` over every channel.
+pub fn pair_sums(kvec: &[Vec<i64>], data: Interval) -> Interval {
+    let mut hull: Option<Interval> = None;
+    for row in kvec {
+        for pair in row.chunks(2) {
+            let b = dot_bound(pair, data);
+            hull = Some(hull.map_or(b, |h| h.hull(b)));
+        }
+    }
+    hull.unwrap_or(Interval::point(0))
+}
+
+/// The 16-bit pair-sum fact of the kernels that would run the int8 operands
+/// (`data`, `weight`): u8×s8 `vpmaddubsw` (saturates), s8×s8 `smull+smlal` (wraps), u8×u8
+/// `umull+umlal` (wraps in u16). `None` for s8×u8, which no such kernel takes.
+pub fn pair_sum_fact(data: DType, weight: DType, kvec: &[Vec<i64>]) -> Option<PairSumFact> {
+    let (instruction, on_overflow, limit) = match (data, weight) {
+        (DType::U8, DType::I8) => ("vpmaddubsw", "saturates", Interval::I16),
+        (DType::I8, DType::I8) => ("smull+smlal", "wraps", Interval::I16),
+        (DType::U8, DType::U8) => ("umull+umlal", "wraps", Interval::U16),
+        _ => return None,
+    };
+    let d = Interval::of(data);
+    let sums = pair_sums(kvec, d);
+    Some(PairSumFact {
+        instruction: instruction.into(),
+        on_overflow: on_overflow.into(),
+        data: d,
+        pair_sums: sums,
+        limit,
+        safe: sums.within(limit),
+        k_order: "(r, s, c), c fastest; pairs (2i, 2i+1) per output channel".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_bounds_are_exact_corners() {
+        let u8r = Interval::of(DType::U8);
+        assert_eq!(dot_bound(&[3, -2], u8r), Interval { lo: -510, hi: 765 });
+        // The classic vpmaddubsw overflow: 255·127·2 = 64770 > 32767.
+        assert!(!pair_sums(&[vec![127, 127]], u8r).within(Interval::I16));
+        assert!(pair_sums(&[vec![64, 64]], u8r).within(Interval::I16));
+        // smlal: (−128)·(−128)·2 = 32768 wraps.
+        let s8 = Interval::of(DType::I8);
+        assert_eq!(pair_sums(&[vec![-128, -128]], s8).hi, 32768);
+        assert!(pair_sums(&[vec![-128, 127]], s8).within(Interval::I16));
+    }
+}
