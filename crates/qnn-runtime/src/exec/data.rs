@@ -1,0 +1,250 @@
+//! Fast forms of the data-movement and reduction ops: `transpose` (the layout conversions
+//! at the edges), `reshape`, `concatenate`, `sum` over a contiguous block of axes (global
+//! average pooling) and NHWC `pool2d`. Each computes what the reference computes (integer
+//! sums exact with the same overflow errors; f32 sums in the reference's order).
+
+use qnn_ir::{DType, IrError, Pool2dAttrs, PoolKind};
+
+use super::elementwise::eval::{decode_int, encode_int};
+
+/// A transpose of a tensor of `shape` (elements of `elem` bytes) by `perm`.
+#[derive(Debug, Clone)]
+pub(crate) struct Transpose {
+    shape: Vec<usize>,
+    perm: Vec<usize>,
+    elem: usize,
+    /// Only unit axes move: the bytes do not change.
+    trivial: bool,
+}
+
+impl Transpose {
+    pub(crate) fn new(shape: &[usize], perm: &[usize], elem: usize) -> Self {
+        let moved: Vec<usize> = perm.iter().copied().filter(|&a| shape[a] > 1).collect();
+        let trivial = moved.windows(2).all(|w| w[0] < w[1]);
+        Transpose { shape: shape.to_vec(), perm: perm.to_vec(), elem, trivial }
+    }
+
+    pub(crate) fn run(&self, input: &[u8], out: &mut [u8]) {
+        if self.trivial {
+            out.copy_from_slice(input);
+            return;
+        }
+        match self.elem {
+            1 => self.typed::<1>(input, out),
+            2 => self.typed::<2>(input, out),
+            _ => self.typed::<4>(input, out),
+        }
+    }
+
+    fn typed<const E: usize>(&self, input: &[u8], out: &mut [u8]) {
+        let rank = self.shape.len();
+        let mut strides = vec![1usize; rank];
+        for a in (0..rank.saturating_sub(1)).rev() {
+            strides[a] = strides[a + 1] * self.shape[a + 1];
+        }
+        let out_shape: Vec<usize> = self.perm.iter().map(|&a| self.shape[a]).collect();
+        let in_stride: Vec<usize> = self.perm.iter().map(|&a| strides[a]).collect();
+        let (Some(&inner), Some(&step)) = (out_shape.last(), in_stride.last()) else {
+            out.copy_from_slice(input);
+            return;
+        };
+        let rows: usize = out_shape[..rank - 1].iter().product();
+        let mut idx = vec![0usize; rank - 1];
+        for row in 0..rows {
+            let base: usize = idx.iter().zip(&in_stride).map(|(i, s)| i * s).sum();
+            let dst = &mut out[row * inner * E..(row + 1) * inner * E];
+            for (k, d) in dst.chunks_exact_mut(E).enumerate() {
+                let at = (base + k * step) * E;
+                d.copy_from_slice(&input[at..at + E]);
+            }
+            for a in (0..rank - 1).rev() {
+                idx[a] += 1;
+                if idx[a] < out_shape[a] {
+                    break;
+                }
+                idx[a] = 0;
+            }
+        }
+    }
+}
+
+/// `concatenate` along `axis` of tensors with these shapes (elements of `elem` bytes).
+pub(crate) fn concatenate(
+    shapes: &[Vec<usize>],
+    axis: usize,
+    elem: usize,
+    inputs: &[&[u8]],
+    out: &mut [u8],
+) {
+    let outer: usize = shapes[0][..axis].iter().product();
+    let blocks: Vec<usize> =
+        shapes.iter().map(|s| s[axis..].iter().product::<usize>() * elem).collect();
+    let total: usize = blocks.iter().sum();
+    for o in 0..outer {
+        let mut at = o * total;
+        for (x, &b) in inputs.iter().zip(&blocks) {
+            out[at..at + b].copy_from_slice(&x[o * b..(o + 1) * b]);
+            at += b;
+        }
+    }
+}
+
+/// A `sum` whose reduced axes form one contiguous block: `[outer, reduced, inner]`.
+#[derive(Debug, Clone)]
+pub(crate) struct SumBlock {
+    pub outer: usize,
+    pub reduced: usize,
+    pub inner: usize,
+    pub dtype: DType,
+}
+
+impl SumBlock {
+    /// The block form of a sum over `axes` of `shape`, if the axes are contiguous (unit axes
+    /// aside).
+    pub(crate) fn new(shape: &[usize], axes: &[usize], dtype: DType) -> Option<Self> {
+        let real: Vec<usize> = axes.iter().copied().filter(|&a| shape[a] > 1).collect();
+        let (first, last) = match (real.first(), real.last()) {
+            (Some(&f), Some(&l)) => (f, l),
+            _ => (0, 0),
+        };
+        let contiguous = (first..=last).all(|a| shape[a] == 1 || real.contains(&a));
+        if !contiguous {
+            return None;
+        }
+        if real.is_empty() {
+            let n = shape.iter().product();
+            return Some(SumBlock { outer: n, reduced: 1, inner: 1, dtype });
+        }
+        Some(SumBlock {
+            outer: shape[..first].iter().product(),
+            reduced: shape[first..=last].iter().product(),
+            inner: shape[last + 1..].iter().product(),
+            dtype,
+        })
+    }
+
+    /// Integers: exact into i32 (overflow is the reference's error). f32: accumulated per
+    /// output in input order from +0.
+    pub(crate) fn run(&self, op: &str, input: &[u8], out: &mut [u8]) -> Result<(), IrError> {
+        let (r, inner) = (self.reduced, self.inner);
+        let size = self.dtype.size_bytes();
+        if self.dtype == DType::F32 {
+            let mut acc = vec![0f32; inner];
+            for o in 0..self.outer {
+                acc.fill(0.0);
+                for k in 0..r {
+                    let at = ((o * r + k) * inner) * 4;
+                    for (a, b) in acc.iter_mut().zip(input[at..at + inner * 4].chunks_exact(4)) {
+                        *a += f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    }
+                }
+                for (d, a) in out[o * inner * 4..(o + 1) * inner * 4].chunks_exact_mut(4).zip(&acc)
+                {
+                    d.copy_from_slice(&a.to_le_bytes());
+                }
+            }
+            return Ok(());
+        }
+        let mut acc = vec![0i64; inner];
+        let mut row = vec![0i32; inner];
+        let mut res = vec![0i32; inner];
+        for o in 0..self.outer {
+            acc.fill(0);
+            for k in 0..r {
+                let at = (o * r + k) * inner * size;
+                decode_int(self.dtype, &input[at..at + inner * size], &mut row);
+                acc.iter_mut().zip(&row).for_each(|(a, &v)| *a += i64::from(v));
+            }
+            if let Some(&value) = acc.iter().find(|&&v| i32::try_from(v).is_err()) {
+                return Err(IrError::AccumulatorOverflow { op: op.into(), value });
+            }
+            res.iter_mut().zip(&acc).for_each(|(d, &a)| *d = a as i32);
+            encode_int(DType::I32, &res, &mut out[o * inner * 4..(o + 1) * inner * 4]);
+        }
+        Ok(())
+    }
+}
+
+/// `pool2d` on NHWC data of shape `[n, h, w, c]` (integers).
+#[derive(Debug, Clone)]
+pub(crate) struct PoolNhwc {
+    pub kind: PoolKind,
+    pub pool: Pool2dAttrs,
+    pub pad_value: i32,
+    pub in_shape: [usize; 4],
+    pub out_hw: [usize; 2],
+    pub dtype: DType,
+}
+
+impl PoolNhwc {
+    pub(crate) fn run(&self, op: &str, input: &[u8], out: &mut [u8]) -> Result<(), IrError> {
+        let [n, h, w, c] = self.in_shape;
+        let [oh, ow] = self.out_hw;
+        let p = &self.pool;
+        let size = self.dtype.size_bytes();
+        let mut x = vec![0i32; n * h * w * c];
+        decode_int(self.dtype, input, &mut x);
+        let mut acc = vec![0i64; c];
+        let mut res = vec![0i32; c];
+        let out_size = if self.kind == PoolKind::Sum { 4 } else { size };
+        let out_dtype = if self.kind == PoolKind::Sum { DType::I32 } else { self.dtype };
+        for b in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let init = match self.kind {
+                        PoolKind::Sum => 0,
+                        PoolKind::Max => i64::MIN,
+                    };
+                    acc.fill(init);
+                    for r in 0..p.kernel[0] {
+                        for s in 0..p.kernel[1] {
+                            let py =
+                                (oy * p.strides[0] + r * p.dilation[0]).checked_sub(p.padding[0]);
+                            let px =
+                                (ox * p.strides[1] + s * p.dilation[1]).checked_sub(p.padding[1]);
+                            let inside = match (py, px) {
+                                (Some(y), Some(x)) if y < h && x < w => Some((y, x)),
+                                _ => None,
+                            };
+                            match (inside, self.kind) {
+                                (Some((y, xx)), kind) => {
+                                    let at = ((b * h + y) * w + xx) * c;
+                                    let px = &x[at..at + c];
+                                    if kind == PoolKind::Sum {
+                                        acc.iter_mut()
+                                            .zip(px)
+                                            .for_each(|(a, &v)| *a += i64::from(v));
+                                    } else {
+                                        acc.iter_mut()
+                                            .zip(px)
+                                            .for_each(|(a, &v)| *a = (*a).max(i64::from(v)));
+                                    }
+                                }
+                                (None, PoolKind::Sum) => {
+                                    acc.iter_mut().for_each(|a| *a += i64::from(self.pad_value))
+                                }
+                                (None, PoolKind::Max) => {}
+                            }
+                        }
+                    }
+                    if let Some(&value) = acc.iter().find(|&&v| i32::try_from(v).is_err()) {
+                        return Err(if self.kind == PoolKind::Sum {
+                            IrError::AccumulatorOverflow { op: op.into(), value }
+                        } else {
+                            IrError::Attribute {
+                                op: op.into(),
+                                attr: "padding".into(),
+                                value: format!("{:?}", p.padding),
+                                msg: "a window covers only padding: it has no maximum".into(),
+                            }
+                        });
+                    }
+                    res.iter_mut().zip(&acc).for_each(|(d, &a)| *d = a as i32);
+                    let at = ((b * oh + oy) * ow + ox) * c * out_size;
+                    encode_int(out_dtype, &res, &mut out[at..at + c * out_size]);
+                }
+            }
+        }
+        Ok(())
+    }
+}
