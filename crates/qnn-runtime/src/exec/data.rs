@@ -3,7 +3,7 @@
 //! average pooling) and NHWC `pool2d`. Each computes what the reference computes (integer
 //! sums exact with the same overflow errors; f32 sums in the reference's order).
 
-use qnn_ir::{DType, IrError, Pool2dAttrs, PoolKind};
+use qnn_ir::{DType, DataLayout, IrError, Pool2dAttrs, PoolKind};
 
 use super::elementwise::eval::{decode_int, encode_int};
 
@@ -103,17 +103,13 @@ impl SumBlock {
     /// aside).
     pub(crate) fn new(shape: &[usize], axes: &[usize], dtype: DType) -> Option<Self> {
         let real: Vec<usize> = axes.iter().copied().filter(|&a| shape[a] > 1).collect();
-        let (first, last) = match (real.first(), real.last()) {
-            (Some(&f), Some(&l)) => (f, l),
-            _ => (0, 0),
-        };
-        let contiguous = (first..=last).all(|a| shape[a] == 1 || real.contains(&a));
-        if !contiguous {
-            return None;
-        }
-        if real.is_empty() {
+        let (Some(&first), Some(&last)) = (real.first(), real.last()) else {
+            // Only unit axes are reduced: every output element is one input element.
             let n = shape.iter().product();
             return Some(SumBlock { outer: n, reduced: 1, inner: 1, dtype });
+        };
+        if !(first..=last).all(|a| shape[a] == 1 || real.contains(&a)) {
+            return None;
         }
         Some(SumBlock {
             outer: shape[..first].iter().product(),
@@ -165,9 +161,9 @@ impl SumBlock {
     }
 }
 
-/// `pool2d` on NHWC data of shape `[n, h, w, c]` (integers).
+/// `pool2d` on integer data in NHWC or NCHW (`in_shape` is `[n, c, h, w]` either way).
 #[derive(Debug, Clone)]
-pub(crate) struct PoolNhwc {
+pub(crate) struct Pool {
     pub kind: PoolKind,
     pub pool: Pool2dAttrs,
     pub pad_value: i32,
@@ -176,25 +172,32 @@ pub(crate) struct PoolNhwc {
     pub dtype: DType,
 }
 
-impl PoolNhwc {
+impl Pool {
+    /// Element strides of (n, c, y, x) in a tensor of `[n, c, h, w]` stored in `layout`.
+    fn strides(layout: DataLayout, [_, c, h, w]: [usize; 4]) -> [usize; 4] {
+        match layout {
+            DataLayout::Nhwc => [h * w * c, 1, w * c, c],
+            DataLayout::Nchw => [c * h * w, h * w, w, 1],
+        }
+    }
+
     pub(crate) fn run(&self, op: &str, input: &[u8], out: &mut [u8]) -> Result<(), IrError> {
-        let [n, h, w, c] = self.in_shape;
+        let [n, c, h, w] = self.in_shape;
         let [oh, ow] = self.out_hw;
         let p = &self.pool;
-        let size = self.dtype.size_bytes();
+        let si = Self::strides(p.layout, self.in_shape);
+        let so = Self::strides(p.layout, [n, c, oh, ow]);
         let mut x = vec![0i32; n * h * w * c];
         decode_int(self.dtype, input, &mut x);
+        let (out_dtype, init) = match self.kind {
+            PoolKind::Sum => (DType::I32, 0),
+            PoolKind::Max => (self.dtype, i64::MIN),
+        };
         let mut acc = vec![0i64; c];
-        let mut res = vec![0i32; c];
-        let out_size = if self.kind == PoolKind::Sum { 4 } else { size };
-        let out_dtype = if self.kind == PoolKind::Sum { DType::I32 } else { self.dtype };
+        let mut res = vec![0i32; n * c * oh * ow];
         for b in 0..n {
             for oy in 0..oh {
                 for ox in 0..ow {
-                    let init = match self.kind {
-                        PoolKind::Sum => 0,
-                        PoolKind::Max => i64::MIN,
-                    };
                     acc.fill(init);
                     for r in 0..p.kernel[0] {
                         for s in 0..p.kernel[1] {
@@ -202,28 +205,22 @@ impl PoolNhwc {
                                 (oy * p.strides[0] + r * p.dilation[0]).checked_sub(p.padding[0]);
                             let px =
                                 (ox * p.strides[1] + s * p.dilation[1]).checked_sub(p.padding[1]);
-                            let inside = match (py, px) {
-                                (Some(y), Some(x)) if y < h && x < w => Some((y, x)),
-                                _ => None,
-                            };
-                            match (inside, self.kind) {
-                                (Some((y, xx)), kind) => {
-                                    let at = ((b * h + y) * w + xx) * c;
-                                    let px = &x[at..at + c];
-                                    if kind == PoolKind::Sum {
-                                        acc.iter_mut()
-                                            .zip(px)
-                                            .for_each(|(a, &v)| *a += i64::from(v));
-                                    } else {
-                                        acc.iter_mut()
-                                            .zip(px)
-                                            .for_each(|(a, &v)| *a = (*a).max(i64::from(v)));
+                            match (py.filter(|&y| y < h), px.filter(|&x| x < w)) {
+                                (Some(y), Some(xx)) => {
+                                    let at = b * si[0] + y * si[2] + xx * si[3];
+                                    for (ch, a) in acc.iter_mut().enumerate() {
+                                        let v = i64::from(x[at + ch * si[1]]);
+                                        *a = if self.kind == PoolKind::Sum {
+                                            *a + v
+                                        } else {
+                                            (*a).max(v)
+                                        };
                                     }
                                 }
-                                (None, PoolKind::Sum) => {
+                                _ if self.kind == PoolKind::Sum => {
                                     acc.iter_mut().for_each(|a| *a += i64::from(self.pad_value))
                                 }
-                                (None, PoolKind::Max) => {}
+                                _ => {}
                             }
                         }
                     }
@@ -239,12 +236,14 @@ impl PoolNhwc {
                             }
                         });
                     }
-                    res.iter_mut().zip(&acc).for_each(|(d, &a)| *d = a as i32);
-                    let at = ((b * oh + oy) * ow + ox) * c * out_size;
-                    encode_int(out_dtype, &res, &mut out[at..at + c * out_size]);
+                    let at = b * so[0] + oy * so[2] + ox * so[3];
+                    for (ch, &a) in acc.iter().enumerate() {
+                        res[at + ch * so[1]] = a as i32;
+                    }
                 }
             }
         }
+        encode_int(out_dtype, &res, out);
         Ok(())
     }
 }

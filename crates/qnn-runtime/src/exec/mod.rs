@@ -13,7 +13,7 @@ use qnn_kernels::{ConvPlan, Scratch, ThreadPool};
 
 use crate::error::RuntimeError;
 use crate::plan::arena::split;
-use data::{PoolNhwc, SumBlock, Transpose};
+use data::{Pool, SumBlock, Transpose};
 use elementwise::ElementwiseGroup;
 
 /// Where a step's input lives.
@@ -40,7 +40,7 @@ pub(crate) enum ExecKind {
         elem: usize,
     },
     Sum(SumBlock),
-    Pool(PoolNhwc),
+    Pool(Pool),
     /// The reference kernel of `op` on tensors of these types.
     Reference {
         op: Op,

@@ -8,10 +8,10 @@ pub mod report;
 
 use std::collections::{HashMap, HashSet};
 
-use qnn_ir::{DType, DataLayout, Op, TensorType, window_output};
+use qnn_ir::{DType, Op, TensorType, window_output};
 
 use crate::error::RuntimeError;
-use crate::exec::data::{PoolNhwc, SumBlock, Transpose};
+use crate::exec::data::{Pool, SumBlock, Transpose};
 use crate::exec::elementwise::{GroupCompiler, groupable};
 use crate::exec::{Buf, ExecKind, ExecStep, tensors};
 use crate::optimize::fuse::ConvKind;
@@ -345,32 +345,18 @@ fn single(
             elem: in_ty.dtype.size_bytes(),
         }),
         Op::Sum { axes, .. } => SumBlock::new(&in_ty.shape, axes, in_ty.dtype).map(ExecKind::Sum),
-        Op::Pool2d { kind, pool, pad_value }
-            if pool.layout == DataLayout::Nhwc && in_ty.dtype != DType::F32 =>
-        {
-            let [n, h, w, c] = [in_ty.shape[0], in_ty.shape[1], in_ty.shape[2], in_ty.shape[3]];
-            let oh = window_output(
-                h,
-                pool.padding[0],
-                pool.padding[2],
-                pool.kernel[0],
-                pool.strides[0],
-                pool.dilation[0],
-            );
-            let ow = window_output(
-                w,
-                pool.padding[1],
-                pool.padding[3],
-                pool.kernel[1],
-                pool.strides[1],
-                pool.dilation[1],
-            );
+        Op::Pool2d { kind, pool, pad_value } if in_ty.dtype != DType::F32 => {
+            let [n, c, h, w] = pool.layout.nchw(&in_ty.shape);
+            let [pt, pl, pb, pr] = pool.padding;
+            let (k, s, d) = (pool.kernel, pool.strides, pool.dilation);
+            let oh = window_output(h, pt, pb, k[0], s[0], d[0]);
+            let ow = window_output(w, pl, pr, k[1], s[1], d[1]);
             match (oh, ow) {
-                (Some(oh), Some(ow)) => Some(ExecKind::Pool(PoolNhwc {
+                (Some(oh), Some(ow)) => Some(ExecKind::Pool(Pool {
                     kind: *kind,
                     pool: pool.clone(),
                     pad_value: *pad_value,
-                    in_shape: [n, h, w, c],
+                    in_shape: [n, c, h, w],
                     out_hw: [oh, ow],
                     dtype: in_ty.dtype,
                 })),

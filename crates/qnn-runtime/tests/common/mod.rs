@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod nets;
+pub mod random_graph;
 
 use proptest::prelude::*;
 use qnn_ir::{DType, Tensor};
