@@ -184,6 +184,7 @@ impl PackedGemmWeights {
 
 /// Depthwise weights: taps × blocks × `kr` sub-vectors × `block` elements; sub-vector `j`
 /// holds channel `block·b + p`'s weight at position `p` when `p ≡ j (mod kr)`, else 0.
+/// When `block` is a multiple of `out_c`, positions `p ≥ out_c` repeat channel `p mod out_c`.
 /// `weights` are OHWI with one input channel per group (`out_c × kh × kw × 1`).
 pub fn pack_depthwise(
     weights: &[i32],
@@ -202,6 +203,7 @@ pub fn pack_depthwise(
                 let base = ((t * blocks + b) * kr + j) * block;
                 for p in (j..block).step_by(kr) {
                     let c = block * b + p;
+                    let c = if c < out_c || !block.is_multiple_of(out_c) { c } else { c % out_c };
                     if c < out_c {
                         put(&mut data, dtype, base + p, weights[c * taps + t]);
                     }

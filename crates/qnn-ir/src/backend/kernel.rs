@@ -156,6 +156,10 @@ pub struct DepthwiseArgs<'a> {
 /// (a dot-product instruction over `kr` adjacent elements with one non-zero weight). The
 /// frame stores channel parameters of the epilogue permuted the same way, so lane `p` of a
 /// block's parameters (`p = j · block/kr + i`) belongs to channel `kr·i + j`.
+///
+/// When `block` is a multiple of `channels` (one block), the slots of channels
+/// `c ≥ channels` hold the weights and parameters of channel `c mod channels`: with stride
+/// 1 a kernel may then treat a row of pixels as one flat array of channels.
 #[derive(Debug, Clone, Copy)]
 pub struct DepthwiseMicrokernel {
     /// Channels per block (a multiple of `kr`).

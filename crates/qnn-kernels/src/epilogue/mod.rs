@@ -164,7 +164,9 @@ impl PreparedEpilogue {
     }
 
     /// The same in depthwise block-lane order: `channels` rounded up to whole blocks of
-    /// `block`, slot `j · block/kr + i` of block `b` holding channel `block·b + kr·i + j`.
+    /// `block`, slot `j · block/kr + i` of block `b` holding channel `block·b + kr·i + j`;
+    /// when `block` is a multiple of `out_c`, slot channels `c ≥ out_c` repeat channel
+    /// `c mod out_c` (see [`DepthwiseMicrokernel`](qnn_ir::backend::DepthwiseMicrokernel)).
     pub fn new_block_lanes(
         spec: &EpilogueSpec,
         out_c: usize,
@@ -178,7 +180,12 @@ impl PreparedEpilogue {
             for (p, slot) in chunk.iter_mut().enumerate() {
                 let (j, i) = (p / lanes, p % lanes);
                 let c = block * b + kr * i + j;
-                *slot = (c < out_c).then_some(c);
+                *slot = if c < out_c {
+                    Some(c)
+                } else {
+                    // Periodic: lets a kernel run a row of pixels as one flat array.
+                    block.is_multiple_of(out_c).then_some(c % out_c)
+                };
             }
         }
         Self::with_order(spec, out_c, &slots)

@@ -2,7 +2,7 @@
 //! every epilogue variant, edge zero points, and value patterns that stress ranges.
 
 use proptest::prelude::*;
-use qnn_ir::backend::{KernelEntry, KernelImpl};
+use qnn_ir::backend::{KernelEntry, KernelImpl, WeightConstraint};
 use qnn_ir::{DType, FixedPointMultiplier, FixedRounding, RequantScale};
 
 use super::{Case, Lowering, QnnLayer};
@@ -310,9 +310,18 @@ struct Knobs {
     u8_out: bool,
     clamp: bool,
     seed: u64,
+    /// Largest |weight| the kernel accepts (its weight constraint), if it has a bound.
+    weight_bound: Option<i32>,
 }
 
 fn knobs(entry: &KernelEntry, topic: Topic) -> BoxedStrategy<Knobs> {
+    // 255 · (64 + 64) = 32 640: pairs of such weights never saturate an int16 pair sum.
+    let weight_bound = match &entry.imp {
+        KernelImpl::IndirectGemm(k) if k.constraint == WeightConstraint::U8S8PairSumFitsI16 => {
+            Some(64)
+        }
+        _ => None,
+    };
     let int16 = entry.operands == (DType::I16, DType::I16);
     let dtypes: BoxedStrategy<(DType, DType, Lowering)> = if int16 {
         (
@@ -332,16 +341,19 @@ fn knobs(entry: &KernelEntry, topic: Topic) -> BoxedStrategy<Knobs> {
         Just((d, w, Lowering::Int8)).boxed()
     };
     (dtypes, requant_kind(), any::<[bool; 4]>(), any::<bool>(), any::<u64>())
-        .prop_map(|((data, weight, lowering), requant, [pcr, pcw, u8_out, clamp], _, seed)| Knobs {
-            data,
-            weight,
-            lowering,
-            requant,
-            per_channel_requant: pcr,
-            per_channel_wzp: pcw,
-            u8_out,
-            clamp,
-            seed,
+        .prop_map(move |((data, weight, lowering), requant, [pcr, pcw, u8_out, clamp], _, seed)| {
+            Knobs {
+                data,
+                weight,
+                lowering,
+                requant,
+                per_channel_requant: pcr,
+                per_channel_wzp: pcw,
+                u8_out,
+                clamp,
+                seed,
+                weight_bound,
+            }
         })
         .boxed()
 }
@@ -380,6 +392,9 @@ fn build(shape: Shape, kn: Knobs, topic: Topic) -> Case {
     let weight_fill = rng.pick(&fills);
     let input = fill(&mut rng, kn.data, g.input_len(), data_fill);
     let mut weights = fill(&mut rng, kn.weight, g.weight_len(), weight_fill);
+    if let Some(bound) = kn.weight_bound {
+        weights.iter_mut().for_each(|w| *w = (*w).clamp(-bound, bound));
+    }
     if topic == Topic::Epilogues {
         // Small weights keep tiny accumulators near the rounding ties.
         weights.iter_mut().for_each(|w| {

@@ -1,0 +1,113 @@
+//! AVX2 indirect GEMM on `vpmaddwd`: i16 × i16 pairs summed into i32.
+//!
+//! Tile `MR × 8·NV`, `kr = 2`: per k step of 2, `NV` weight vectors (8 columns × 2 k) are
+//! loaded, each row's 2 data values (4 bytes) are broadcast, and `MR · NV` pairs of
+//! `vpmaddwd` + `vpaddd` accumulate. AVX2 has 16 ymm registers: 6×2 accumulators, 2
+//! weights, the broadcast and the product fit.
+//!
+//! Range: `vpmaddwd` forms `d0·w0 + d1·w1` exactly except for (−32768)² · 2, which wraps to
+//! −2^31 — the same bits as the wrapping i32 sum, so every lane is exact (mod 2^32), and the
+//! frame's accumulator-range proof makes the final value exact. The int8 path reaches this
+//! kernel through the frame's exact widening of u8/s8 operands to i16.
+
+// Tile code indexes rows and columns by their coordinates.
+#![allow(clippy::needless_range_loop)]
+
+use std::arch::x86_64::*;
+
+use qnn_ir::backend::IndirectGemmArgs;
+use qnn_kernels::epilogue::lanes::gemm_tile;
+
+/// One tile; `NR` must equal `8 · NV`.
+///
+/// # Safety
+/// The [`IndirectGemmArgs`] contract with `kr = 2` and i16 operands, and a CPU with AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn gemm_i16<const MR: usize, const NV: usize, const NR: usize>(
+    args: &IndirectGemmArgs<'_>,
+) {
+    debug_assert_eq!(NR, 8 * NV);
+    let mut acc = [[_mm256_setzero_si256(); NV]; MR];
+    let mut b = args.b.cast::<__m256i>();
+    for t in 0..args.taps {
+        // SAFETY: `a` holds taps × MR row pointers.
+        let rows: [*const u8; MR] = std::array::from_fn(|i| unsafe { *args.a.add(t * MR + i) });
+        let mut k = 0;
+        while k < args.kc {
+            // SAFETY: the panel holds taps · kc / 2 blocks of NV vectors.
+            let bv: [__m256i; NV] =
+                std::array::from_fn(|j| unsafe { _mm256_loadu_si256(b.add(j)) });
+            for i in 0..MR {
+                // SAFETY: each row holds kc ≥ k + 2 i16 elements.
+                let a = unsafe { rows[i].add(2 * k).cast::<i32>().read_unaligned() };
+                let a = _mm256_set1_epi32(a);
+                for j in 0..NV {
+                    acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(a, bv[j]));
+                }
+            }
+            // SAFETY: next block of the panel.
+            b = unsafe { b.add(NV) };
+            k += 2;
+        }
+    }
+    let mut tile = [[0i32; NR]; MR];
+    for i in 0..MR {
+        for j in 0..NV {
+            // SAFETY: row i of the tile holds NR = 8·NV i32.
+            unsafe { _mm256_storeu_si256(tile[i].as_mut_ptr().add(8 * j).cast(), acc[i][j]) };
+        }
+    }
+    // SAFETY: the output pointers follow the contract; the generic epilogue is compiled
+    // here with AVX2.
+    unsafe { gemm_tile::<MR, NR>(&tile, args.m, args.n, &args.out) };
+}
+
+/// u8 × s8 with `vpmaddubsw` (u8·s8 pair sums saturating to i16) then `vpmaddwd` by ones:
+/// 32 MACs in three instructions instead of four. Only registered with
+/// [`WeightConstraint::U8S8PairSumFitsI16`](qnn_ir::backend::WeightConstraint): the frame
+/// checks at packing that no pair of weights can saturate (|pair sum| ≤ 255·(|w0| + |w1|)
+/// within i16), so the saturation never happens and the result is exact.
+///
+/// # Safety
+/// The [`IndirectGemmArgs`] contract with `kr = 4`, u8 data and s8 weights meeting the
+/// constraint, and a CPU with AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn gemm_u8s8_maddubs<const MR: usize, const NV: usize, const NR: usize>(
+    args: &IndirectGemmArgs<'_>,
+) {
+    debug_assert_eq!(NR, 8 * NV);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [[_mm256_setzero_si256(); NV]; MR];
+    let mut b = args.b.cast::<__m256i>();
+    for t in 0..args.taps {
+        // SAFETY: `a` holds taps × MR row pointers.
+        let rows: [*const u8; MR] = std::array::from_fn(|i| unsafe { *args.a.add(t * MR + i) });
+        let mut k = 0;
+        while k < args.kc {
+            // SAFETY: the panel holds taps · kc / 4 blocks of NV vectors.
+            let bv: [__m256i; NV] =
+                std::array::from_fn(|j| unsafe { _mm256_loadu_si256(b.add(j)) });
+            for i in 0..MR {
+                // SAFETY: each row holds kc ≥ k + 4 bytes.
+                let a = unsafe { rows[i].add(k).cast::<i32>().read_unaligned() };
+                let a = _mm256_set1_epi32(a);
+                for j in 0..NV {
+                    let pairs = _mm256_maddubs_epi16(a, bv[j]);
+                    acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(pairs, ones));
+                }
+            }
+            // SAFETY: next block of the panel.
+            b = unsafe { b.add(NV) };
+            k += 4;
+        }
+    }
+    let mut tile = [[0i32; NR]; MR];
+    for i in 0..MR {
+        for j in 0..NV {
+            // SAFETY: row i of the tile holds NR = 8·NV i32.
+            unsafe { _mm256_storeu_si256(tile[i].as_mut_ptr().add(8 * j).cast(), acc[i][j]) };
+        }
+    }
+    // SAFETY: as above.
+    unsafe { gemm_tile::<MR, NR>(&tile, args.m, args.n, &args.out) };
+}

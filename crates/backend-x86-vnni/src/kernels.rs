@@ -1,0 +1,69 @@
+//! The kernel entries this backend registers.
+//!
+//! Tiles (rows × columns): 6×64, 8×48 and 12×32 cover the channel counts of common layers
+//! with little padding (64·k, 48·k, 32·k); 1×128 is the dense path (one row, many columns:
+//! a weight stream with 8 independent accumulator chains). First layers (C = 3) run on the
+//! same tiles: the frame merges each kernel row into one tap of `kw·C` contiguous bytes.
+
+use qnn_ir::DType;
+use qnn_ir::backend::{
+    BACKEND_ABI_VERSION, DepthwiseMicrokernel, IndirectGemmMicrokernel, KernelClass, KernelEntry,
+    KernelImpl, WeightConstraint,
+};
+
+use crate::descriptor::NAME;
+use crate::{avx512, avxvnni};
+
+macro_rules! gemm_entry {
+    ($name:literal, $isa:ident, $mr:literal, $nv:literal, $nr:literal) => {
+        KernelEntry {
+            abi_version: BACKEND_ABI_VERSION,
+            backend: NAME,
+            name: $name,
+            class: KernelClass::Int8Gemm,
+            operands: (DType::U8, DType::I8),
+            imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
+                mr: $mr,
+                nr: $nr,
+                kr: 4,
+                packed: (DType::U8, DType::I8),
+                fused_epilogue: true,
+                constraint: WeightConstraint::None,
+                probe: $isa::probe,
+                run: $isa::gemm::gemm::<$mr, $nv, $nr>,
+            }),
+        }
+    };
+}
+
+/// Every kernel of the backend.
+pub const KERNELS: &[KernelEntry] = &[
+    gemm_entry!("vnni_gemm_u8s8_6x64", avx512, 6, 4, 64),
+    gemm_entry!("vnni_gemm_u8s8_8x48", avx512, 8, 3, 48),
+    gemm_entry!("vnni_gemm_u8s8_12x32", avx512, 12, 2, 32),
+    gemm_entry!("vnni_gemm_u8s8_1x128", avx512, 1, 8, 128),
+    gemm_entry!("avxvnni_gemm_u8s8_6x16", avxvnni, 6, 2, 16),
+    gemm_entry!("avxvnni_gemm_u8s8_1x64", avxvnni, 1, 8, 64),
+    KernelEntry {
+        abi_version: BACKEND_ABI_VERSION,
+        backend: NAME,
+        name: "vnni_dw_u8s8_64",
+        class: KernelClass::Int8Depthwise,
+        operands: (DType::U8, DType::I8),
+        imp: KernelImpl::Depthwise(DepthwiseMicrokernel {
+            block: avx512::depthwise::BLOCK,
+            kr: 4,
+            packed: (DType::U8, DType::I8),
+            probe: avx512::probe,
+            run: avx512::depthwise::depthwise,
+        }),
+    },
+];
+
+inventory::submit! { KERNELS[0] }
+inventory::submit! { KERNELS[1] }
+inventory::submit! { KERNELS[2] }
+inventory::submit! { KERNELS[3] }
+inventory::submit! { KERNELS[4] }
+inventory::submit! { KERNELS[5] }
+inventory::submit! { KERNELS[6] }

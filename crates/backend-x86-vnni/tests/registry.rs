@@ -1,0 +1,29 @@
+//! The descriptor as the legalizer and `qnn targets` see it.
+
+use backend_x86_vnni as _;
+use qnn_ir::backend::{Arch, Int8Dot, KernelClass, registry};
+
+#[test]
+fn descriptor_says_int8_dot_u8s8() {
+    let d = registry::backend("x86-vnni").expect("x86-vnni is registered");
+    assert_eq!(d.arch, Arch::X86_64);
+    assert_eq!(d.capabilities.int8_dot, &[Int8Dot::U8S8]);
+    assert!(d.capabilities.cost(KernelClass::Int8Gemm).is_some());
+    assert!(d.runs_on(&["avx2", "avx512f", "avx512bw", "avx512vnni"]));
+    assert!(!d.runs_on(&["avx2", "fma"]));
+    assert!(registry::problems().is_empty(), "{:?}", registry::problems());
+}
+
+/// The probes agree with the CPU: the descriptor is usable iff some variant is.
+#[test]
+fn probes_agree_with_the_cpu() {
+    let avx512 = std::arch::is_x86_feature_detected!("avx512vnni")
+        && std::arch::is_x86_feature_detected!("avx512bw");
+    let avxvnni = std::arch::is_x86_feature_detected!("avxvnni");
+    let d = registry::backend("x86-vnni").unwrap();
+    assert_eq!(d.probe().is_ok(), avx512 || avxvnni, "{:?}", d.probe());
+    for k in registry::kernels_of("x86-vnni") {
+        let expected = if k.name.starts_with("avxvnni_") { avxvnni } else { avx512 };
+        assert_eq!(k.probe().is_ok(), expected, "{}: {:?}", k.name, k.probe());
+    }
+}
