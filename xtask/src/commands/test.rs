@@ -268,7 +268,8 @@ mod tests {
     fn default_plan_is_host_then_three_emulated_cpus() {
         let steps =
             plan(&TestArgs::default(), &facts(Ok(Execution::Local(Runner::ConfiguredQemu))));
-        let pkgs = "-p qnn-ir -p backend-template";
+        let pkgs =
+            AARCH64_TEST_PACKAGES.iter().map(|p| format!("-p {p}")).collect::<Vec<_>>().join(" ");
         assert_eq!(
             commands(&steps),
             [
