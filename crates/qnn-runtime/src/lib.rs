@@ -34,6 +34,11 @@
 //! the reference interpreter — the outputs equal `qnn_ir::reference::run` on the original
 //! graph bit for bit, and an integer overflow the reference reports is reported too.
 
+// The in-tree backends, named so that the linker keeps their registrations in every binary
+// that uses the runtime (ARCHITECTURE.md §5). The Arm and CUDA crates join the same way.
+use backend_x86_avx2 as _;
+use backend_x86_vnni as _;
+
 mod backend_portable;
 mod compiler;
 mod error;
