@@ -67,7 +67,10 @@ fn bad_inputs_are_named() {
     assert!(matches!(&e, RuntimeError::InputShape { got, .. } if got == &[1, 3, 16, 15]), "{e}");
     assert!(e.to_string().contains("[1, 3, 16, 16]"), "{e}");
     // The model still runs after refusing bad inputs.
-    assert_eq!(m.run(&[x.clone()]).unwrap(), reference::run(&small_convnet(), &[x]).unwrap());
+    assert_eq!(
+        m.run(std::slice::from_ref(&x)).unwrap(),
+        reference::run(&small_convnet(), &[x]).unwrap()
+    );
 }
 
 #[test]
@@ -102,9 +105,9 @@ fn run_time_overflow_is_reported_like_the_reference() {
     let g = b.finish().unwrap();
     let m = Compiler::new(CompileOptions::new()).compile_lowered(&g).unwrap();
     let ok = tensor(DType::I16, &[4], vec![1, 2, -3, 2767]);
-    assert_eq!(m.run(&[ok.clone()]).unwrap(), reference::run(&g, &[ok]).unwrap());
+    assert_eq!(m.run(std::slice::from_ref(&ok)).unwrap(), reference::run(&g, &[ok]).unwrap());
     let bad = tensor(DType::I16, &[4], values(4, 1, 2768, 32767));
-    assert!(reference::run(&g, &[bad.clone()]).is_err());
+    assert!(reference::run(&g, std::slice::from_ref(&bad)).is_err());
     let e = m.run(&[bad]).unwrap_err();
     assert!(
         matches!(&e, RuntimeError::ValueOutOfRange { op, dtype: DType::I16, .. } if op.contains("sum")),
