@@ -1,6 +1,7 @@
 //! A compiled model: immutable, `Send + Sync`, runnable from several threads at once.
 
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use qnn_ir::{Tensor, TensorType};
 use qnn_kernels::{Scratch, ThreadPool};
@@ -58,6 +59,27 @@ impl CompiledModel {
         ws: &mut Workspace,
         inputs: &[Tensor],
     ) -> Result<Vec<Tensor>, RuntimeError> {
+        self.run_timed(ws, inputs, None)
+    }
+
+    /// [`run_with`](Self::run_with), also returning the wall time of each step (in the order
+    /// of [`PlanReport::steps`]).
+    pub fn run_profiled(
+        &self,
+        ws: &mut Workspace,
+        inputs: &[Tensor],
+    ) -> Result<(Vec<Tensor>, Vec<Duration>), RuntimeError> {
+        let mut times = Vec::with_capacity(self.steps.len());
+        let out = self.run_timed(ws, inputs, Some(&mut times))?;
+        Ok((out, times))
+    }
+
+    fn run_timed(
+        &self,
+        ws: &mut Workspace,
+        inputs: &[Tensor],
+        mut times: Option<&mut Vec<Duration>>,
+    ) -> Result<Vec<Tensor>, RuntimeError> {
         self.check_inputs(inputs)?;
         let arena = aligned(&mut ws.arena, self.arena_bytes);
         let scratch = &mut ws.scratch;
@@ -65,7 +87,11 @@ impl CompiledModel {
             tensors::write_bytes(t, &mut arena[r.clone()]);
         }
         for step in &self.steps {
+            let start = times.is_some().then(Instant::now);
             step.run(arena, &self.consts, scratch, &self.pool)?;
+            if let (Some(t), Some(s)) = (times.as_deref_mut(), start) {
+                t.push(s.elapsed());
+            }
         }
         self.outputs
             .iter()

@@ -38,28 +38,44 @@ impl Transpose {
 
     fn typed<const E: usize>(&self, input: &[u8], out: &mut [u8]) {
         let rank = self.shape.len();
-        let mut strides = vec![1usize; rank];
-        for a in (0..rank.saturating_sub(1)).rev() {
-            strides[a] = strides[a + 1] * self.shape[a + 1];
-        }
-        let out_shape: Vec<usize> = self.perm.iter().map(|&a| self.shape[a]).collect();
-        let in_stride: Vec<usize> = self.perm.iter().map(|&a| strides[a]).collect();
-        let (Some(&inner), Some(&step)) = (out_shape.last(), in_stride.last()) else {
-            out.copy_from_slice(input);
-            return;
+        let row_major = |shape: &[usize]| {
+            let mut st = vec![1usize; shape.len()];
+            for a in (0..shape.len().saturating_sub(1)).rev() {
+                st[a] = st[a + 1] * shape[a + 1];
+            }
+            st
         };
-        let rows: usize = out_shape[..rank - 1].iter().product();
+        let out_shape: Vec<usize> = self.perm.iter().map(|&a| self.shape[a]).collect();
+        let (in_st, out_st) = (row_major(&self.shape), row_major(&out_shape));
+        // Output axis i reads input axis perm[i]: input stride per output axis, and output
+        // stride per input axis.
+        let in_per_out: Vec<usize> = self.perm.iter().map(|&a| in_st[a]).collect();
+        let mut out_per_in = vec![0usize; rank];
+        for (i, &a) in self.perm.iter().enumerate() {
+            out_per_in[a] = out_st[i];
+        }
+        // Walk the tensor whose last axis is longer, so the inner loop is long: contiguous
+        // writes (output order) or contiguous reads (input order, e.g. NCHW → NHWC with
+        // three channels).
+        let (walk_shape, read, write) = if out_shape[rank - 1] >= self.shape[rank - 1] {
+            (out_shape.clone(), in_per_out, out_st)
+        } else {
+            (self.shape.clone(), in_st, out_per_in)
+        };
+        let inner = walk_shape[rank - 1];
+        let (rs, ws) = (read[rank - 1], write[rank - 1]);
+        let rows: usize = walk_shape[..rank - 1].iter().product();
         let mut idx = vec![0usize; rank - 1];
-        for row in 0..rows {
-            let base: usize = idx.iter().zip(&in_stride).map(|(i, s)| i * s).sum();
-            let dst = &mut out[row * inner * E..(row + 1) * inner * E];
-            for (k, d) in dst.chunks_exact_mut(E).enumerate() {
-                let at = (base + k * step) * E;
-                d.copy_from_slice(&input[at..at + E]);
+        for _ in 0..rows {
+            let r0: usize = idx.iter().zip(&read).map(|(i, s)| i * s).sum();
+            let w0: usize = idx.iter().zip(&write).map(|(i, s)| i * s).sum();
+            for k in 0..inner {
+                let (r, w) = ((r0 + k * rs) * E, (w0 + k * ws) * E);
+                out[w..w + E].copy_from_slice(&input[r..r + E]);
             }
             for a in (0..rank - 1).rev() {
                 idx[a] += 1;
-                if idx[a] < out_shape[a] {
+                if idx[a] < walk_shape[a] {
                     break;
                 }
                 idx[a] = 0;

@@ -7,7 +7,7 @@ use qnn_ir::{DType, Op, RequantScale, Tensor};
 
 use super::numeric::FixedStages;
 use super::{
-    ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Pattern, Reg, Requant, Source,
+    Arg, ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Pattern, Reg, Requant, Source,
 };
 use crate::program::{Program, Step, StepKind, Vid};
 
@@ -122,6 +122,10 @@ pub(crate) struct GroupCompiler<'p> {
     int_regs: usize,
     f32_regs: usize,
     op_names: Vec<String>,
+    /// f32 registers known to hold only integers (or NaN, ±∞): rounding them is the
+    /// identity. Sums, differences and products of such values are such values again
+    /// (an integer result rounds to an integer in f32).
+    integral: Vec<bool>,
 }
 
 impl<'p> GroupCompiler<'p> {
@@ -136,11 +140,13 @@ impl<'p> GroupCompiler<'p> {
             int_regs: 0,
             f32_regs: 0,
             op_names: Vec::new(),
+            integral: Vec::new(),
         }
     }
 
     fn fresh(&mut self, float: bool) -> Reg {
         if float {
+            self.integral.push(false);
             self.f32_regs += 1;
             Reg::F(self.f32_regs - 1)
         } else {
@@ -171,11 +177,39 @@ impl<'p> GroupCompiler<'p> {
         dst
     }
 
+    /// `v` as an instruction argument: a scalar constant inline, else a register.
+    fn int_arg(&mut self, v: Vid) -> Arg<i32> {
+        match self.scalar(v) {
+            Some(Source::IntConst(c)) => Arg::Imm(c[0]),
+            _ => match self.operand(v) {
+                Reg::I(k) | Reg::F(k) => Arg::Reg(k),
+            },
+        }
+    }
+
+    fn f32_arg(&mut self, v: Vid) -> Arg<f32> {
+        match self.scalar(v) {
+            Some(Source::F32Const(c)) => Arg::Imm(c[0]),
+            _ => match self.operand(v) {
+                Reg::I(k) | Reg::F(k) => Arg::Reg(k),
+            },
+        }
+    }
+
+    /// The decoded constant of `v` when it is one element broadcast everywhere.
+    fn scalar(&self, v: Vid) -> Option<Source> {
+        let t = self.p.constant(v)?;
+        if self.regs.contains_key(&v) || t.len() != 1 {
+            return None;
+        }
+        Some(constant_operand(t, &self.shape).0)
+    }
+
     /// Appends a [`groupable`] step.
     pub(crate) fn add(&mut self, step: &Step) {
         let StepKind::Op(op) = &step.kind else { return };
         let op: &Op = op;
-        let ins: Vec<Reg> = step.inputs.iter().map(|&v| self.operand(v)).collect();
+        let binary = matches!(op, Op::Add | Op::Subtract | Op::Multiply | Op::Divide);
         let in_dtype = self.p.values[step.inputs[0]].ty.dtype;
         let out_dtype = self.p.values[step.output].ty.dtype;
         self.op_names.push(format!("{} `{}`", op.name(), step.name));
@@ -183,35 +217,46 @@ impl<'p> GroupCompiler<'p> {
         let i = |r: Reg| match r {
             Reg::I(k) | Reg::F(k) => k,
         };
+        if binary && in_dtype == DType::F32 {
+            let kind = match op {
+                Op::Add => FloatBin::Add,
+                Op::Subtract => FloatBin::Sub,
+                Op::Multiply => FloatBin::Mul,
+                _ => FloatBin::Div,
+            };
+            let (a, b) = (self.f32_arg(step.inputs[0]), self.f32_arg(step.inputs[1]));
+            let dst = self.fresh(true);
+            let whole = |x: Arg<f32>, ints: &[bool]| match x {
+                Arg::Reg(k) => ints[k],
+                Arg::Imm(v) => !v.is_finite() || v.fract() == 0.0,
+            };
+            self.integral[i(dst)] =
+                kind != FloatBin::Div && whole(a, &self.integral) && whole(b, &self.integral);
+            self.instrs.push(Instr::FloatBin { kind, dst: i(dst), a, b });
+            self.regs.insert(step.output, dst);
+            return;
+        }
+        if binary {
+            let kind = match op {
+                Op::Add => IntBin::Add,
+                Op::Subtract => IntBin::Sub,
+                _ => IntBin::Mul,
+            };
+            let (a, b) = (self.int_arg(step.inputs[0]), self.int_arg(step.inputs[1]));
+            let dst = self.fresh(false);
+            self.instrs.push(Instr::IntBin {
+                kind,
+                dst: i(dst),
+                a,
+                b,
+                dtype: in_dtype,
+                op: op_index,
+            });
+            self.regs.insert(step.output, dst);
+            return;
+        }
+        let ins: Vec<Reg> = step.inputs.iter().map(|&v| self.operand(v)).collect();
         let out = match op {
-            Op::Add | Op::Subtract | Op::Multiply | Op::Divide if in_dtype == DType::F32 => {
-                let kind = match op {
-                    Op::Add => FloatBin::Add,
-                    Op::Subtract => FloatBin::Sub,
-                    Op::Multiply => FloatBin::Mul,
-                    _ => FloatBin::Div,
-                };
-                let dst = self.fresh(true);
-                self.instrs.push(Instr::FloatBin { kind, dst: i(dst), a: i(ins[0]), b: i(ins[1]) });
-                dst
-            }
-            Op::Add | Op::Subtract | Op::Multiply => {
-                let kind = match op {
-                    Op::Add => IntBin::Add,
-                    Op::Subtract => IntBin::Sub,
-                    _ => IntBin::Mul,
-                };
-                let dst = self.fresh(false);
-                self.instrs.push(Instr::IntBin {
-                    kind,
-                    dst: i(dst),
-                    a: i(ins[0]),
-                    b: i(ins[1]),
-                    dtype: in_dtype,
-                    op: op_index,
-                });
-                dst
-            }
             Op::Cast { to } => match (in_dtype, *to) {
                 (DType::F32, DType::F32) => ins[0],
                 (DType::F32, to) => {
@@ -222,11 +267,13 @@ impl<'p> GroupCompiler<'p> {
                         a: i(ins[0]),
                         lo: lo as f32,
                         hi: hi as f32,
+                        integral: self.integral[i(ins[0])],
                     });
                     dst
                 }
                 (_, DType::F32) => {
                     let dst = self.fresh(true);
+                    self.integral[i(dst)] = true;
                     self.instrs.push(Instr::IntToF32 { dst: i(dst), a: i(ins[0]) });
                     dst
                 }
@@ -245,6 +292,7 @@ impl<'p> GroupCompiler<'p> {
             },
             Op::Round => {
                 let dst = self.fresh(true);
+                self.integral[i(dst)] = true;
                 self.instrs.push(Instr::Round { dst: i(dst), a: i(ins[0]) });
                 dst
             }

@@ -6,24 +6,67 @@ use qnn_ir::DType;
 
 use super::numeric::{f32_to_int, round_half_even};
 use super::{
-    CHUNK, ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Overflow, Pattern, Reg,
+    Arg, CHUNK, ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Overflow, Pattern, Reg,
     Requant, Source,
 };
 
-/// Registers of one task.
+/// Registers of one task: `int_regs` (resp. `f32_regs`) chunks, one after the other.
 #[derive(Debug)]
 pub(crate) struct Registers {
-    ints: Vec<[i32; CHUNK]>,
-    floats: Vec<[f32; CHUNK]>,
+    ints: Vec<i32>,
+    floats: Vec<f32>,
     /// Multiplier indices of a chunk (patterned requantize).
     index: Vec<usize>,
+}
+
+/// Register `k` of a flat register file.
+fn reg<T>(file: &[T], k: usize, n: usize) -> &[T] {
+    &file[k * CHUNK..k * CHUNK + n]
+}
+
+/// Register `dst` for writing and the file below it for reading: `dst` comes after every
+/// register an instruction reads (SSA order).
+fn split<T>(file: &mut [T], dst: usize, n: usize) -> (&mut [T], &[T]) {
+    let (below, rest) = file.split_at_mut(dst * CHUNK);
+    (&mut rest[..n], below)
+}
+
+/// `d[l] = f(x[l], y[l])` over registers or immediates.
+#[inline(always)]
+fn binary<T: Copy>(d: &mut [T], below: &[T], a: Arg<T>, b: Arg<T>, f: impl Fn(T, T) -> T) {
+    let n = d.len();
+    match (a, b) {
+        (Arg::Reg(a), Arg::Reg(b)) => {
+            let (x, y) = (reg(below, a, n), reg(below, b, n));
+            d.iter_mut().zip(x.iter().zip(y)).for_each(|(d, (&x, &y))| *d = f(x, y));
+        }
+        (Arg::Reg(a), Arg::Imm(k)) => {
+            d.iter_mut().zip(reg(below, a, n)).for_each(|(d, &x)| *d = f(x, k));
+        }
+        (Arg::Imm(k), Arg::Reg(b)) => {
+            d.iter_mut().zip(reg(below, b, n)).for_each(|(d, &y)| *d = f(k, y));
+        }
+        (Arg::Imm(j), Arg::Imm(k)) => d.fill(f(j, k)),
+    }
+}
+
+/// `c` (an integer value inside `[-2^22, 2^22]`) as i32, without a saturating conversion:
+/// `c + 1.5·2^23` has exponent 23, so its low mantissa bits are `c` plus a constant.
+#[inline(always)]
+fn small_f32_to_i32(c: f32) -> i32 {
+    (c + 12_582_912.0).to_bits() as i32 - 0x4B40_0000
+}
+
+/// Whether every integer of `[lo, hi]` converts through [`small_f32_to_i32`].
+fn small_range(lo: i64, hi: i64) -> bool {
+    lo >= -(1 << 22) && hi <= 1 << 22
 }
 
 impl ElementwiseGroup {
     pub(crate) fn registers(&self) -> Registers {
         Registers {
-            ints: vec![[0; CHUNK]; self.int_regs],
-            floats: vec![[0.0; CHUNK]; self.f32_regs],
+            ints: vec![0; self.int_regs * CHUNK],
+            floats: vec![0.0; self.f32_regs * CHUNK],
             index: vec![0; CHUNK],
         }
     }
@@ -41,13 +84,13 @@ impl ElementwiseGroup {
         while start < range.end {
             let n = CHUNK.min(range.end - start);
             self.chunk(inputs, start, n, regs)?;
-            for (out, &(reg, dtype)) in outputs.iter_mut().zip(&self.stores) {
+            for (out, &(r, dtype)) in outputs.iter_mut().zip(&self.stores) {
                 let size = dtype.size_bytes();
                 let at = (start - range.start) * size;
                 let dst = &mut out[at..at + n * size];
-                match reg {
-                    Reg::I(k) => encode_int(dtype, &regs.ints[k][..n], dst),
-                    Reg::F(k) => encode_f32(&regs.floats[k][..n], dst),
+                match r {
+                    Reg::I(k) => encode_int(dtype, reg(&regs.ints, k, n), dst),
+                    Reg::F(k) => encode_f32(reg(&regs.floats, k, n), dst),
                 }
             }
             start += n;
@@ -63,83 +106,93 @@ impl ElementwiseGroup {
         regs: &mut Registers,
     ) -> Result<(), Overflow> {
         for ins in &self.instrs {
-            match ins {
+            match *ins {
                 Instr::Load { dst, operand } => {
-                    load(&self.operands[*operand], inputs, start, n, *dst, regs)
+                    load(&self.operands[operand], inputs, start, n, dst, regs)
                 }
                 Instr::IntBin { kind, dst, a, b, dtype, op } => {
                     let (lo, hi) = dtype.int_range().unwrap_or((0, 0));
-                    let (x, y) = (regs.ints[*a], regs.ints[*b]);
-                    let d = &mut regs.ints[*dst];
-                    let mut bad = false;
-                    for l in 0..n {
-                        let (p, q) = (i64::from(x[l]), i64::from(y[l]));
-                        let v = match kind {
+                    let (d, below) = split(&mut regs.ints, dst, n);
+                    // Exact in i64; the result must fit the dtype, as in the reference.
+                    let f = |p: i32, q: i32| -> i64 {
+                        let (p, q) = (i64::from(p), i64::from(q));
+                        match kind {
                             IntBin::Add => p + q,
                             IntBin::Sub => p - q,
                             IntBin::Mul => p * q,
-                        };
-                        bad |= v < lo || v > hi;
-                        d[l] = v as i32;
-                    }
+                        }
+                    };
+                    let at = |x: Arg<i32>, l: usize| match x {
+                        Arg::Reg(k) => below[k * CHUNK + l],
+                        Arg::Imm(k) => k,
+                    };
+                    let bad = if dtype == DType::I32 {
+                        let mut bad = false;
+                        for (l, d) in d.iter_mut().enumerate() {
+                            let w = f(at(a, l), at(b, l));
+                            bad |= w < lo || w > hi;
+                            *d = w as i32;
+                        }
+                        bad
+                    } else {
+                        // 8/16-bit operands: the exact result fits i32.
+                        binary(d, below, a, b, |p, q| f(p, q) as i32);
+                        d.iter().any(|&v| i64::from(v) < lo || i64::from(v) > hi)
+                    };
                     if bad {
                         let value = (0..n)
-                            .map(|l| {
-                                let (p, q) = (i64::from(x[l]), i64::from(y[l]));
-                                match kind {
-                                    IntBin::Add => p + q,
-                                    IntBin::Sub => p - q,
-                                    IntBin::Mul => p * q,
-                                }
-                            })
+                            .map(|l| f(at(a, l), at(b, l)))
                             .find(|&v| v < lo || v > hi)
                             .unwrap_or(0);
-                        return Err(Overflow {
-                            op: self.op_names[*op].clone(),
-                            value,
-                            dtype: *dtype,
-                        });
+                        return Err(Overflow { op: self.op_names[op].clone(), value, dtype });
                     }
                 }
                 Instr::FloatBin { kind, dst, a, b } => {
-                    let (x, y) = (regs.floats[*a], regs.floats[*b]);
-                    let d = &mut regs.floats[*dst];
+                    let (d, below) = split(&mut regs.floats, dst, n);
                     match kind {
-                        FloatBin::Add => (0..n).for_each(|l| d[l] = x[l] + y[l]),
-                        FloatBin::Sub => (0..n).for_each(|l| d[l] = x[l] - y[l]),
-                        FloatBin::Mul => (0..n).for_each(|l| d[l] = x[l] * y[l]),
-                        FloatBin::Div => (0..n).for_each(|l| d[l] = x[l] / y[l]),
+                        FloatBin::Add => binary(d, below, a, b, |x, y| x + y),
+                        FloatBin::Sub => binary(d, below, a, b, |x, y| x - y),
+                        FloatBin::Mul => binary(d, below, a, b, |x, y| x * y),
+                        FloatBin::Div => binary(d, below, a, b, |x, y| x / y),
                     }
                 }
                 Instr::IntClamp { dst, a, lo, hi } => {
-                    let x = regs.ints[*a];
-                    let d = &mut regs.ints[*dst];
-                    (0..n).for_each(|l| d[l] = x[l].max(*lo).min(*hi));
+                    let (d, below) = split(&mut regs.ints, dst, n);
+                    d.iter_mut().zip(reg(below, a, n)).for_each(|(d, &x)| *d = x.max(lo).min(hi));
                 }
                 Instr::IntToF32 { dst, a } => {
-                    let x = &regs.ints[*a];
-                    let d = &mut regs.floats[*dst];
-                    (0..n).for_each(|l| d[l] = x[l] as f32);
+                    let x = reg(&regs.ints, a, n);
+                    let d = &mut regs.floats[dst * CHUNK..dst * CHUNK + n];
+                    d.iter_mut().zip(x).for_each(|(d, &x)| *d = x as f32);
                 }
-                Instr::F32ToInt { dst, a, lo, hi } => {
-                    let x = &regs.floats[*a];
-                    let d = &mut regs.ints[*dst];
-                    (0..n).for_each(|l| d[l] = f32_to_int(x[l], *lo, *hi));
-                }
-                Instr::Round { dst, a } => {
-                    let x = regs.floats[*a];
-                    let d = &mut regs.floats[*dst];
-                    (0..n).for_each(|l| d[l] = round_half_even(x[l]));
-                }
-                Instr::ClipF32 { dst, a, lo, hi } => {
-                    let x = regs.floats[*a];
-                    let d = &mut regs.floats[*dst];
-                    for l in 0..n {
-                        let v = x[l];
-                        d[l] = if v.is_nan() { v } else { f64::from(v).max(*lo).min(*hi) as f32 };
+                Instr::F32ToInt { dst, a, lo, hi, integral } => {
+                    let x = reg(&regs.floats, a, n);
+                    let d = &mut regs.ints[dst * CHUNK..dst * CHUNK + n];
+                    // NaN → 0 (inside the range), else round and clamp: an integer value
+                    // the bit trick converts exactly.
+                    let conv = |r: f32| {
+                        let c = if r.is_nan() { 0.0 } else { r.max(lo).min(hi) };
+                        small_f32_to_i32(c)
+                    };
+                    if small_range(lo as i64, hi as i64) && integral {
+                        d.iter_mut().zip(x).for_each(|(d, &v)| *d = conv(v));
+                    } else if small_range(lo as i64, hi as i64) {
+                        d.iter_mut().zip(x).for_each(|(d, &v)| *d = conv(round_half_even(v)));
+                    } else {
+                        d.iter_mut().zip(x).for_each(|(d, &v)| *d = f32_to_int(v, lo, hi));
                     }
                 }
-                Instr::Requantize { dst, a, r } => requantize(r, start, n, *a, *dst, regs),
+                Instr::Round { dst, a } => {
+                    let (d, below) = split(&mut regs.floats, dst, n);
+                    d.iter_mut().zip(reg(below, a, n)).for_each(|(d, &x)| *d = round_half_even(x));
+                }
+                Instr::ClipF32 { dst, a, lo, hi } => {
+                    let (d, below) = split(&mut regs.floats, dst, n);
+                    d.iter_mut().zip(reg(below, a, n)).for_each(|(d, &v)| {
+                        *d = if v.is_nan() { v } else { f64::from(v).max(lo).min(hi) as f32 }
+                    });
+                }
+                Instr::Requantize { dst, a, ref r } => requantize(r, start, n, a, dst, regs),
             }
         }
         Ok(())
@@ -169,42 +222,42 @@ fn pattern_indices(pattern: Pattern, start: usize, n: usize, index: &mut [usize]
 
 fn load(op: &Operand, inputs: &[&[u8]], start: usize, n: usize, dst: Reg, regs: &mut Registers) {
     let scalar = op.pattern == Pattern::Block { inner: 1, len: 1 };
+    let index = &mut regs.index;
     match (&op.source, dst) {
         (Source::IntConst(c), Reg::I(k)) => {
-            let d = &mut regs.ints[k];
+            let d = &mut regs.ints[k * CHUNK..k * CHUNK + n];
             if scalar {
-                d[..n].fill(c[0]);
+                d.fill(c[0]);
             } else {
-                pattern_indices(op.pattern, start, n, &mut regs.index);
-                (0..n).for_each(|l| d[l] = c[regs.index[l]]);
+                pattern_indices(op.pattern, start, n, index);
+                d.iter_mut().zip(index.iter()).for_each(|(d, &i)| *d = c[i]);
             }
         }
         (Source::F32Const(c), Reg::F(k)) => {
-            let d = &mut regs.floats[k];
+            let d = &mut regs.floats[k * CHUNK..k * CHUNK + n];
             if scalar {
-                d[..n].fill(c[0]);
+                d.fill(c[0]);
             } else {
-                pattern_indices(op.pattern, start, n, &mut regs.index);
-                (0..n).for_each(|l| d[l] = c[regs.index[l]]);
+                pattern_indices(op.pattern, start, n, index);
+                d.iter_mut().zip(index.iter()).for_each(|(d, &i)| *d = c[i]);
             }
         }
-        (&Source::Input { index, dtype }, reg) => {
-            let src = inputs[index];
+        (&Source::Input { index: input, dtype }, r) => {
+            let src = inputs[input];
             let size = dtype.size_bytes();
             if op.pattern == Pattern::Full {
                 let bytes = &src[start * size..(start + n) * size];
-                match reg {
-                    Reg::I(k) => decode_int(dtype, bytes, &mut regs.ints[k][..n]),
-                    Reg::F(k) => decode_f32(bytes, &mut regs.floats[k][..n]),
+                match r {
+                    Reg::I(k) => decode_int(dtype, bytes, &mut regs.ints[k * CHUNK..k * CHUNK + n]),
+                    Reg::F(k) => decode_f32(bytes, &mut regs.floats[k * CHUNK..k * CHUNK + n]),
                 }
             } else {
-                pattern_indices(op.pattern, start, n, &mut regs.index);
-                for l in 0..n {
-                    let at = regs.index[l] * size;
-                    let bytes = &src[at..at + size];
-                    match reg {
-                        Reg::I(k) => decode_int(dtype, bytes, &mut regs.ints[k][l..l + 1]),
-                        Reg::F(k) => decode_f32(bytes, &mut regs.floats[k][l..l + 1]),
+                pattern_indices(op.pattern, start, n, index);
+                for (l, &i) in index.iter().enumerate().take(n) {
+                    let bytes = &src[i * size..(i + 1) * size];
+                    match r {
+                        Reg::I(k) => decode_int(dtype, bytes, &mut regs.ints[k * CHUNK + l..][..1]),
+                        Reg::F(k) => decode_f32(bytes, &mut regs.floats[k * CHUNK + l..][..1]),
                     }
                 }
             }
@@ -215,33 +268,36 @@ fn load(op: &Operand, inputs: &[&[u8]], start: usize, n: usize, dst: Reg, regs: 
 }
 
 fn requantize(r: &Requant, start: usize, n: usize, a: usize, dst: usize, regs: &mut Registers) {
-    let x = regs.ints[a];
     let uniform = r.pattern == Pattern::Block { inner: 1, len: 1 };
     if !uniform {
         pattern_indices(r.pattern, start, n, &mut regs.index);
     }
-    let index = &regs.index;
-    let d = &mut regs.ints[dst];
+    let index = &regs.index[..n];
+    let (d, below) = split(&mut regs.ints, dst, n);
+    let x = reg(below, a, n);
     let (zi, zo, lo, hi) = (r.zp_in, r.zp_out, r.lo, r.hi);
     match &r.mults {
         Mults::Stages(st) if uniform => {
             let s = st[0];
-            (0..n).for_each(|l| d[l] = (zo + s.apply(i64::from(x[l]) - zi)).clamp(lo, hi) as i32);
+            d.iter_mut()
+                .zip(x)
+                .for_each(|(d, &x)| *d = (zo + s.apply(i64::from(x) - zi)).clamp(lo, hi) as i32);
         }
-        Mults::Stages(st) => (0..n).for_each(|l| {
-            d[l] = (zo + st[index[l]].apply(i64::from(x[l]) - zi)).clamp(lo, hi) as i32
+        Mults::Stages(st) => d.iter_mut().zip(x).zip(index).for_each(|((d, &x), &i)| {
+            *d = (zo + st[i].apply(i64::from(x) - zi)).clamp(lo, hi) as i32
         }),
-        Mults::Exact(ms, rounding) => (0..n).for_each(|l| {
-            let m = ms[if uniform { 0 } else { index[l] }];
-            d[l] = zo.saturating_add(m.apply(i64::from(x[l]) - zi, *rounding)).clamp(lo, hi) as i32
+        Mults::Exact(ms, rounding) => d.iter_mut().zip(x).zip(index).for_each(|((d, &x), &i)| {
+            let m = ms[if uniform { 0 } else { i }];
+            *d = zo.saturating_add(m.apply(i64::from(x) - zi, *rounding)).clamp(lo, hi) as i32
         }),
         Mults::Float(ms) => {
             // The reference: clamp_f32(round_half_even(f32(x) · m) + f32(zp_out)).
             let (zf, lof, hif) = (zo as f32, lo as f32, hi as f32);
-            let narrow = r.x_fits_i32;
+            let (narrow, small) = (r.x_fits_i32, small_range(lo, hi));
+            let zi32 = zi as i32;
             let one = |v: i32, m: f32| {
                 // The same value converted either way; the i32 form vectorizes.
-                let xf = if narrow { (v - zi as i32) as f32 } else { (i64::from(v) - zi) as f32 };
+                let xf = if narrow { (v - zi32) as f32 } else { (i64::from(v) - zi) as f32 };
                 let y = round_half_even(xf * m) + zf;
                 let c = if y < lof {
                     lof
@@ -250,12 +306,13 @@ fn requantize(r: &Requant, start: usize, n: usize, a: usize, dst: usize, regs: &
                 } else {
                     y
                 };
-                (c as i64).clamp(lo, hi) as i32
+                if small { small_f32_to_i32(c) } else { (c as i64).clamp(lo, hi) as i32 }
             };
             if uniform {
-                (0..n).for_each(|l| d[l] = one(x[l], ms[0]));
+                let m = ms[0];
+                d.iter_mut().zip(x).for_each(|(d, &x)| *d = one(x, m));
             } else {
-                (0..n).for_each(|l| d[l] = one(x[l], ms[index[l]]));
+                d.iter_mut().zip(x).zip(index).for_each(|((d, &x), &i)| *d = one(x, ms[i]));
             }
         }
     }

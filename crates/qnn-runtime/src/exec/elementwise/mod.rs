@@ -90,6 +90,15 @@ pub(crate) struct Requant {
     pub x_fits_i32: bool,
 }
 
+/// An operand of a binary instruction: a register, or a scalar constant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Arg<T> {
+    Reg(usize),
+    Imm(T),
+}
+
+/// Instructions. Registers are in SSA order: `dst` is always a register allocated after
+/// every register the instruction reads, which lets the evaluator borrow them apart.
 #[derive(Debug, Clone)]
 pub(crate) enum Instr {
     /// Reads operand `operand` into `dst`.
@@ -101,16 +110,16 @@ pub(crate) enum Instr {
     IntBin {
         kind: IntBin,
         dst: usize,
-        a: usize,
-        b: usize,
+        a: Arg<i32>,
+        b: Arg<i32>,
         dtype: DType,
         op: usize,
     },
     FloatBin {
         kind: FloatBin,
         dst: usize,
-        a: usize,
-        b: usize,
+        a: Arg<f32>,
+        b: Arg<f32>,
     },
     /// Integer → integer `cast` (saturating) and integer `clip`.
     IntClamp {
@@ -123,12 +132,14 @@ pub(crate) enum Instr {
         dst: usize,
         a: usize,
     },
-    /// f32 → integer `cast`: round half to even, saturate, NaN → 0.
+    /// f32 → integer `cast`: round half to even, saturate, NaN → 0. `integral`: `a` holds
+    /// integers (or NaN, ±∞) already, so the rounding is the identity and is skipped.
     F32ToInt {
         dst: usize,
         a: usize,
         lo: f32,
         hi: f32,
+        integral: bool,
     },
     Round {
         dst: usize,
