@@ -169,7 +169,7 @@ pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
                     })
                     .collect();
                 reports.push(StepReport {
-                    step: names[0].clone(),
+                    step: step_name(&names),
                     op: format!("element-wise ({} ops: {})", ops.len(), ops.join(" ")),
                     exec: Exec::Fast,
                     backend: None,
@@ -275,6 +275,23 @@ pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
     Ok(Planned { steps: exec_steps, consts, inputs, outputs, arena_bytes, reports })
 }
 
+/// A step's name from the lowered nodes it computes: their common QNN op (`conv1` for
+/// `conv1.t1`, `conv1.c`, `conv1`), or the ops joined with `+` when it spans several.
+fn step_name(nodes: &[String]) -> String {
+    let mut stems: Vec<&str> = Vec::new();
+    for n in nodes {
+        let stem = n.split('.').next().unwrap_or(n);
+        if !stems.contains(&stem) {
+            stems.push(stem);
+        }
+    }
+    match stems.len() {
+        0 => String::new(),
+        1..=3 => stems.join("+"),
+        k => format!("{}+{}+… ({k} ops)", stems[0], stems[1]),
+    }
+}
+
 fn internal(msg: &str) -> RuntimeError {
     RuntimeError::Internal(msg.into())
 }
@@ -292,7 +309,7 @@ fn single(
 ) -> Result<(ExecKind, StepReport), RuntimeError> {
     let ty = |v: Vid| p.values[v].ty.clone();
     let mut report = StepReport {
-        step: name.to_string(),
+        step: if nodes.is_empty() { name.to_string() } else { step_name(nodes) },
         op: String::new(),
         exec: Exec::Fast,
         backend: None,
