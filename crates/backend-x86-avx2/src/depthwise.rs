@@ -15,7 +15,7 @@ use std::arch::x86_64::*;
 
 use qnn_ir::DType;
 use qnn_ir::backend::{DepthwiseArgs, Epilogue};
-use qnn_kernels::epilogue::lanes::{add_bias, requantize, sub_t3_lanes};
+use qnn_kernels::x86::ymm::{lanes, requant_lanes};
 
 /// Channels per block.
 pub const BLOCK: usize = 16;
@@ -73,7 +73,13 @@ unsafe fn block(
     out: *mut u8,
     n: usize,
 ) {
+    // Accumulators start at the per-channel constant (the epilogue's bias), in lane order.
     let mut acc = [_mm256_setzero_si256(); 2];
+    for (j, a) in acc.iter_mut().enumerate() {
+        let bias = &e.bias[b * BLOCK + 8 * j..][..8];
+        // SAFETY: 8 i32 of the padded parameter array.
+        *a = unsafe { _mm256_loadu_si256(bias.as_ptr().cast()) };
+    }
     let mut sums = [_mm256_setzero_si256(); 2];
     let t3 = e.t3_zero_point.is_some();
     for (r, &row) in rows.iter().enumerate() {
@@ -94,52 +100,45 @@ unsafe fn block(
             }
         }
     }
-    let mut lanes = [0i32; 16];
-    let mut window = [0i32; 16];
-    for j in 0..2 {
-        // SAFETY: 8 lanes per vector, 16 in all.
-        unsafe {
-            _mm256_storeu_si256(lanes.as_mut_ptr().add(8 * j).cast(), acc[j]);
-            _mm256_storeu_si256(window.as_mut_ptr().add(8 * j).cast(), sums[j]);
-        }
-    }
-    let at = b * BLOCK;
-    let mut v = add_bias(&lanes, e, at);
-    if let Some(z) = e.t3_zero_point {
-        sub_t3_lanes(&mut v, z, at, &window);
-    }
-    let o = requantize(&v, e, at);
+    let window = if t3 { Some(&sums) } else { None };
+    let r = requant_lanes::<2, 16>(&acc, e, b * BLOCK, window);
     // SAFETY: `out` valid for n ≤ 16 elements.
-    unsafe { store_channels(&o, e.out_dtype, out, n) };
+    unsafe { store_channels(&r, e.out_dtype, out, n) };
 }
 
-/// Stores lane-ordered results in channel order: channel `2i + j` is lane `8j + i`.
+/// Stores lane-ordered results in channel order: channel `2i + j` is lane `i` of `r[j]`.
 ///
 /// # Safety
-/// `out` valid for `n ≤ 16` elements of `dtype`.
+/// `out` valid for `n ≤ 16` elements of `dtype`; AVX2.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn store_channels(o: &[i32; 16], dtype: DType, out: *mut u8, n: usize) {
-    if dtype == DType::I32 {
-        let mut v = [0i32; 16];
-        for i in 0..8 {
-            v[2 * i] = o[i];
-            v[2 * i + 1] = o[8 + i];
+unsafe fn store_channels(r: &[__m256i; 2], dtype: DType, out: *mut u8, n: usize) {
+    // SAFETY: the caller's pointer and CPU features; partial stores go through a copy.
+    unsafe {
+        if dtype == DType::I32 {
+            let l = r.map(lanes);
+            let mut v = [0i32; 16];
+            for (c, x) in v.iter_mut().enumerate() {
+                *x = l[c % 2][c / 2];
+            }
+            std::ptr::copy_nonoverlapping(v.as_ptr().cast::<u8>(), out, 4 * n);
+            return;
         }
-        // SAFETY: n ≤ 16 i32 elements at `out`.
-        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr().cast::<u8>(), out, 4 * n) };
-        return;
-    }
-    // Values are clamped to u8 or i8: their low bytes.
-    let mut hw = [0u16; 8];
-    for i in 0..8 {
-        hw[i] = (o[i] as u16 & 0xff) | (o[8 + i] as u16) << 8;
-    }
-    if n == 16 {
-        // SAFETY: 16 bytes at `out`.
-        unsafe { std::ptr::copy_nonoverlapping(hw.as_ptr().cast::<u8>(), out, 16) };
-    } else {
-        // SAFETY: n bytes at `out`.
-        unsafe { std::ptr::copy_nonoverlapping(hw.as_ptr().cast::<u8>(), out, n) };
+        // Values are clamped to u8 or i8: the low bytes of the pair (2i, 2i + 1) form a
+        // 16-bit value ≤ 65535 in lane i, which the unsigned pack keeps exactly.
+        let low = _mm256_set1_epi32(0xff);
+        let t = _mm256_or_si256(
+            _mm256_and_si256(r[0], low),
+            _mm256_slli_epi32(_mm256_and_si256(r[1], low), 8),
+        );
+        let words = _mm256_packus_epi32(t, t);
+        let bytes = _mm256_permute4x64_epi64(words, 0b10_00);
+        let lo = _mm256_castsi256_si128(bytes);
+        if n == 16 {
+            _mm_storeu_si128(out.cast(), lo);
+        } else {
+            let a: [u8; 16] = std::mem::transmute(lo);
+            std::ptr::copy_nonoverlapping(a.as_ptr(), out, n);
+        }
     }
 }

@@ -15,10 +15,67 @@
 
 use std::arch::x86_64::*;
 
-use qnn_ir::backend::IndirectGemmArgs;
-use qnn_kernels::epilogue::lanes::gemm_tile;
+use qnn_ir::DType;
+use qnn_ir::backend::{IndirectGemmArgs, TileOutput};
+use qnn_kernels::x86::ymm::{requant_row, store_row};
 
-/// One tile; `NR` must equal `8 · NV`.
+/// Accumulators starting at the fused epilogue's per-column constant (one addition fewer
+/// per output), or at zero for raw output.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn bias_init<const MR: usize, const NV: usize>(args: &IndirectGemmArgs<'_>) -> [[__m256i; NV]; MR] {
+    let mut acc = [[_mm256_setzero_si256(); NV]; MR];
+    if let TileOutput::Fused { epilogue, .. } = args.out {
+        for j in 0..NV {
+            let bias = &epilogue.bias[8 * j..][..8];
+            // SAFETY: 8 i32 of the padded parameter array.
+            let v = unsafe { _mm256_loadu_si256(bias.as_ptr().cast()) };
+            for row in acc.iter_mut() {
+                row[j] = v;
+            }
+        }
+    }
+    acc
+}
+
+/// Writes a finished tile: raw i32, or through the fused epilogue.
+///
+/// # Safety
+/// The output pointers of `args` follow the contract; AVX2 (inlined into the kernels).
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn finish<const MR: usize, const NV: usize, const NR: usize>(
+    acc: [[__m256i; NV]; MR],
+    args: &IndirectGemmArgs<'_>,
+) {
+    match args.out {
+        TileOutput::Raw { c, row_stride } => {
+            // Constant bounds (the loop unrolls and `acc` stays in registers); rows ≥ m
+            // are not written.
+            for i in 0..MR {
+                if i >= args.m {
+                    break;
+                }
+                let row = acc[i];
+                // SAFETY: row i of the tile is valid for n i32 elements.
+                unsafe { store_row(&row, DType::I32, c.add(i * row_stride).cast(), args.n) };
+            }
+        }
+        TileOutput::Fused { epilogue: e, row_sums, out, row_stride } => {
+            let size = e.out_dtype.size_bytes();
+            for i in 0..MR {
+                if i >= args.m {
+                    break;
+                }
+                let r = requant_row::<NV, NR>(&acc[i], e, 0, row_sums.map(|s| s[i]));
+                // SAFETY: row i of the output tile is valid for n elements.
+                unsafe { store_row(&r, e.out_dtype, out.add(i * row_stride * size), args.n) };
+            }
+        }
+    }
+}
+
+/// One tile of `MR` rows × `NR = 8 · NV` columns.
 ///
 /// # Safety
 /// The [`IndirectGemmArgs`] contract with `kr = 2` and i16 operands, and a CPU with AVX2.
@@ -26,8 +83,7 @@ use qnn_kernels::epilogue::lanes::gemm_tile;
 pub unsafe fn gemm_i16<const MR: usize, const NV: usize, const NR: usize>(
     args: &IndirectGemmArgs<'_>,
 ) {
-    debug_assert_eq!(NR, 8 * NV);
-    let mut acc = [[_mm256_setzero_si256(); NV]; MR];
+    let mut acc = bias_init::<MR, NV>(args);
     let mut b = args.b.cast::<__m256i>();
     for t in 0..args.taps {
         // SAFETY: `a` holds taps × MR row pointers.
@@ -35,8 +91,11 @@ pub unsafe fn gemm_i16<const MR: usize, const NV: usize, const NR: usize>(
         let mut k = 0;
         while k < args.kc {
             // SAFETY: the panel holds taps · kc / 2 blocks of NV vectors.
-            let bv: [__m256i; NV] =
-                std::array::from_fn(|j| unsafe { _mm256_loadu_si256(b.add(j)) });
+            let mut bv = [_mm256_setzero_si256(); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                // SAFETY: the panel holds the block's NV vectors.
+                *v = unsafe { _mm256_loadu_si256(b.add(j)) };
+            }
             for i in 0..MR {
                 // SAFETY: each row holds kc ≥ k + 2 i16 elements.
                 let a = unsafe { rows[i].add(2 * k).cast::<i32>().read_unaligned() };
@@ -50,16 +109,8 @@ pub unsafe fn gemm_i16<const MR: usize, const NV: usize, const NR: usize>(
             k += 2;
         }
     }
-    let mut tile = [[0i32; NR]; MR];
-    for i in 0..MR {
-        for j in 0..NV {
-            // SAFETY: row i of the tile holds NR = 8·NV i32.
-            unsafe { _mm256_storeu_si256(tile[i].as_mut_ptr().add(8 * j).cast(), acc[i][j]) };
-        }
-    }
-    // SAFETY: the output pointers follow the contract; the generic epilogue is compiled
-    // here with AVX2.
-    unsafe { gemm_tile::<MR, NR>(&tile, args.m, args.n, &args.out) };
+    // SAFETY: the output pointers follow the contract; AVX2 is enabled here.
+    unsafe { finish::<MR, NV, NR>(std::hint::black_box(acc), args) };
 }
 
 /// u8 × s8 with `vpmaddubsw` (u8·s8 pair sums saturating to i16) then `vpmaddwd` by ones:
@@ -75,9 +126,8 @@ pub unsafe fn gemm_i16<const MR: usize, const NV: usize, const NR: usize>(
 pub unsafe fn gemm_u8s8_maddubs<const MR: usize, const NV: usize, const NR: usize>(
     args: &IndirectGemmArgs<'_>,
 ) {
-    debug_assert_eq!(NR, 8 * NV);
     let ones = _mm256_set1_epi16(1);
-    let mut acc = [[_mm256_setzero_si256(); NV]; MR];
+    let mut acc = bias_init::<MR, NV>(args);
     let mut b = args.b.cast::<__m256i>();
     for t in 0..args.taps {
         // SAFETY: `a` holds taps × MR row pointers.
@@ -85,8 +135,11 @@ pub unsafe fn gemm_u8s8_maddubs<const MR: usize, const NV: usize, const NR: usiz
         let mut k = 0;
         while k < args.kc {
             // SAFETY: the panel holds taps · kc / 4 blocks of NV vectors.
-            let bv: [__m256i; NV] =
-                std::array::from_fn(|j| unsafe { _mm256_loadu_si256(b.add(j)) });
+            let mut bv = [_mm256_setzero_si256(); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                // SAFETY: the panel holds the block's NV vectors.
+                *v = unsafe { _mm256_loadu_si256(b.add(j)) };
+            }
             for i in 0..MR {
                 // SAFETY: each row holds kc ≥ k + 4 bytes.
                 let a = unsafe { rows[i].add(k).cast::<i32>().read_unaligned() };
@@ -101,13 +154,6 @@ pub unsafe fn gemm_u8s8_maddubs<const MR: usize, const NV: usize, const NR: usiz
             k += 4;
         }
     }
-    let mut tile = [[0i32; NR]; MR];
-    for i in 0..MR {
-        for j in 0..NV {
-            // SAFETY: row i of the tile holds NR = 8·NV i32.
-            unsafe { _mm256_storeu_si256(tile[i].as_mut_ptr().add(8 * j).cast(), acc[i][j]) };
-        }
-    }
-    // SAFETY: as above.
-    unsafe { gemm_tile::<MR, NR>(&tile, args.m, args.n, &args.out) };
+    // SAFETY: the output pointers follow the contract; AVX2 is enabled here.
+    unsafe { finish::<MR, NV, NR>(std::hint::black_box(acc), args) };
 }

@@ -33,6 +33,9 @@ pub enum KernelError {
     #[error("kernel `{kernel}` cannot run on this CPU: {why}")]
     Unavailable { kernel: &'static str, why: String },
 
+    #[error("no kernel can compute the layer: {0}")]
+    NoKernel(String),
+
     #[error("scratch: {0}")]
     Scratch(String),
 

@@ -210,6 +210,7 @@ impl GemmPlan {
         let ng = g.outputs_per_group();
         let out_size = self.epilogue.out_dtype().size_bytes();
         let mut ptrs: Vec<*const u8> = vec![std::ptr::null(); taps * mr];
+        let table = self.source.tap_table(&self.problem);
         let mut sums = vec![0i32; mr];
         let fused = self.kernel.fused();
         let mut raw = vec![0i32; if fused { 0 } else { mr * nr }];
@@ -229,15 +230,31 @@ impl GemmPlan {
                 let m = mr.min(pixels - m0);
                 for grp in 0..g.groups {
                     // Rows beyond `m` repeat the last real row (valid pointers, unused).
+                    let (mut y, mut x) = ((m0 / ow) % oh, m0 % ow);
+                    let mut n_img = m0 / (oh * ow);
                     for i in 0..mr {
-                        let p = m0 + i.min(m - 1);
-                        let pix = (p / (oh * ow), (p / ow) % oh, p % ow);
-                        for t in 0..taps {
-                            ptrs[t * mr + i] =
-                                match self.source.tap_offset(&self.problem, pix, t, grp) {
-                                    Some(off) => src[off..].as_ptr(),
-                                    None => self.source.pad_run.as_ptr(),
-                                };
+                        if i < m {
+                            self.source.fill_row(
+                                &table,
+                                (n_img, y, x),
+                                grp,
+                                src,
+                                &mut ptrs[i..],
+                                mr,
+                            );
+                            x += 1;
+                            if x == ow {
+                                x = 0;
+                                y += 1;
+                                if y == oh {
+                                    y = 0;
+                                    n_img += 1;
+                                }
+                            }
+                        } else {
+                            for t in 0..taps {
+                                ptrs[t * mr + i] = ptrs[t * mr + m - 1];
+                            }
                         }
                     }
                     if self.epilogue.has_t3() {

@@ -9,6 +9,7 @@
 
 use qnn_ir::DType;
 
+use crate::convert::{convert_run, fill_run};
 use crate::pack::{TapLayout, TapMode, put};
 use crate::problem::ConvProblem;
 
@@ -31,6 +32,22 @@ pub struct Source {
     pub taps: TapLayout,
     /// `kc` elements of the pad value (offset applied), as the kernel's element type.
     pub pad_run: Vec<u8>,
+}
+
+/// Per-tap offsets, precomputed once per run: tap `t` reads pixel `(iy0 + dy[t], ix0 +
+/// dx[t])`, `delta_bytes[t]` bytes after the window's first pixel.
+#[derive(Debug, Clone)]
+pub struct TapTable {
+    dy: Vec<isize>,
+    dx: Vec<isize>,
+    /// Byte offset of each tap from the window's first pixel.
+    delta_bytes: Vec<isize>,
+    stride: [usize; 2],
+    pad: [isize; 2],
+    /// Extent of the window beyond its first pixel (rows, columns).
+    span: [isize; 2],
+    in_h: usize,
+    limit_x: isize,
 }
 
 /// Converts a data value to the kernel's element domain.
@@ -95,66 +112,120 @@ impl Source {
         elems * self.elem.size_bytes()
     }
 
-    /// Fills the converted copy from `input` (elements of `problem.data`).
+    /// Fills the converted copy from `input` (elements of `problem.data`). Slots that hold
+    /// no data (channel padding, slack) are left as they are: they meet zero weights and
+    /// are not part of any window sum.
     pub fn fill_copy(&self, problem: &ConvProblem, input: &[u8], copy: &mut [u8]) {
         let g = &problem.geometry;
         let cg = g.channels_per_group();
         let (data, off) = (problem.data, problem.data_offset);
         let pad = shifted(problem.pad_value, off);
-        copy.fill(0);
-        let rows = g.batch * g.in_h;
-        for row in 0..rows {
-            let [pl, pr] = self.stored_pad;
-            let dst_row = row * self.row_pixels * self.pixel_stride;
-            for x in 0..pl {
-                for c in 0..self.pixel_stride {
-                    put(copy, self.elem, dst_row + x * self.pixel_stride + c, pad);
-                }
-            }
-            for x in pl + g.in_w..pl + g.in_w + pr {
-                for c in 0..self.pixel_stride {
-                    put(copy, self.elem, dst_row + x * self.pixel_stride + c, pad);
-                }
-            }
-            for x in 0..g.in_w {
-                let src = (row * g.in_w + x) * g.in_c;
-                let dst = dst_row + (pl + x) * self.pixel_stride;
-                for grp in 0..g.groups {
-                    for c in 0..cg {
-                        let v = get(input, data, src + grp * cg + c);
-                        put(copy, self.elem, dst + grp * self.group_stride + c, shifted(v, off));
+        let (dsize, esize) = (data.size_bytes(), self.elem.size_bytes());
+        let [pl, pr] = self.stored_pad;
+        let row_elems = self.row_pixels * self.pixel_stride;
+        for row in 0..g.batch * g.in_h {
+            let dst_row = &mut copy[row * row_elems * esize..(row + 1) * row_elems * esize];
+            fill_run(dst_row, self.elem, pl * self.pixel_stride, pad);
+            let right = (pl + g.in_w) * self.pixel_stride;
+            fill_run(&mut dst_row[right * esize..], self.elem, pr * self.pixel_stride, pad);
+            let src_row = &input[row * g.in_w * g.in_c * dsize..];
+            let dst = &mut dst_row[pl * self.pixel_stride * esize..];
+            if self.pixel_stride == g.in_c {
+                // Channels are not padded: the row is one run.
+                convert_run(src_row, data, dst, self.elem, g.in_w * g.in_c, off);
+            } else {
+                for x in 0..g.in_w {
+                    for grp in 0..g.groups {
+                        let s = (x * g.in_c + grp * cg) * dsize;
+                        let d = (x * self.pixel_stride + grp * self.group_stride) * esize;
+                        convert_run(&src_row[s..], data, &mut dst[d..], self.elem, cg, off);
                     }
                 }
             }
         }
     }
 
-    /// Byte offset in the source of tap `t` of output pixel `(n, y, x)`, group `grp`, or
-    /// `None` when the tap reads padding.
+    /// Fills the `taps` pointers of one GEMM row (output pixel `(n, y, x)`, group `grp`)
+    /// into `out[t · stride]`: into `src`, or the pad run for taps outside the image.
     #[inline]
-    pub fn tap_offset(
+    pub fn fill_row(
         &self,
-        problem: &ConvProblem,
+        table: &TapTable,
         (n, y, x): (usize, usize, usize),
-        t: usize,
         grp: usize,
-    ) -> Option<usize> {
+        src: &[u8],
+        out: &mut [*const u8],
+        stride: usize,
+    ) {
+        let esize = self.elem.size_bytes() as isize;
+        let iy0 = (y * table.stride[0]) as isize - table.pad[0];
+        let ix0 = match self.taps.mode {
+            // The stored row starts `pl` pixels left of the image: column x·sw.
+            TapMode::Rows => (x * table.stride[1]) as isize,
+            TapMode::Positions => (x * table.stride[1]) as isize - table.pad[1],
+        };
+        let base = (((n * table.in_h) as isize + iy0) * self.row_pixels as isize + ix0)
+            * self.pixel_stride as isize
+            + (grp * self.group_stride) as isize;
+        let inside_y = iy0 >= 0 && iy0 + table.span[0] < table.in_h as isize;
+        let inside_x = ix0 >= 0 && ix0 + table.span[1] < table.limit_x;
+        let pad = self.pad_run.as_ptr();
+        let origin = src.as_ptr();
+        let base_bytes = base * esize;
+        if inside_y && inside_x {
+            // The whole window is inside the source: every offset is in bounds (the last tap
+            // of the window is the farthest; checked in debug builds).
+            debug_assert!(
+                base_bytes + table.delta_bytes.last().copied().unwrap_or(0) < src.len() as isize
+            );
+            for (t, &d) in table.delta_bytes.iter().enumerate() {
+                out[t * stride] = origin.wrapping_offset(base_bytes + d);
+            }
+        } else {
+            for (t, &d) in table.delta_bytes.iter().enumerate() {
+                let (iy, ix) = (iy0 + table.dy[t], ix0 + table.dx[t]);
+                let ok = iy >= 0 && iy < table.in_h as isize && ix >= 0 && ix < table.limit_x;
+                out[t * stride] = if ok { origin.wrapping_offset(base_bytes + d) } else { pad };
+            }
+        }
+    }
+
+    /// The per-tap offsets of this source for `problem`.
+    pub fn tap_table(&self, problem: &ConvProblem) -> TapTable {
         let g = &problem.geometry;
-        let [sh, sw] = g.strides;
+        let [kh, kw] = g.kernel;
         let [dh, dw] = g.dilation;
-        let [pt, pl, _, _] = g.padding;
-        let (r, s) = match self.taps.mode {
-            TapMode::Positions => (t / g.kernel[1], t % g.kernel[1]),
-            TapMode::Rows => (t, 0),
+        let esize = self.elem.size_bytes() as isize;
+        let (mut dy, mut dx, mut delta_bytes) = (Vec::new(), Vec::new(), Vec::new());
+        for t in 0..self.taps.taps {
+            let (r, s) = match self.taps.mode {
+                TapMode::Positions => (t / kw, t % kw),
+                TapMode::Rows => (t, 0),
+            };
+            let (y, x) = ((r * dh) as isize, (s * dw) as isize);
+            dy.push(y);
+            dx.push(x);
+            delta_bytes
+                .push((y * self.row_pixels as isize + x) * self.pixel_stride as isize * esize);
+        }
+        let span_x = match self.taps.mode {
+            TapMode::Positions => ((kw - 1) * dw) as isize,
+            TapMode::Rows => 0,
         };
-        let iy = (y * sh + r * dh).checked_sub(pt).filter(|&iy| iy < g.in_h)?;
-        let col = match self.taps.mode {
-            // The stored row starts `pl` pixels left of the image.
-            TapMode::Rows => x * sw,
-            TapMode::Positions => (x * sw + s * dw).checked_sub(pl).filter(|&ix| ix < g.in_w)?,
-        };
-        let pixel = (n * g.in_h + iy) * self.row_pixels + col;
-        Some((pixel * self.pixel_stride + grp * self.group_stride) * self.elem.size_bytes())
+        TapTable {
+            dy,
+            dx,
+            delta_bytes,
+            stride: g.strides,
+            pad: [g.padding[0] as isize, g.padding[1] as isize],
+            span: [((kh - 1) * dh) as isize, span_x],
+            in_h: g.in_h,
+            // Columns a tap may start at: the image (or the stored, padded row).
+            limit_x: match self.taps.mode {
+                TapMode::Positions => g.in_w as isize,
+                TapMode::Rows => self.row_pixels as isize,
+            },
+        }
     }
 
     /// The window sum of one row: Σ over taps of the first `kc_real` elements each reads.

@@ -19,6 +19,8 @@
 //! plan.run(input_bytes, output_bytes, &mut scratch, &pool)?;               // run time
 //! ```
 
+pub mod aligned;
+mod convert;
 pub mod depthwise;
 pub mod epilogue;
 pub mod error;
@@ -29,10 +31,13 @@ pub mod plan;
 pub mod portable;
 pub mod problem;
 pub mod threads;
+#[cfg(target_arch = "x86_64")]
+pub mod x86;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use aligned::AlignedBytes;
 pub use depthwise::DepthwisePlan;
 pub use epilogue::{EpilogueSpec, PreparedEpilogue};
 pub use error::KernelError;

@@ -10,6 +10,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::WeightConstraint;
 
+use crate::aligned::AlignedBytes;
 use crate::error::KernelError;
 use crate::problem::ConvGeometry;
 
@@ -57,7 +58,7 @@ pub(crate) fn put(out: &mut [u8], dtype: DType, i: usize, v: i32) {
 /// Weights packed into GEMM panels.
 #[derive(Debug, Clone)]
 pub struct PackedGemmWeights {
-    data: Vec<u8>,
+    data: AlignedBytes,
     /// Bytes per panel (one group, one tile of `nr` columns).
     panel_bytes: usize,
     tiles_per_group: usize,
@@ -91,8 +92,10 @@ impl PackedGemmWeights {
         let blocks = layout.taps * layout.kc / kr;
         let elems_per_panel = blocks * nr * kr;
         let size = dtype.size_bytes();
-        let panel_bytes = elems_per_panel * size;
-        let mut data = vec![0u8; g.groups * tiles_per_group * panel_bytes];
+        // Panels start on cache lines, so the kernels' vector loads never split.
+        let panel_bytes = (elems_per_panel * size).next_multiple_of(64);
+        let mut bytes = AlignedBytes::zeroed(g.groups * tiles_per_group * panel_bytes);
+        let data = bytes.as_mut_slice();
         for grp in 0..g.groups {
             for tile in 0..tiles_per_group {
                 let panel =
@@ -116,7 +119,7 @@ impl PackedGemmWeights {
                 }
             }
         }
-        let packed = PackedGemmWeights { data, panel_bytes, tiles_per_group };
+        let packed = PackedGemmWeights { data: bytes, panel_bytes, tiles_per_group };
         packed.check(constraint, dtype, kr, kernel)?;
         Ok(packed)
     }
@@ -138,7 +141,7 @@ impl PackedGemmWeights {
                     });
                 }
                 // Pairs are adjacent k slots (2i, 2i+1) of one column: consecutive bytes.
-                for (p, pair) in self.data.chunks_exact(2).enumerate() {
+                for (p, pair) in self.data.as_slice().chunks_exact(2).enumerate() {
                     let (w0, w1) = (i64::from(pair[0] as i8), i64::from(pair[1] as i8));
                     let hi = 255 * (w0.max(0) + w1.max(0));
                     let lo = 255 * (w0.min(0) + w1.min(0));
@@ -158,7 +161,8 @@ impl PackedGemmWeights {
 
     /// The panel of group `g`, tile `tile`.
     pub fn panel(&self, g: usize, tile: usize) -> &[u8] {
-        &self.data[(g * self.tiles_per_group + tile) * self.panel_bytes..][..self.panel_bytes]
+        &self.data.as_slice()[(g * self.tiles_per_group + tile) * self.panel_bytes..]
+            [..self.panel_bytes]
     }
 
     /// Tiles of `nr` columns per group.
@@ -193,10 +197,11 @@ pub fn pack_depthwise(
     block: usize,
     kr: usize,
     dtype: DType,
-) -> Vec<u8> {
+) -> AlignedBytes {
     let blocks = out_c.div_ceil(block);
     let size = dtype.size_bytes();
-    let mut data = vec![0u8; taps * blocks * kr * block * size];
+    let mut bytes = AlignedBytes::zeroed(taps * blocks * kr * block * size);
+    let data = bytes.as_mut_slice();
     for t in 0..taps {
         for b in 0..blocks {
             for j in 0..kr {
@@ -205,13 +210,13 @@ pub fn pack_depthwise(
                     let c = block * b + p;
                     let c = if c < out_c || !block.is_multiple_of(out_c) { c } else { c % out_c };
                     if c < out_c {
-                        put(&mut data, dtype, base + p, weights[c * taps + t]);
+                        put(data, dtype, base + p, weights[c * taps + t]);
                     }
                 }
             }
         }
     }
-    data
+    bytes
 }
 
 /// `Σ_k W[n][k]` per output channel: the column sums the legalizer's T2 term needs.
@@ -288,6 +293,7 @@ mod tests {
         // 5 channels, 2 taps, block 4, kr 2.
         let w: Vec<i32> = (0..10).collect(); // channel c, tap t: 2c + t
         let p = pack_depthwise(&w, 5, 2, 4, 2, DType::I8);
+        let p = p.as_slice();
         assert_eq!(p.len(), 2 * 2 * 2 * 4);
         // tap 0, block 0, sub-vector 0: channels 0 and 2 at positions 0 and 2.
         assert_eq!(&p[0..4], &[0, 0, 4, 0]);

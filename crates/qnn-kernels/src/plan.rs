@@ -3,6 +3,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{KernelEntry, KernelImpl};
 
+use crate::aligned::AlignedBytes;
 use crate::depthwise::DepthwisePlan;
 use crate::epilogue::{EpilogueSpec, PreparedEpilogue, check_accumulator_range};
 use crate::error::KernelError;
@@ -19,21 +20,20 @@ pub enum ConvPlan {
     Depthwise(DepthwisePlan),
 }
 
-/// Reusable scratch memory for [`ConvPlan::run`] (one per concurrent caller).
+/// Reusable scratch memory for [`ConvPlan::run`] (one per concurrent caller), aligned to
+/// cache lines.
 #[derive(Debug, Default)]
-pub struct Scratch(Vec<u8>);
+pub struct Scratch(AlignedBytes);
 
 impl Scratch {
     pub fn new() -> Self {
-        Scratch(Vec::new())
+        Scratch(AlignedBytes::default())
     }
 
     /// At least `n` bytes (grown once, then reused).
     pub fn bytes(&mut self, n: usize) -> &mut [u8] {
-        if self.0.len() < n {
-            self.0.resize(n, 0);
-        }
-        &mut self.0[..n]
+        self.0.reserve_len(n);
+        &mut self.0.as_mut_slice()[..n]
     }
 }
 
@@ -101,6 +101,32 @@ pub fn choose<'a>(
 }
 
 impl ConvPlan {
+    /// Plans `problem` on the cheapest of `entries` that accepts it: candidates are tried
+    /// in [`estimated_cost`] order, so a kernel refused at packing (a weight constraint,
+    /// an accumulator range) falls through to the next. The error lists every refusal.
+    pub fn best<'a>(
+        problem: &ConvProblem,
+        weights: &[i32],
+        epilogue: &EpilogueSpec,
+        entries: impl IntoIterator<Item = &'a KernelEntry>,
+    ) -> Result<Self, KernelError> {
+        let mut candidates: Vec<&KernelEntry> = entries.into_iter().collect();
+        candidates
+            .sort_by(|a, b| estimated_cost(a, problem).total_cmp(&estimated_cost(b, problem)));
+        let mut refusals = Vec::new();
+        for entry in candidates {
+            match ConvPlan::new(problem, weights, epilogue, entry) {
+                Ok(plan) => return Ok(plan),
+                Err(e) => refusals.push(e.to_string()),
+            }
+        }
+        Err(KernelError::NoKernel(if refusals.is_empty() {
+            "no kernel offered".into()
+        } else {
+            refusals.join("; ")
+        }))
+    }
+
     /// Plans `problem` with OHWI `weights` (i32 values of the weight dtype) and `epilogue`
     /// on `entry`: checks everything, proves the accumulator range, prepacks the weights.
     pub fn new(

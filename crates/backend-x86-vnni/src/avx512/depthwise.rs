@@ -11,169 +11,188 @@
 //! When 64 is a multiple of the channel count and the stride is 1, the taps of a row of
 //! pixels are contiguous across pixels too, so the row is processed as a flat array of
 //! channels, 64 at a time (block 0's slots repeat the channels periodically, as the frame
-//! guarantees for `block % channels == 0`).
+//! guarantees for `block % channels == 0`). Two blocks are computed together: eight
+//! independent accumulator chains hide the `vpdpbusd` latency across the taps.
 //!
 //! Range: one product per lane per tap, |u8 · s8| ≤ 32 640; sums exact under the frame's
 //! accumulator-range proof.
 
-// Tile code indexes rows and columns by their coordinates.
+// Block code indexes lanes and sub-vectors by their coordinates.
 #![allow(clippy::needless_range_loop)]
 
 use std::arch::x86_64::*;
 
+use super::store::{lanes, requant_block};
 use qnn_ir::DType;
-use qnn_ir::backend::{DepthwiseArgs, Epilogue};
-use qnn_kernels::epilogue::lanes::{add_bias, requantize, sub_t3_lanes};
+use qnn_ir::backend::DepthwiseArgs;
 
 /// Channels per block.
 pub const BLOCK: usize = 64;
+
+/// Where one block of 64 lanes reads (element offset of tap (r, 0) in each row) and
+/// writes (output element offset, element count).
+#[derive(Clone, Copy)]
+struct Pos {
+    base: usize,
+    out: usize,
+    n: usize,
+}
 
 /// # Safety
 /// The [`DepthwiseArgs`] contract for block 64, `kr` 4, and a CPU with AVX-512 F/BW/VNNI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub unsafe fn depthwise(args: &DepthwiseArgs<'_>) {
     let c = args.channels;
-    let blocks = c.div_ceil(BLOCK);
-    let e = args.epilogue;
-    let size = e.out_dtype.size_bytes();
-    // SAFETY: `rows` holds kh pointers.
-    let rows = unsafe { std::slice::from_raw_parts(args.rows, args.kh) };
-    let tap_step = args.dilation_w * c;
-    let w = args.weights.cast::<__m512i>();
+    let t3 = args.epilogue.t3_zero_point.is_some();
     if args.stride_w == 1 && BLOCK.is_multiple_of(c) {
+        // One flat array of channels: 64 elements at a time, block 0's parameters.
         let total = args.ow * c;
-        for f in (0..total).step_by(BLOCK) {
-            // SAFETY: flat chunks read at most a block past the last pixel (the rows' slack);
-            // the output chunk is clipped to the row.
-            unsafe {
-                block(
-                    rows,
-                    args.kw,
-                    tap_step,
-                    f,
-                    w,
-                    1,
-                    0,
-                    e,
-                    args.out.add(f * size),
-                    (total - f).min(BLOCK),
-                )
-            };
+        let at = |f: usize| Pos { base: f, out: f, n: (total - f).min(BLOCK) };
+        let chunks = total.div_ceil(BLOCK);
+        let mut f = 0;
+        while f < chunks {
+            let pair = [at(f * BLOCK), at((f + 1).min(chunks - 1) * BLOCK)];
+            // SAFETY: flat chunks stay inside the padded rows (slack included) and the
+            // output row, as `blocks2` requires.
+            unsafe { blocks2_dispatch(args, 1, 0, pair, t3) };
+            f += 2;
         }
     } else {
-        for x in 0..args.ow {
-            for b in 0..blocks {
-                let base = x * args.stride_w * c + b * BLOCK;
-                // SAFETY: block b of pixel x; the last block reads into the slack and its
-                // output is clipped to the channels.
-                unsafe {
-                    block(
-                        rows,
-                        args.kw,
-                        tap_step,
-                        base,
-                        w,
-                        blocks,
-                        b,
-                        e,
-                        args.out.add((x * c + b * BLOCK) * size),
-                        (c - b * BLOCK).min(BLOCK),
-                    )
-                };
+        // Block-major, so the two positions of a pair share one block's weights.
+        let blocks = c.div_ceil(BLOCK);
+        for b in 0..blocks {
+            let n = (c - b * BLOCK).min(BLOCK);
+            let at = |x: usize| Pos {
+                base: x * args.stride_w * c + b * BLOCK,
+                out: x * c + b * BLOCK,
+                n,
+            };
+            let mut x = 0;
+            while x < args.ow {
+                let pair = [at(x), at((x + 1).min(args.ow - 1))];
+                // SAFETY: pixel blocks stay inside the padded rows (slack included) and the
+                // output row, as `blocks2` requires.
+                unsafe { blocks2_dispatch(args, blocks, b, pair, t3) };
+                x += 2;
             }
         }
     }
 }
 
-/// One block of 64 channels (or 64 flat elements) at element `base` of every row.
+/// [`blocks2`] with or without the window sums of the T3 term. (A last odd position is
+/// computed twice and stored twice, with the same bytes.)
 ///
 /// # Safety
-/// Rows readable at `base + s·tap_step + 64` for every tap, weights packed for `blocks`
-/// blocks, `out` valid for `n` elements.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn block(
-    rows: &[*const u8],
-    kw: usize,
-    tap_step: usize,
-    base: usize,
-    w: *const __m512i,
+/// See [`blocks2`].
+#[inline(always)]
+unsafe fn blocks2_dispatch(
+    args: &DepthwiseArgs<'_>,
     blocks: usize,
     b: usize,
-    e: &Epilogue<'_>,
-    out: *mut u8,
-    n: usize,
+    pos: [Pos; 2],
+    t3: bool,
 ) {
-    let mut acc = [_mm512_setzero_si512(); 4];
-    let mut sums = [_mm512_setzero_si512(); 4];
-    let t3 = e.t3_zero_point.is_some();
-    for (r, &row) in rows.iter().enumerate() {
-        for s in 0..kw {
-            let t = r * kw + s;
-            // SAFETY: the caller guarantees the 64 bytes are readable.
-            let d = unsafe { _mm512_loadu_si512(row.add(base + s * tap_step).cast()) };
-            for j in 0..4 {
-                // SAFETY: weights hold taps × blocks × 4 vectors.
-                let wj = unsafe { _mm512_loadu_si512(w.add((t * blocks + b) * 4 + j)) };
-                acc[j] = _mm512_dpbusd_epi32(acc[j], d, wj);
-                if t3 {
-                    // Window sums: weight 1 in byte j of every lane.
-                    sums[j] = _mm512_dpbusd_epi32(sums[j], d, _mm512_set1_epi32(1 << (8 * j)));
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        if t3 {
+            blocks2::<true>(args, blocks, b, pos);
+        } else {
+            blocks2::<false>(args, blocks, b, pos);
+        }
+    }
+}
+
+/// Two positions of block `b`: accumulate every tap, then the epilogue, then store in
+/// channel order.
+///
+/// # Safety
+/// Rows readable at `base + s·dilation_w·channels + 64` for every tap of both positions
+/// (the padded rows' slack), `out + n` inside the output row.
+#[inline(always)]
+unsafe fn blocks2<const T3: bool>(
+    args: &DepthwiseArgs<'_>,
+    blocks: usize,
+    b: usize,
+    pos: [Pos; 2],
+) {
+    let e = args.epilogue;
+    let tap_step = args.dilation_w * args.channels;
+    let w = args.weights.cast::<__m512i>();
+    // SAFETY: zeroing a register (inlined into the AVX-512 kernel).
+    let zero = unsafe { _mm512_setzero_si512() };
+    // Accumulators start at the per-channel constant (the epilogue's bias), in lane order.
+    let mut acc = [[zero; 4]; 2];
+    let mut sums = [[zero; 4]; 2];
+    for j in 0..4 {
+        let bias = &e.bias[b * BLOCK + 16 * j..][..16];
+        // SAFETY: 16 i32 of bias.
+        let v = unsafe { _mm512_loadu_si512(bias.as_ptr().cast()) };
+        acc[0][j] = v;
+        acc[1][j] = v;
+    }
+    for r in 0..args.kh {
+        // SAFETY: `rows` holds kh pointers.
+        let row = unsafe { *args.rows.add(r) };
+        for s in 0..args.kw {
+            let t = r * args.kw + s;
+            // SAFETY: the caller guarantees 64 readable bytes at each position; weights hold
+            // taps × blocks × 4 vectors.
+            unsafe {
+                let d0 = _mm512_loadu_si512(row.add(pos[0].base + s * tap_step).cast());
+                let d1 = _mm512_loadu_si512(row.add(pos[1].base + s * tap_step).cast());
+                let wt = w.add((t * blocks + b) * 4);
+                for j in 0..4 {
+                    let wj = _mm512_loadu_si512(wt.add(j));
+                    acc[0][j] = _mm512_dpbusd_epi32(acc[0][j], d0, wj);
+                    acc[1][j] = _mm512_dpbusd_epi32(acc[1][j], d1, wj);
+                    if T3 {
+                        // Window sums: weight 1 in byte j of every lane.
+                        let one = _mm512_set1_epi32(1 << (8 * j));
+                        sums[0][j] = _mm512_dpbusd_epi32(sums[0][j], d0, one);
+                        sums[1][j] = _mm512_dpbusd_epi32(sums[1][j], d1, one);
+                    }
                 }
             }
         }
     }
-    let mut lanes = [0i32; 64];
-    let mut window = [0i32; 64];
-    for j in 0..4 {
-        // SAFETY: 16 lanes per vector, 64 in all.
-        unsafe {
-            _mm512_storeu_si512(lanes.as_mut_ptr().add(16 * j).cast(), acc[j]);
-            _mm512_storeu_si512(window.as_mut_ptr().add(16 * j).cast(), sums[j]);
-        }
+    let size = e.out_dtype.size_bytes();
+    for q in 0..2 {
+        let window = if T3 { Some(&sums[q]) } else { None };
+        let r = requant_block(&acc[q], e, b * BLOCK, window);
+        // SAFETY: `out + n` elements lie inside the output row.
+        unsafe { store_channels(&r, e.out_dtype, args.out.add(pos[q].out * size), pos[q].n) };
     }
-    let at = b * BLOCK;
-    let mut v = add_bias(&lanes, e, at);
-    if let Some(z) = e.t3_zero_point {
-        sub_t3_lanes(&mut v, z, at, &window);
-    }
-    let o = requantize(&v, e, at);
-    // SAFETY: `out` is valid for `n ≤ 64` elements.
-    unsafe { store_channels(&o, e.out_dtype, out, n) };
 }
 
-/// Stores lane-ordered results in channel order: channel `4i + j` is lane `16j + i`.
+/// Stores lane-ordered results in channel order: channel `4i + j` is lane `i` of `r[j]`.
 ///
 /// # Safety
-/// `out` valid for `n ≤ 64` elements of `dtype`.
+/// `out` valid for `n ≤ 64` elements of `dtype`; AVX-512 F/BW.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn store_channels(o: &[i32; 64], dtype: DType, out: *mut u8, n: usize) {
-    if dtype == DType::I32 {
-        let mut v = [0i32; 64];
-        for i in 0..16 {
-            for j in 0..4 {
-                v[4 * i + j] = o[16 * j + i];
+unsafe fn store_channels(r: &[__m512i; 4], dtype: DType, out: *mut u8, n: usize) {
+    // SAFETY: the caller's pointer and CPU features; masks keep stores within `n`.
+    unsafe {
+        if dtype == DType::I32 {
+            let l = r.map(lanes);
+            let mut v = [0i32; 64];
+            for (c, x) in v.iter_mut().enumerate() {
+                *x = l[c % 4][c / 4];
             }
+            std::ptr::copy_nonoverlapping(v.as_ptr().cast::<u8>(), out, 4 * n);
+            return;
         }
-        // SAFETY: n ≤ 64 i32 elements at `out`.
-        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr().cast::<u8>(), out, 4 * n) };
-        return;
-    }
-    // Values are clamped to u8 or i8: their low bytes, shifted into place.
-    let mut dw = [0u32; 16];
-    for i in 0..16 {
-        dw[i] = (o[i] as u32 & 0xff)
-            | (o[16 + i] as u32 & 0xff) << 8
-            | (o[32 + i] as u32 & 0xff) << 16
-            | (o[48 + i] as u32) << 24;
-    }
-    if n == 64 {
-        // SAFETY: 64 bytes at `out`.
-        unsafe { std::ptr::copy_nonoverlapping(dw.as_ptr().cast::<u8>(), out, 64) };
-    } else {
-        // SAFETY: n bytes at `out`.
-        unsafe { std::ptr::copy_nonoverlapping(dw.as_ptr().cast::<u8>(), out, n) };
+        // Values are clamped to u8 or i8: their low bytes, shifted into place
+        // (ternary logic 0xF8 is `a | (b & c)`).
+        let mut t = _mm512_and_si512(r[0], _mm512_set1_epi32(0xff));
+        let (m1, m2) = (_mm512_set1_epi32(0xff00), _mm512_set1_epi32(0xff_0000));
+        t = _mm512_ternarylogic_epi32(t, _mm512_slli_epi32(r[1], 8), m1, 0xF8);
+        t = _mm512_ternarylogic_epi32(t, _mm512_slli_epi32(r[2], 16), m2, 0xF8);
+        t = _mm512_or_si512(t, _mm512_slli_epi32(r[3], 24));
+        if n == 64 {
+            _mm512_storeu_si512(out.cast(), t);
+        } else {
+            _mm512_mask_storeu_epi8(out.cast(), u64::MAX >> (64 - n), t);
+        }
     }
 }

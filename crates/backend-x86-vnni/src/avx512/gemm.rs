@@ -13,47 +13,150 @@
 
 use std::arch::x86_64::*;
 
-use qnn_ir::backend::IndirectGemmArgs;
-use qnn_kernels::epilogue::lanes::gemm_tile;
+use qnn_ir::DType;
+use qnn_ir::backend::{Epilogue, IndirectGemmArgs, TileOutput};
+use qnn_kernels::epilogue::lanes::{mode, mode_of};
 
-/// One tile; `NR` must equal `16 · NV`.
+use super::store::{requant_row, store_row};
+
+/// One k step of 4: `NV` weight vectors, `MR` broadcasts, `MR · NV` `vpdpbusd`.
+///
+/// # Safety
+/// `b` holds `NV` vectors; every row holds 4 bytes at `k`; AVX-512 VNNI (inlined into the
+/// kernel, which enables it).
+#[inline(always)]
+unsafe fn step<const MR: usize, const NV: usize>(
+    acc: &mut [[__m512i; NV]; MR],
+    rows: &[*const u8; MR],
+    k: usize,
+    b: *const __m512i,
+) {
+    // SAFETY: see the function's contract.
+    unsafe {
+        let mut bv = [_mm512_setzero_si512(); NV];
+        for (j, v) in bv.iter_mut().enumerate() {
+            *v = _mm512_loadu_si512(b.add(j));
+        }
+        for i in 0..MR {
+            let a = _mm512_set1_epi32(rows[i].add(k).cast::<i32>().read_unaligned());
+            for j in 0..NV {
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], a, bv[j]);
+            }
+        }
+    }
+}
+
+/// One tile of `MR` rows × `NR = 16 · NV` columns.
 ///
 /// # Safety
 /// The [`IndirectGemmArgs`] contract with `kr = 4`, and a CPU with AVX-512 F/BW/VNNI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub unsafe fn gemm<const MR: usize, const NV: usize, const NR: usize>(args: &IndirectGemmArgs<'_>) {
-    debug_assert_eq!(NR, 16 * NV);
+    // Accumulators start at the per-column constant of the fused epilogue (one addition
+    // fewer per output), or at zero for raw output.
     let mut acc = [[_mm512_setzero_si512(); NV]; MR];
+    if let TileOutput::Fused { epilogue, .. } = args.out {
+        for j in 0..NV {
+            let bias = &epilogue.bias[16 * j..][..16];
+            // SAFETY: 16 i32 of the padded parameter array.
+            let v = unsafe { _mm512_loadu_si512(bias.as_ptr().cast()) };
+            for row in acc.iter_mut() {
+                row[j] = v;
+            }
+        }
+    }
     let mut b = args.b.cast::<__m512i>();
     for t in 0..args.taps {
         // SAFETY: `a` holds taps × MR row pointers.
         let rows: [*const u8; MR] = std::array::from_fn(|i| unsafe { *args.a.add(t * MR + i) });
         let mut k = 0;
-        while k < args.kc {
-            // SAFETY: the panel holds taps · kc / 4 blocks of NV vectors.
-            let bv: [__m512i; NV] =
-                std::array::from_fn(|j| unsafe { _mm512_loadu_si512(b.add(j)) });
+        // Two k steps per iteration: half the loop overhead and a wider scheduling window.
+        while k + 8 <= args.kc {
+            // SAFETY: the panel holds taps · kc / 4 blocks of NV vectors; each row holds
+            // kc ≥ k + 8 bytes.
+            unsafe {
+                step::<MR, NV>(&mut acc, &rows, k, b);
+                step::<MR, NV>(&mut acc, &rows, k + 4, b.add(NV));
+                b = b.add(2 * NV);
+            }
+            k += 8;
+        }
+        if k < args.kc {
+            // SAFETY: as above, for the last k step of 4.
+            unsafe {
+                step::<MR, NV>(&mut acc, &rows, k, b);
+                b = b.add(NV);
+            }
+        }
+    }
+    // A copy for the epilogue: its row loop may index dynamically, which would keep `acc`
+    // itself in memory (stored after every update) instead of in registers.
+    let acc = std::hint::black_box(acc);
+    match args.out {
+        TileOutput::Raw { c, row_stride } => {
+            // Constant bounds (the loop unrolls and `acc` stays in registers); rows ≥ m
+            // are not written.
             for i in 0..MR {
-                // SAFETY: each row holds kc ≥ k + 4 bytes.
-                let a = unsafe { rows[i].add(k).cast::<i32>().read_unaligned() };
-                let a = _mm512_set1_epi32(a);
-                for j in 0..NV {
-                    acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], a, bv[j]);
+                if i >= args.m {
+                    break;
+                }
+                let row = acc[i];
+                // SAFETY: row i of the tile is valid for n i32 elements.
+                unsafe { store_row(&row, DType::I32, c.add(i * row_stride).cast(), args.n) };
+            }
+        }
+        TileOutput::Fused { epilogue: e, row_sums, out, row_stride } => {
+            // One dispatch on the requantize mode per tile, not per row.
+            // SAFETY: the output tile follows the contract (every arm).
+            unsafe {
+                match mode_of(e) {
+                    mode::RAW => fused::<MR, NV, NR, { mode::RAW }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    mode::FLOAT_NARROW => fused::<MR, NV, NR, { mode::FLOAT_NARROW }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    mode::FLOAT_I32 => fused::<MR, NV, NR, { mode::FLOAT_I32 }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    mode::FIXED_UPWARD => fused::<MR, NV, NR, { mode::FIXED_UPWARD }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    mode::FIXED_TONEAREST => fused::<MR, NV, NR, { mode::FIXED_TONEAREST }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
+                    _ => fused::<MR, NV, NR, { mode::FIXED_TFLITE }>(
+                        &acc, args.m, args.n, e, row_sums, out, row_stride,
+                    ),
                 }
             }
-            // SAFETY: next block of the panel (one past the end after the last).
-            b = unsafe { b.add(NV) };
-            k += 4;
         }
     }
-    let mut tile = [[0i32; NR]; MR];
+}
+
+/// The fused epilogue of a tile in requantize mode `M`.
+///
+/// # Safety
+/// `out` valid for `m` rows of `n` elements at `row_stride`; AVX-512 F/BW (inlined into the
+/// kernel).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn fused<const MR: usize, const NV: usize, const NR: usize, const M: u8>(
+    acc: &[[__m512i; NV]; MR],
+    m: usize,
+    n: usize,
+    e: &Epilogue<'_>,
+    row_sums: Option<&[i32]>,
+    out: *mut u8,
+    row_stride: usize,
+) {
+    let size = e.out_dtype.size_bytes();
     for i in 0..MR {
-        for j in 0..NV {
-            // SAFETY: row i of the tile holds NR = 16·NV i32.
-            unsafe { _mm512_storeu_si512(tile[i].as_mut_ptr().add(16 * j).cast(), acc[i][j]) };
+        if i >= m {
+            break;
         }
+        let r = requant_row::<NV, NR, M>(&acc[i], e, row_sums.map(|s| s[i]));
+        // SAFETY: row i of the output tile is valid for n elements.
+        unsafe { store_row(&r, e.out_dtype, out.add(i * row_stride * size), n) };
     }
-    // SAFETY: the output pointers follow the contract; the generic epilogue is inlined here
-    // and compiled with this function's AVX-512 features.
-    unsafe { gemm_tile::<MR, NR>(&tile, args.m, args.n, &args.out) };
 }

@@ -8,17 +8,28 @@
 
 use std::arch::x86_64::*;
 
-use qnn_ir::backend::IndirectGemmArgs;
-use qnn_kernels::epilogue::lanes::gemm_tile;
+use qnn_ir::DType;
+use qnn_ir::backend::{IndirectGemmArgs, TileOutput};
+use qnn_kernels::x86::ymm::{requant_row, store_row};
 
-/// One tile; `NR` must equal `8 · NV`.
+/// One tile of `MR` rows × `NR = 8 · NV` columns.
 ///
 /// # Safety
 /// The [`IndirectGemmArgs`] contract with `kr = 4`, and a CPU with AVX2 and AVX-VNNI.
 #[target_feature(enable = "avx2,avxvnni")]
 pub unsafe fn gemm<const MR: usize, const NV: usize, const NR: usize>(args: &IndirectGemmArgs<'_>) {
-    debug_assert_eq!(NR, 8 * NV);
+    // Accumulators start at the fused epilogue's per-column constant, or at zero.
     let mut acc = [[_mm256_setzero_si256(); NV]; MR];
+    if let TileOutput::Fused { epilogue, .. } = args.out {
+        for j in 0..NV {
+            let bias = &epilogue.bias[8 * j..][..8];
+            // SAFETY: 8 i32 of the padded parameter array.
+            let v = unsafe { _mm256_loadu_si256(bias.as_ptr().cast()) };
+            for row in acc.iter_mut() {
+                row[j] = v;
+            }
+        }
+    }
     let mut b = args.b.cast::<__m256i>();
     for t in 0..args.taps {
         // SAFETY: `a` holds taps × MR row pointers.
@@ -26,8 +37,11 @@ pub unsafe fn gemm<const MR: usize, const NV: usize, const NR: usize>(args: &Ind
         let mut k = 0;
         while k < args.kc {
             // SAFETY: the panel holds taps · kc / 4 blocks of NV vectors.
-            let bv: [__m256i; NV] =
-                std::array::from_fn(|j| unsafe { _mm256_loadu_si256(b.add(j)) });
+            let mut bv = [_mm256_setzero_si256(); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                // SAFETY: the panel holds the block's NV vectors.
+                *v = unsafe { _mm256_loadu_si256(b.add(j)) };
+            }
             for i in 0..MR {
                 // SAFETY: each row holds kc ≥ k + 4 bytes.
                 let a = unsafe { rows[i].add(k).cast::<i32>().read_unaligned() };
@@ -41,13 +55,32 @@ pub unsafe fn gemm<const MR: usize, const NV: usize, const NR: usize>(args: &Ind
             k += 4;
         }
     }
-    let mut tile = [[0i32; NR]; MR];
-    for i in 0..MR {
-        for j in 0..NV {
-            // SAFETY: row i of the tile holds NR = 8·NV i32.
-            unsafe { _mm256_storeu_si256(tile[i].as_mut_ptr().add(8 * j).cast(), acc[i][j]) };
+    // A copy for the epilogue: its row loop may index dynamically, which would keep `acc`
+    // itself in memory (stored after every update) instead of in registers.
+    let acc = std::hint::black_box(acc);
+    match args.out {
+        TileOutput::Raw { c, row_stride } => {
+            // Constant bounds (the loop unrolls and `acc` stays in registers); rows ≥ m
+            // are not written.
+            for i in 0..MR {
+                if i >= args.m {
+                    break;
+                }
+                let row = acc[i];
+                // SAFETY: row i of the tile is valid for n i32 elements.
+                unsafe { store_row(&row, DType::I32, c.add(i * row_stride).cast(), args.n) };
+            }
+        }
+        TileOutput::Fused { epilogue: e, row_sums, out, row_stride } => {
+            let size = e.out_dtype.size_bytes();
+            for i in 0..MR {
+                if i >= args.m {
+                    break;
+                }
+                let r = requant_row::<NV, NR>(&acc[i], e, 0, row_sums.map(|s| s[i]));
+                // SAFETY: row i of the output tile is valid for n elements.
+                unsafe { store_row(&r, e.out_dtype, out.add(i * row_stride * size), args.n) };
+            }
         }
     }
-    // SAFETY: as in the AVX-512 kernel, compiled with AVX2 + AVX-VNNI.
-    unsafe { gemm_tile::<MR, NR>(&tile, args.m, args.n, &args.out) };
 }

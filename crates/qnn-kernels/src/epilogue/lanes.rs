@@ -50,16 +50,63 @@ fn lanes<T, const L: usize>(s: &[T], at: usize) -> &[T; L] {
     s[at..at + L].try_into().expect("epilogue parameters are padded to whole tiles")
 }
 
+/// The requantize modes, for kernels that dispatch once per tile ([`mode_of`], then
+/// [`requantize_as`]) instead of once per call of [`requantize`].
+pub mod mode {
+    /// No requantize: clamp only (i32 output).
+    pub const RAW: u8 = 0;
+    /// f32, u8/i8 output.
+    pub const FLOAT_NARROW: u8 = 1;
+    /// f32, i32 output.
+    pub const FLOAT_I32: u8 = 2;
+    /// Fixed point, ties up.
+    pub const FIXED_UPWARD: u8 = 3;
+    /// Fixed point, ties away from zero.
+    pub const FIXED_TONEAREST: u8 = 4;
+    /// Fixed point, TFLite's double rounding.
+    pub const FIXED_TFLITE: u8 = 5;
+}
+
+/// The requantize mode of an epilogue (see [`mode`]).
+#[inline(always)]
+pub fn mode_of(e: &Epilogue<'_>) -> u8 {
+    match e.requant {
+        RequantLanes::None => mode::RAW,
+        RequantLanes::Float { .. } if e.out_dtype == DType::I32 => mode::FLOAT_I32,
+        RequantLanes::Float { .. } => mode::FLOAT_NARROW,
+        RequantLanes::Fixed { rounding: FixedRounding::Upward, .. } => mode::FIXED_UPWARD,
+        RequantLanes::Fixed { rounding: FixedRounding::ToNearest, .. } => mode::FIXED_TONEAREST,
+        RequantLanes::Fixed { rounding: FixedRounding::Tflite, .. } => mode::FIXED_TFLITE,
+    }
+}
+
 /// Requantizes and clamps `v` (channel slots `at ..`): the output values as i32.
 #[inline(always)]
 pub fn requantize<const L: usize>(v: &[i32; L], e: &Epilogue<'_>, at: usize) -> [i32; L] {
-    match e.requant {
-        RequantLanes::None => clamp_i32(v, e.min, e.max),
-        RequantLanes::Float { mult } => match e.out_dtype {
-            DType::I32 => float_to_i32(v, lanes(mult, at), e),
-            _ => float_narrow(v, lanes(mult, at), e),
-        },
-        RequantLanes::Fixed { mult, shift1, round1, shift2, round2, rounding } => {
+    match mode_of(e) {
+        mode::RAW => requantize_as::<L, { mode::RAW }>(v, e, at),
+        mode::FLOAT_NARROW => requantize_as::<L, { mode::FLOAT_NARROW }>(v, e, at),
+        mode::FLOAT_I32 => requantize_as::<L, { mode::FLOAT_I32 }>(v, e, at),
+        mode::FIXED_UPWARD => requantize_as::<L, { mode::FIXED_UPWARD }>(v, e, at),
+        mode::FIXED_TONEAREST => requantize_as::<L, { mode::FIXED_TONEAREST }>(v, e, at),
+        _ => requantize_as::<L, { mode::FIXED_TFLITE }>(v, e, at),
+    }
+}
+
+/// [`requantize`] for a mode known at compile time; `M` must be [`mode_of`] the epilogue
+/// (a mismatch reads the wrong parameters: it panics on a missing array, never reads out of
+/// bounds).
+#[inline(always)]
+pub fn requantize_as<const L: usize, const M: u8>(
+    v: &[i32; L],
+    e: &Epilogue<'_>,
+    at: usize,
+) -> [i32; L] {
+    match (M, e.requant) {
+        (mode::RAW, _) => clamp_i32(v, e.min, e.max),
+        (mode::FLOAT_NARROW, RequantLanes::Float { mult }) => float_narrow(v, lanes(mult, at), e),
+        (mode::FLOAT_I32, RequantLanes::Float { mult }) => float_to_i32(v, lanes(mult, at), e),
+        (_, RequantLanes::Fixed { mult, shift1, round1, shift2, round2, .. }) => {
             let p = FixedLanes {
                 mult: lanes(mult, at),
                 shift1: lanes(shift1, at),
@@ -67,12 +114,13 @@ pub fn requantize<const L: usize>(v: &[i32; L], e: &Epilogue<'_>, at: usize) -> 
                 shift2: lanes(shift2, at),
                 round2: lanes(round2, at),
             };
-            match rounding {
-                FixedRounding::Upward => fixed::<L, false, false>(v, &p, e),
-                FixedRounding::ToNearest => fixed::<L, true, false>(v, &p, e),
-                FixedRounding::Tflite => fixed::<L, false, true>(v, &p, e),
+            match M {
+                mode::FIXED_UPWARD => fixed::<L, false, false>(v, &p, e),
+                mode::FIXED_TONEAREST => fixed::<L, true, false>(v, &p, e),
+                _ => fixed::<L, false, true>(v, &p, e),
             }
         }
+        _ => panic!("requantize mode {M} does not match the epilogue"),
     }
 }
 
@@ -86,14 +134,23 @@ fn clamp_i32<const L: usize>(v: &[i32; L], lo: i32, hi: i32) -> [i32; L] {
 }
 
 /// ONNX Runtime's requantize for a u8/i8 output: `clamp(round_half_even(f32(v) · m) + zp)`
-/// in f32. Comparisons instead of `f32::max` (no NaN can occur: `m` is finite, so the
-/// product is finite or ±∞) let it compile to plain `vminps`/`vmaxps`.
+/// in f32, computed as `clamp((y + C) − (C − zp))` with `C = 1.5 · 2^23`.
+///
+/// Why it is the same: for `|y| < 2^22`, `y + C` lies in `[2^23, 2^24)`, where f32 holds
+/// exactly the integers, so the addition rounds `y` to an integer, ties to even (`C` is
+/// even), exactly as `round_ties_even`; subtracting `C − zp` (an integer below 2^24) is then
+/// exact, and equals `round_ties_even(y) + zp` (also exact there). For `|y| ≥ 2^22` both
+/// sides lie beyond every output bound (`|zp| ≤ 255`), on the side of `y`'s sign, so both
+/// clamp to the same bound. No NaN can occur (`m` is finite). This avoids `vrndscaleps`,
+/// which takes two port-0 µops on x86. Comparisons instead of `f32::max` let the clamp
+/// compile to plain `vminps`/`vmaxps`.
 #[inline(always)]
 fn float_narrow<const L: usize>(v: &[i32; L], mult: &[f32; L], e: &Epilogue<'_>) -> [i32; L] {
-    let (zp, lo, hi) = (e.zero_point as f32, e.min as f32, e.max as f32);
+    const C: f32 = 12_582_912.0;
+    let (czp, lo, hi) = (C - e.zero_point as f32, e.min as f32, e.max as f32);
     let mut o = [0i32; L];
     for l in 0..L {
-        let mut y = (v[l] as f32 * mult[l]).round_ties_even() + zp;
+        let mut y = (v[l] as f32 * mult[l] + C) - czp;
         y = if y < lo { lo } else { y };
         y = if y > hi { hi } else { y };
         // SAFETY: `y` is an integer value clamped into [min, max] ⊂ [-128, 255].
@@ -166,12 +223,26 @@ pub unsafe fn store<const L: usize>(vals: &[i32; L], n: usize, dtype: DType, out
             for l in 0..L {
                 b[l] = vals[l] as u8;
             }
-            // SAFETY: the caller guarantees `n ≤ L` bytes at `out`.
-            unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), out, n) };
+            // SAFETY: the caller guarantees `n ≤ L` bytes at `out`. A whole vector is written
+            // as a value (one store from a register; going through a stack copy would stall
+            // on store forwarding).
+            unsafe {
+                if n == L {
+                    out.cast::<[u8; L]>().write_unaligned(b);
+                } else {
+                    std::ptr::copy_nonoverlapping(b.as_ptr(), out, n);
+                }
+            }
         }
         _ => {
             // SAFETY: the caller guarantees `n ≤ L` i32 elements at `out` (any alignment).
-            unsafe { std::ptr::copy_nonoverlapping(vals.as_ptr().cast::<u8>(), out, 4 * n) };
+            unsafe {
+                if n == L {
+                    out.cast::<[i32; L]>().write_unaligned(*vals);
+                } else {
+                    std::ptr::copy_nonoverlapping(vals.as_ptr().cast::<u8>(), out, 4 * n);
+                }
+            }
         }
     }
 }

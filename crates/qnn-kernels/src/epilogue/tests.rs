@@ -131,3 +131,28 @@ fn block_lane_order_permutes_channels() {
     assert_eq!(e.len(), 8);
     assert_eq!(&e.view(0).bias[..8], &[0, 2, 1, 3, 4, 0, 0, 0]);
 }
+
+/// The magic-constant rounding of the f32 path at the edges of its exact range (|y| near
+/// 2^22 and 2^23) and at ties, for every zero point and both output types.
+#[test]
+fn float_rounding_at_the_edges_of_the_magic_range() {
+    for (out, zps) in [(DType::U8, [0, 128, 255]), (DType::I8, [-128, 0, 127])] {
+        for zp in zps {
+            for m in [1.0f32, 0.5, 0.25, 2.0, 1.5] {
+                let s = spec(Some(RequantScale::Float { mults: vec![m] }), out, zp);
+                let e = PreparedEpilogue::new(&s, 1, 0).unwrap();
+                let (lo, hi) = out.int_range().unwrap();
+                for base in [0i32, 1 << 21, 1 << 22, 1 << 23, 1 << 24, 255, 128] {
+                    for d in -3..=3 {
+                        for sign in [1, -1] {
+                            let v = sign * (base + d);
+                            let y = ((v as f32 * m).round_ties_even() + zp as f32)
+                                .clamp(lo as f32, hi as f32);
+                            assert_eq!(one(&e, v), y as i32, "v {v} m {m} zp {zp} {out}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
