@@ -1,6 +1,7 @@
-//! Float (ONNX Runtime) mode against direct transcriptions of `qref.py` (the numpy statement
-//! of ORT's QLinearConv/QLinearMatMul requantization, QuantizeLinear, QLinearAdd and
-//! QLinearGlobalAveragePool), and exact ties against integer arithmetic.
+//! Float (ONNX Runtime) mode against direct transcriptions of what ORT computes: `qref.py` (the
+//! numpy statement of ORT's QLinearConv/QLinearMatMul requantization and QuantizeLinear) and
+//! MLAS's x86 kernels for QLinearAdd and QLinearGlobalAveragePool (where `qref.py`'s plain
+//! float formulas differ from ORT on ties), and exact ties against integer arithmetic.
 
 mod reference_common;
 
@@ -24,9 +25,10 @@ fn qref_quantize(x: f32, scale: f32, zp: i32, out: DType) -> i64 {
     ((x / scale).round_ties_even() + zp as f32).clamp(qmin as f32, qmax as f32) as i64
 }
 
-/// `qref.qlinear_add`.
+/// ORT's x86 QLinearAdd (MLAS `qladd_avx2.cpp`): zero points folded into one f32 constant,
+/// raw operands combined with FMAs.
 #[allow(clippy::too_many_arguments)]
-fn qref_add(
+fn mlas_add(
     a: i64,
     a_s: f32,
     a_zp: i32,
@@ -38,9 +40,10 @@ fn qref_add(
     out: DType,
 ) -> i64 {
     let (qmin, qmax) = out.int_range().unwrap();
-    let fa = (a - i64::from(a_zp)) as f32 * (a_s / c_s);
-    let fb = (b - i64::from(b_zp)) as f32 * (b_s / c_s);
-    ((fa + fb).round_ties_even() + c_zp as f32).clamp(qmin as f32, qmax as f32) as i64
+    let (ra, rb) = (a_s / c_s, b_s / c_s);
+    let fixed = c_zp as f32 - ra.mul_add(a_zp as f32, rb * b_zp as f32);
+    let v = (a as f32).mul_add(ra, (b as f32).mul_add(rb, fixed));
+    v.round_ties_even().clamp(qmin as f32, qmax as f32) as i64
 }
 
 fn out_dtype() -> impl Strategy<Value = DType> {
@@ -154,7 +157,7 @@ proptest! {
     }
 
     #[test]
-    fn qnn_add_float_is_qref(
+    fn qnn_add_float_is_mlas(
         a in prop::collection::vec(0i64..=255, 4),
         b in prop::collection::vec(0i64..=255, 4),
         (a_s, b_s, c_s) in (scale(), scale(), scale()),
@@ -171,13 +174,44 @@ proptest! {
         let to_u8 = |v: &[i64]| Tensor::from_vec(&[4], v.iter().map(|&x| x as u8).collect()).unwrap();
         let y = eval_op(&op, &[&to_u8(&a), &to_u8(&b)]).unwrap();
         let expected: Vec<i64> =
-            (0..4).map(|i| qref_add(a[i], a_s, a_zp, b[i], b_s, b_zp, c_s, c_zp, od)).collect();
+            (0..4).map(|i| mlas_add(a[i], a_s, a_zp, b[i], b_s, b_zp, c_s, c_zp, od)).collect();
         prop_assert_eq!(ints(&y), expected);
     }
 
-    /// `qref.qlinear_gap`: `mult = f32(f32(x_s / y_s) / f32(n))`, `clip(rint(f32(acc) · mult) + y_zp)`.
+    /// ORT's x86 QLinearMul: exact product, `m = f32(f32(s_a·s_b) / s_c)`, the zero point added
+    /// in f32 before rounding.
     #[test]
-    fn global_avg_pool_float_is_qref(
+    fn qnn_mul_float_is_ort(
+        a in prop::collection::vec(-128i64..=127, 4),
+        b in prop::collection::vec(-128i64..=127, 4),
+        (a_s, b_s, c_s) in (scale(), scale(), scale()),
+        (a_zp, b_zp) in (zp(DType::I8), zp(DType::I8)),
+        (od, c_zp) in out_dtype().prop_flat_map(|d| (Just(d), zp(d))),
+    ) {
+        let op = Op::QnnMul {
+            lhs: QuantParams::per_tensor(a_s, a_zp),
+            rhs: QuantParams::per_tensor(b_s, b_zp),
+            output: QuantParams::per_tensor(c_s, c_zp),
+            rounding: Rounding::Float,
+            out_dtype: od,
+        };
+        let to_i8 = |v: &[i64]| Tensor::from_vec(&[4], v.iter().map(|&x| x as i8).collect()).unwrap();
+        let y = eval_op(&op, &[&to_i8(&a), &to_i8(&b)]).unwrap();
+        let (qmin, qmax) = od.int_range().unwrap();
+        let m = (a_s * b_s) / c_s;
+        let expected: Vec<i64> = (0..4)
+            .map(|i| {
+                let p = (a[i] - i64::from(a_zp)) * (b[i] - i64::from(b_zp));
+                ((p as f32 * m) + c_zp as f32).round_ties_even().clamp(qmin as f32, qmax as f32) as i64
+            })
+            .collect();
+        prop_assert_eq!(ints(&y), expected);
+    }
+
+    /// MLAS's QLinearGlobalAveragePool: `mult = f32(x_s / f32(y_s · f32(n)))`,
+    /// `clip(rint(f32(acc) · mult) + y_zp)` (`qref.qlinear_gap` divides in another order).
+    #[test]
+    fn global_avg_pool_float_is_mlas(
         x in prop::collection::vec(0u8..=255, 2 * 3 * 5),
         (x_s, y_s) in (scale(), scale()),
         (x_zp, y_zp) in (zp(DType::U8), zp(DType::U8)),
@@ -192,7 +226,7 @@ proptest! {
         let t = Tensor::from_vec(&[1, 2, 3, 5], x.clone()).unwrap();
         let y = eval_op(&op, &[&t]).unwrap();
         let n = 15;
-        let mult = (x_s / y_s) / n as f32;
+        let mult = x_s / (y_s * n as f32);
         let expected: Vec<i64> = x
             .chunks(n)
             .map(|c| {

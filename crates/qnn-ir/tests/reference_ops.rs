@@ -124,9 +124,10 @@ fn qnn_add_mul_concatenate() {
         rounding: Rounding::Float,
         out_dtype: DType::I8,
     };
-    // 3·5·0.25 / 0.5 = 7.5 → 8 (half even) − 1 = 7; broadcast over [2].
+    // 3·5·0.25 / 0.5 = 7.5; ORT's QLinearMul adds the zero point before rounding: 7.5 − 1 =
+    // 6.5 → 6 (half even), −7.5 − 1 = −8.5 → −8; broadcast over [2].
     let y = eval(&mul, &[&t(&[2], vec![3i8, -3]), &t(&[1], vec![5i8])]);
-    assert_eq!(y, t(&[2], vec![7i8, -9]));
+    assert_eq!(y, t(&[2], vec![6i8, -8]));
     let per_axis = Op::QnnMul {
         lhs: QuantParams::per_axis(vec![0.5, 0.5], vec![0], 0),
         rhs: pt(0.5, 0),

@@ -99,7 +99,7 @@ fn material() -> impl Strategy<Value = Material> {
         })
 }
 
-const OP_COUNT: usize = 29;
+const OP_COUNT: usize = 32;
 
 /// Op number `index` (0..OP_COUNT) with attributes taken from `m`.
 fn make_op(index: usize, m: &Material) -> Op {
@@ -183,7 +183,10 @@ fn make_op(index: usize, m: &Material) -> Op {
         },
         26 => Op::Reshape { shape: m.list.clone() },
         27 => Op::Transpose { perm: m.list.clone() },
-        _ => Op::Concatenate { axis: u[17] },
+        28 => Op::Concatenate { axis: u[17] },
+        29 => Op::MatMul,
+        30 => Op::Softmax { axis: u[17] },
+        _ => Op::Lookup,
     }
 }
 

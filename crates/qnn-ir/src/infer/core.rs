@@ -14,6 +14,28 @@ use super::{arity, attr_err, check_axes, dtype_in};
 const OPERANDS: &[DType] = &[DType::U8, DType::I8, DType::I16];
 const INTS: &[DType] = &[DType::U8, DType::I8, DType::I16, DType::I32];
 const ARITH: &[DType] = &[DType::I16, DType::I32, DType::F32];
+const ALL: &[DType] = &DType::ALL;
+
+/// `[.., M, K] × [.., K, N] → [.., M, N]` with numpy broadcasting of the batch dimensions.
+pub fn matmul_shape(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>, IrError> {
+    if a.len() < 2 || b.len() < 2 {
+        return Err(IrError::Shape {
+            op: op.into(),
+            msg: format!("operands {a:?} and {b:?} need rank ≥ 2 ([.., M, K] and [.., K, N])"),
+        });
+    }
+    let (ab, am) = a.split_at(a.len() - 2);
+    let (bb, bm) = b.split_at(b.len() - 2);
+    if am[1] != bm[0] {
+        return Err(IrError::Shape {
+            op: op.into(),
+            msg: format!("{a:?} × {b:?}: K = {} on the left but {} on the right", am[1], bm[0]),
+        });
+    }
+    let mut out = broadcast_shapes(op, ab, bb)?;
+    out.extend([am[0], bm[1]]);
+    Ok(out)
+}
 
 /// A scalar attribute of an op on `dtype`: integral and inside the type for integers.
 fn scalar_fits(op: &str, attr: &str, v: f64, dtype: DType) -> Result<(), IrError> {
@@ -54,6 +76,36 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
             dtype_in(name, 0, inputs[0], OPERANDS)?;
             dtype_in(name, 1, inputs[1], OPERANDS)?;
             dense_output(name, inputs[0], inputs[1])
+        }
+        Op::MatMul => {
+            arity(name, inputs, 2)?;
+            // Both f32, or both integer operands.
+            let float = inputs[0].dtype == DType::F32;
+            let allowed = if float { &[DType::F32][..] } else { OPERANDS };
+            dtype_in(name, 0, inputs[0], &[DType::U8, DType::I8, DType::I16, DType::F32])?;
+            dtype_in(name, 1, inputs[1], allowed)?;
+            let out = matmul_shape(name, &inputs[0].shape, &inputs[1].shape)?;
+            Ok(TensorType::new(if float { DType::F32 } else { DType::I32 }, out))
+        }
+        Op::Softmax { axis } => {
+            arity(name, inputs, 1)?;
+            dtype_in(name, 0, inputs[0], &[DType::F32])?;
+            check_axes(name, "axis", &[*axis], inputs[0].rank())?;
+            Ok(inputs[0].clone())
+        }
+        Op::Lookup => {
+            arity(name, inputs, 2)?;
+            dtype_in(name, 0, inputs[0], &[DType::U8, DType::I8])?;
+            if inputs[1].shape != [256] {
+                return Err(IrError::Shape {
+                    op: name.into(),
+                    msg: format!(
+                        "the table has shape {:?}; it needs one entry per 8-bit value ([256])",
+                        inputs[1].shape
+                    ),
+                });
+            }
+            Ok(TensorType::new(inputs[1].dtype, inputs[0].shape.clone()))
         }
         Op::Cast { to } => {
             arity(name, inputs, 1)?;
@@ -97,7 +149,10 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
         }
         Op::Pool2d { kind, pool, pad_value } => {
             arity(name, inputs, 1)?;
-            dtype_in(name, 0, inputs[0], INTS)?;
+            match kind {
+                PoolKind::Sum => dtype_in(name, 0, inputs[0], INTS)?,
+                PoolKind::Max => dtype_in(name, 0, inputs[0], ALL)?,
+            }
             let shape = pool2d_output_shape(name, pool, inputs[0])?;
             match kind {
                 PoolKind::Sum => {

@@ -12,6 +12,7 @@ use crate::error::IrError;
 use crate::ops::Op;
 use crate::tensor::TensorType;
 
+pub use core::matmul_shape;
 pub use shapes::{broadcast_shapes, conv2d_output_type, pool2d_output_shape};
 
 /// The output type of `op` applied to inputs of types `inputs`.

@@ -396,3 +396,45 @@ fn errors_name_the_node() {
     let e = infer(&Op::Round, &[t(I32, &[1])]).unwrap_err().in_node("r1");
     assert!(e.to_string().starts_with("round `r1`"), "{e}");
 }
+
+#[test]
+fn matmul_softmax_lookup_and_f32_max_pool() {
+    let mm = Op::MatMul;
+    assert_eq!(
+        infer(&mm, &[t(U8, &[2, 1, 4, 3]), t(I8, &[5, 3, 7])]).unwrap(),
+        t(I32, &[2, 5, 4, 7])
+    );
+    assert_eq!(infer(&mm, &[t(F32, &[4, 3]), t(F32, &[3, 2])]).unwrap(), t(F32, &[4, 2]));
+    let e = infer(&mm, &[t(U8, &[4, 3]), t(I8, &[4, 2])]).unwrap_err();
+    assert!(e.to_string().contains("K = 3"), "{e}");
+    assert!(matches!(infer(&mm, &[t(U8, &[3]), t(I8, &[3, 2])]), Err(IrError::Shape { .. })));
+    assert!(matches!(infer(&mm, &[t(F32, &[2, 3]), t(I8, &[3, 2])]), Err(IrError::DType { .. })));
+    assert!(matches!(infer(&mm, &[t(I32, &[2, 3]), t(I8, &[3, 2])]), Err(IrError::DType { .. })));
+    let e = infer(&mm, &[t(U8, &[2, 4, 3]), t(U8, &[3, 3, 2])]).unwrap_err();
+    assert!(e.to_string().contains("broadcast"), "{e}");
+
+    let sm = Op::Softmax { axis: 1 };
+    assert_eq!(infer(&sm, &[t(F32, &[2, 10])]).unwrap(), t(F32, &[2, 10]));
+    assert!(matches!(infer(&sm, &[t(U8, &[2, 10])]), Err(IrError::DType { .. })));
+    assert!(matches!(
+        infer(&Op::Softmax { axis: 2 }, &[t(F32, &[2, 10])]),
+        Err(IrError::Attribute { .. })
+    ));
+
+    let lk = Op::Lookup;
+    assert_eq!(infer(&lk, &[t(I8, &[3, 4]), t(U8, &[256])]).unwrap(), t(U8, &[3, 4]));
+    assert!(matches!(infer(&lk, &[t(I8, &[3]), t(U8, &[255])]), Err(IrError::Shape { .. })));
+    assert!(matches!(infer(&lk, &[t(I16, &[3]), t(U8, &[256])]), Err(IrError::DType { .. })));
+
+    let pool = Pool2dAttrs {
+        kernel: [2, 2],
+        strides: [2, 2],
+        padding: [0; 4],
+        dilation: [1, 1],
+        layout: DataLayout::Nchw,
+    };
+    let max = Op::Pool2d { kind: PoolKind::Max, pool: pool.clone(), pad_value: 0 };
+    assert_eq!(infer(&max, &[t(F32, &[1, 3, 4, 4])]).unwrap(), t(F32, &[1, 3, 2, 2]));
+    let sum = Op::Pool2d { kind: PoolKind::Sum, pool, pad_value: 0 };
+    assert!(matches!(infer(&sum, &[t(F32, &[1, 3, 4, 4])]), Err(IrError::DType { .. })));
+}

@@ -73,6 +73,13 @@ pub enum Op {
         kernel: QuantParams,
     },
     /// Broadcasting quantized addition, requantized to `output`.
+    ///
+    /// Float mode is ONNX Runtime's x86 QLinearAdd kernel (MLAS, AVX2), in which the zero
+    /// points fold into one f32 constant and two FMAs combine the raw operands:
+    /// `r_a = f32(s_a / s_out)`, `r_b = f32(s_b / s_out)`,
+    /// `c = f32(zp_out) − fma(r_a, zp_a, f32(r_b · zp_b))`,
+    /// `y = clamp(round_half_even(fma(a, r_a, fma(b, r_b, c))))`. The operands are not
+    /// interchangeable: `lhs` is MLAS's `A` (the importer swaps them where ORT does).
     QnnAdd {
         lhs: QuantParams,
         rhs: QuantParams,
@@ -80,7 +87,10 @@ pub enum Op {
         rounding: Rounding,
         out_dtype: DType,
     },
-    /// Broadcasting quantized multiplication, requantized to `output`.
+    /// Broadcasting quantized multiplication, requantized to `output`. Float mode is ONNX
+    /// Runtime's x86 QLinearMul: `clamp(rne(f32(f32(p) · m) + f32(zp_out)))` with the exact
+    /// product `p = (a − zp_a)(b − zp_b)` and `m = f32(f32(s_a · s_b) / s_out)` (the zero point
+    /// is added before rounding).
     QnnMul {
         lhs: QuantParams,
         rhs: QuantParams,
@@ -88,7 +98,9 @@ pub enum Op {
         rounding: Rounding,
         out_dtype: DType,
     },
-    /// Concatenation of quantized tensors, each requantized to `output`.
+    /// Concatenation of quantized tensors, each requantized to `output` (only clamped where its
+    /// parameters equal the output's). Float mode is ONNX Runtime's QLinearConcat: quantize the
+    /// dequantized value, `clamp(round_half_even(f32(f32(x − zp_in) · s_in) / s_out) + zp_out)`.
     QnnConcatenate {
         inputs: Vec<QuantParams>,
         output: QuantParams,
@@ -99,6 +111,12 @@ pub enum Op {
     /// Average pooling: `requantize(Σ_window (x − zp_in), s_in / (s_out · count))` where
     /// `count` is the window size, or the number of unpadded cells when
     /// `count_include_pad` is false.
+    ///
+    /// Float mode is ONNX Runtime's QLinearAveragePool, computed in f32 throughout: each
+    /// unpadded cell dequantized (`f32(x − zp_in) · s_in`), summed in window order (rows, then
+    /// columns) from +0, divided by `f32(count)`, then
+    /// `clamp(round_half_even(f32(avg / s_out) + f32(zp_out)))` (the zero point is added
+    /// before rounding).
     QnnAvgPool2d {
         pool: Pool2dAttrs,
         count_include_pad: bool,
@@ -107,7 +125,9 @@ pub enum Op {
         rounding: Rounding,
         out_dtype: DType,
     },
-    /// Global average pooling over H×W (output H = W = 1).
+    /// Global average pooling over H×W (output H = W = 1): `requantize(Σ (x − zp_in),
+    /// s_in / (s_out · H·W))`. Float mode is ONNX Runtime's QLinearGlobalAveragePool (MLAS):
+    /// the multiplier is `f32(s_in / f32(s_out · f32(H·W)))`.
     QnnGlobalAvgPool2d {
         layout: DataLayout,
         input: QuantParams,
@@ -139,6 +159,22 @@ pub enum Op {
     },
     /// (data [.., K], weight [N, K]) → i32 [.., N], exact.
     Dense,
+    /// Numpy `matmul` of operands of rank ≥ 2, batch dimensions broadcast:
+    /// `[.., M, K] × [.., K, N] → [.., M, N]`. Integers (u8/i8/i16 operands) → i32, exact.
+    /// f32 × f32 → f32 with every output `Σ_k a[m, k] · b[k, n]` accumulated in f32 in
+    /// increasing `k` from +0, each product and sum rounded (no FMA); ONNX Runtime's SGEMM
+    /// sums in another order, so float results can differ from it in the last bits.
+    MatMul,
+    /// f32 softmax along `axis`: `exp(x − max) / Σ exp(x − max)` over that axis, each output
+    /// computed in f64 and rounded once to f32 (ONNX Runtime's MLAS softmax uses a polynomial
+    /// `exp` and can differ in the last bits).
+    Softmax {
+        axis: usize,
+    },
+    /// Table lookup: (data u8/i8, table of 256 entries) → `table[x − min(dtype(x))]`, in the
+    /// table's dtype with the data's shape. ONNX Runtime computes QLinearLeakyRelu and
+    /// QLinearSigmoid this way; the importer builds the table.
+    Lookup,
     /// Element type conversion. Integer → integer saturates; f32 → integer rounds half to
     /// even, then saturates (NaN → 0); integer → f32 rounds to nearest.
     Cast {
@@ -158,7 +194,8 @@ pub enum Op {
         axes: Vec<usize>,
         keepdims: bool,
     },
-    /// Window reduction (sum into i32, or max in the input dtype).
+    /// Window reduction (sum of integers into i32, or max in the input dtype; max also on f32,
+    /// where NaN cells never win).
     Pool2d {
         kind: PoolKind,
         pool: Pool2dAttrs,
@@ -213,6 +250,9 @@ impl Op {
             Op::QnnRelu { .. } => "qnn.relu",
             Op::Conv2d { .. } => "conv2d",
             Op::Dense => "dense",
+            Op::MatMul => "matmul",
+            Op::Softmax { .. } => "softmax",
+            Op::Lookup => "lookup",
             Op::Cast { .. } => "cast",
             Op::Add => "add",
             Op::Subtract => "subtract",

@@ -13,6 +13,7 @@
 mod conv;
 mod dense;
 mod elementwise;
+mod matmul;
 mod pool;
 mod qnn_ops;
 mod requantize;
@@ -181,6 +182,9 @@ fn compute(op: &Op, inputs: &[&Tensor]) -> Result<Tensor, IrError> {
         Op::QnnRelu { q } => qnn_ops::relu(name, arg(0)?, q),
         Op::Conv2d { conv, pad_value } => conv::conv2d(name, arg(0)?, arg(1)?, conv, *pad_value),
         Op::Dense => dense::dense(name, arg(0)?, arg(1)?),
+        Op::MatMul => matmul::matmul(name, arg(0)?, arg(1)?),
+        Op::Softmax { axis } => matmul::softmax(name, arg(0)?, *axis),
+        Op::Lookup => matmul::lookup(name, arg(0)?, arg(1)?),
         Op::Cast { to } => elementwise::cast(name, arg(0)?, *to),
         Op::Add => elementwise::binary(name, Binary::Add, arg(0)?, arg(1)?),
         Op::Subtract => elementwise::binary(name, Binary::Subtract, arg(0)?, arg(1)?),

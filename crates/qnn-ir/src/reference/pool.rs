@@ -1,11 +1,11 @@
 //! Window pooling: core `pool2d` (sum into i32, max), `qnn.avg_pool2d`,
 //! `qnn.global_avg_pool2d` and `qnn.max_pool2d`, as loops over NCHW-normalized `i64` arrays.
 
-use ndarray::Array4;
+use ndarray::{Array4, ArrayD, Ix4};
 
 use super::conv::{from_nchw, to_nchw};
 use super::requantize::Multiplier;
-use super::support::{attr_error, check_i32, int_range, ints, param_at, shape_error};
+use super::support::{attr_error, check_i32, clamp_f32, int_range, ints, param_at, shape_error};
 use crate::dtype::DType;
 use crate::error::IrError;
 use crate::ops::{DataLayout, Pool2dAttrs, PoolKind, Rounding, window_output};
@@ -13,7 +13,8 @@ use crate::quant::QuantParams;
 use crate::tensor::Tensor;
 
 /// Core `pool2d`. `Sum`: `Σ_window P` into i32 with padded cells holding `pad_value`.
-/// `Max`: the largest unpadded cell, in the input dtype (`pad_value` plays no part).
+/// `Max`: the largest unpadded cell, in the input dtype (`pad_value` plays no part); on f32
+/// NaN cells never win (`f32::max`).
 pub(super) fn pool2d(
     op: &str,
     x: &Tensor,
@@ -21,6 +22,20 @@ pub(super) fn pool2d(
     pool: &Pool2dAttrs,
     pad_value: i32,
 ) -> Result<Tensor, IrError> {
+    if let (Tensor::F32(a), PoolKind::Max) = (x, kind) {
+        let a = to_nchw_f32(op, a, pool.layout)?;
+        let y = pooled(op, &a, pool, |_, cells| {
+            let max = cells.iter().flatten().copied().reduce(f32::max);
+            max.ok_or_else(|| {
+                attr_error(op, "padding", "", "a window covers only padding: it has no maximum")
+            })
+        })?;
+        let y = y.into_dyn();
+        return Ok(Tensor::F32(match pool.layout {
+            DataLayout::Nchw => y,
+            DataLayout::Nhwc => y.permuted_axes(vec![0, 2, 3, 1]).as_standard_layout().into_owned(),
+        }));
+    }
     let a = to_nchw(op, ints(op, x, 0)?, pool.layout)?;
     let y = match kind {
         PoolKind::Sum => {
@@ -36,14 +51,25 @@ pub(super) fn pool2d(
     Tensor::from_i64(op, x.dtype(), from_nchw(y.into_dyn(), pool.layout))
 }
 
+fn to_nchw_f32(op: &str, a: &ArrayD<f32>, layout: DataLayout) -> Result<Array4<f32>, IrError> {
+    let shape = a.shape().to_vec();
+    let a = a
+        .view()
+        .into_dimensionality::<Ix4>()
+        .map_err(|_| shape_error(op, format!("data must be 4-D, got shape {shape:?}")))?;
+    Ok(a.permuted_axes(layout.axes()).as_standard_layout().into_owned())
+}
+
 /// `qnn.max_pool2d`: the largest unpadded cell (same parameters in and out).
 pub(super) fn qnn_max_pool2d(op: &str, x: &Tensor, pool: &Pool2dAttrs) -> Result<Tensor, IrError> {
     pool2d(op, x, PoolKind::Max, pool, 0)
 }
 
 /// `qnn.avg_pool2d`: `sum = Σ (x − zp_in)` over the window's unpadded cells, `count` the window
-/// size (`count_include_pad`) or the number of unpadded cells; then requantized with
-/// `M = s_in / (s_out · count)` (fixed: in f64; float: `f32(f32(s_in / s_out) / f32(count))`).
+/// size (`count_include_pad`) or the number of unpadded cells; fixed modes requantize it with
+/// `M = s_in / (s_out · count)` (in f64). Float mode is ONNX Runtime's QLinearAveragePool, in
+/// f32 throughout: `avg = (Σ f32(x − zp_in) · s_in) / f32(count)` summed in window order from
+/// +0, then `clamp(round_half_even(f32(avg / s_out) + f32(zp_out)))`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn qnn_avg_pool2d(
     op: &str,
@@ -71,16 +97,23 @@ pub(super) fn qnn_avg_pool2d(
                 "a window covers only padding: its average is undefined",
             ));
         }
+        if rounding == Rounding::Float {
+            let sum =
+                inside.iter().fold(0f32, |acc, &v| acc + (v - i64::from(zp_in)) as f32 * s_in);
+            let avg = sum / count as f32;
+            return Ok(clamp_f32(((avg / s_out) + zp_out as f32).round_ties_even(), range));
+        }
         let sum: i64 = inside.iter().map(|v| v - i64::from(zp_in)).sum();
         let real = f64::from(s_in) / (f64::from(s_out) * count as f64);
-        let float = (s_in / s_out) / count as f32;
-        Ok(Multiplier::new(op, rounding, real, float)?.requantize(sum, zp_out, range))
+        Ok(Multiplier::new(op, rounding, real, 0.0)?.requantize(sum, zp_out, range))
     })?;
     Tensor::from_i64(op, out_dtype, from_nchw(y.into_dyn(), pool.layout))
 }
 
-/// `qnn.global_avg_pool2d`: the average pool with one window covering H×W (count H·W), as
-/// ONNX Runtime's QLinearGlobalAveragePool in float mode.
+/// `qnn.global_avg_pool2d`: `sum = Σ (x − zp_in)` over H×W, requantized with
+/// `M = s_in / (s_out · H·W)`: fixed modes in f64; float mode as ONNX Runtime's
+/// QLinearGlobalAveragePool (MLAS) computes it, `f32(s_in / f32(s_out · f32(H·W)))`, then
+/// `clamp(round_half_even(f32(sum) · M) + zp_out)`.
 pub(super) fn qnn_global_avg_pool2d(
     op: &str,
     x: &Tensor,
@@ -93,7 +126,18 @@ pub(super) fn qnn_global_avg_pool2d(
     let [_, _, h, w] = shape4(op, x.shape(), layout)?;
     let pool =
         Pool2dAttrs { kernel: [h, w], strides: [1, 1], padding: [0; 4], dilation: [1, 1], layout };
-    qnn_avg_pool2d(op, x, &pool, true, input, output, rounding, out_dtype)
+    let a = to_nchw(op, ints(op, x, 0)?, layout)?;
+    let range = int_range(op, out_dtype)?;
+    let count = h * w;
+    let y = pooled(op, &a, &pool, |c, cells| {
+        let (s_in, zp_in) = channel_param(op, "input", input, layout, c)?;
+        let (s_out, zp_out) = channel_param(op, "output", output, layout, c)?;
+        let sum: i64 = cells.iter().flatten().map(|v| v - i64::from(zp_in)).sum();
+        let real = f64::from(s_in) / (f64::from(s_out) * count as f64);
+        let float = s_in / (s_out * count as f32);
+        Ok(Multiplier::new(op, rounding, real, float)?.requantize(sum, zp_out, range))
+    })?;
+    Tensor::from_i64(op, out_dtype, from_nchw(y.into_dyn(), layout))
 }
 
 fn shape4(op: &str, shape: &[usize], layout: DataLayout) -> Result<[usize; 4], IrError> {
@@ -130,12 +174,12 @@ fn max_unpadded(op: &str, cells: &[Option<i64>]) -> Result<i64, IrError> {
 
 /// Applies `reduce(channel, cells)` to every window of NCHW `x`; a cell is `None` when it lies
 /// in the padding.
-fn pooled(
+fn pooled<T: Copy + Default>(
     op: &str,
-    x: &Array4<i64>,
+    x: &Array4<T>,
     pool: &Pool2dAttrs,
-    mut reduce: impl FnMut(usize, &[Option<i64>]) -> Result<i64, IrError>,
-) -> Result<Array4<i64>, IrError> {
+    mut reduce: impl FnMut(usize, &[Option<T>]) -> Result<T, IrError>,
+) -> Result<Array4<T>, IrError> {
     let (n, c, h, w) = x.dim();
     let [kh, kw] = pool.kernel;
     let [sh, sw] = pool.strides;
@@ -146,7 +190,7 @@ fn pooled(
     else {
         return Err(shape_error(op, format!("the {kh}×{kw} window does not fit {h}×{w}")));
     };
-    let mut y = Array4::<i64>::zeros((n, c, oh, ow));
+    let mut y = Array4::<T>::default((n, c, oh, ow));
     let mut cells = Vec::with_capacity(kh * kw);
     for b in 0..n {
         for ch in 0..c {
@@ -216,8 +260,9 @@ mod tests {
             let y = qnn_avg_pool2d("qnn.avg_pool2d", &x, &p, true, &q, &q, rounding, DType::U8);
             assert_eq!(y.unwrap(), Tensor::from_vec(&[1, 1, 1, 2], vec![8u8, 8]).unwrap());
             let y = qnn_avg_pool2d("qnn.avg_pool2d", &x, &p, false, &q, &q, rounding, DType::U8);
-            // 21 / 2 = 10.5 → 11 (upward, tonearest, tflite) or 10 (half even), plus zp 1.
-            let expect = if rounding == Rounding::Float { 11u8 } else { 12 };
+            // 21 / 2 = 10.5 → 11 (upward, tonearest, tflite), plus zp 1. Float (ORT's
+            // QLinearAveragePool) adds the zero point before rounding: 11.5 → 12 (half even).
+            let expect = 12u8;
             assert_eq!(y.unwrap(), Tensor::from_vec(&[1, 1, 1, 2], vec![expect; 2]).unwrap());
         }
         let pad_only = attrs([1, 1], [1, 1], [0, 1, 0, 0]);
@@ -244,6 +289,34 @@ mod tests {
             DType::U8,
         );
         assert!(matches!(e, Err(IrError::Attribute { .. })));
+    }
+
+    #[test]
+    fn float_avg_pool_sums_dequantized_values_in_f32() {
+        // x = [1, 1, 5] (zp 0) at scale 0.3, averaged over 3, output scale 0.2, zp 3: the real
+        // value is 0.7 / 0.2 + 3 ≈ 6.5. ORT's f32 path (f32(0.3) + f32(0.3) + f32(1.5)) / 3 /
+        // 0.2 = 3.5 exactly, + 3 = 6.5 → 6 (half even); the fixed modes requantize the integer
+        // sum 7 with M = 0.3 / (0.2 · 3) ≈ 0.5000000198 (f64 of the f32 scales): 3.50… → 4 + 3.
+        let x = Tensor::from_vec(&[1, 1, 1, 3], vec![1u8, 1, 5]).unwrap();
+        let p = attrs([1, 3], [1, 1], [0; 4]);
+        let (qi, qo) = (QuantParams::per_tensor(0.3, 0), QuantParams::per_tensor(0.2, 3));
+        let run =
+            |r| qnn_avg_pool2d("qnn.avg_pool2d", &x, &p, true, &qi, &qo, r, DType::U8).unwrap();
+        let (s, so) = (0.3f32, 0.2f32);
+        let avg = (((0.0f32 + s) + s) + 5.0 * s) / 3.0;
+        assert_eq!(((avg / so) + 3.0).round_ties_even(), 6.0);
+        assert_eq!(run(Rounding::Float), Tensor::from_vec(&[1, 1, 1, 1], vec![6u8]).unwrap());
+        assert_eq!(run(Rounding::Upward), Tensor::from_vec(&[1, 1, 1, 1], vec![7u8]).unwrap());
+    }
+
+    #[test]
+    fn f32_max_pool_ignores_nan_and_padding() {
+        let x = Tensor::from_vec(&[1, 1, 1, 3], vec![-1.5f32, f32::NAN, -0.5]).unwrap();
+        let p = attrs([1, 2], [1, 1], [0, 1, 0, 0]);
+        let y = pool2d("pool2d", &x, PoolKind::Max, &p, 0).unwrap();
+        assert_eq!(y, Tensor::from_vec(&[1, 1, 1, 3], vec![-1.5f32, -1.5, -0.5]).unwrap());
+        let s = pool2d("pool2d", &x, PoolKind::Sum, &p, 0);
+        assert!(matches!(s, Err(IrError::DType { .. })));
     }
 
     #[test]

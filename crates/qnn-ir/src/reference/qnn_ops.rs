@@ -80,8 +80,12 @@ fn broadcast_binary(
 
 /// `qnn.add`. Fixed modes (TVM): each operand requantized to the output parameters without
 /// clamping, `l = zp_out + round(s_a/s_out · (a − zp_a))` and likewise `r`, then
-/// `clamp(l + r − zp_out)`. Float mode (ONNX Runtime's QLinearAdd as `qref.py` states it):
-/// `fa = f32(a − zp_a) · f32(s_a / s_out)`, likewise `fb`, `clamp(rne(fa + fb) + zp_out)` in f32.
+/// `clamp(l + r − zp_out)`. Float mode is ONNX Runtime's x86 QLinearAdd kernel (MLAS AVX2,
+/// `qladd_avx2.cpp`; confirmed bit for bit against onnxruntime 1.32 on 60 × 65 536 operand
+/// pairs): `r_a = f32(s_a / s_out)`, `r_b = f32(s_b / s_out)`, the zero points folded into
+/// `c = f32(zp_out) − fma(r_a, zp_a, f32(r_b · zp_b))`, then
+/// `clamp(rne(fma(a, r_a, fma(b, r_b, c))))` on the raw operands. It rounds after adding the
+/// output zero point, so it differs from `rne(real) + zp_out` on ties.
 pub(super) fn add(
     op: &str,
     lhs: (&Tensor, &QuantParams),
@@ -95,9 +99,9 @@ pub(super) fn add(
         let ((sa, za), (sb, zb), (so, zo)) = (e.qa, e.qb, e.qout);
         let ml = Multiplier::new(op, rounding, f64::from(sa) / f64::from(so), sa / so)?;
         let mr = Multiplier::new(op, rounding, f64::from(sb) / f64::from(so), sb / so)?;
-        let (da, db) = (e.a - i64::from(za), e.b - i64::from(zb));
         Ok(match (ml, mr) {
             (Multiplier::Fixed(ml, fixed), Multiplier::Fixed(mr, _)) => {
+                let (da, db) = (e.a - i64::from(za), e.b - i64::from(zb));
                 // i128: each requantized operand is below 2^63 in magnitude (fixed_point.rs),
                 // their sum need not be.
                 let zo = i128::from(zo);
@@ -106,8 +110,9 @@ pub(super) fn add(
                 (l + r - zo).clamp(i128::from(range.0), i128::from(range.1)) as i64
             }
             (Multiplier::Float(fl), Multiplier::Float(fr)) => {
-                let v = (da as f32 * fl + db as f32 * fr).round_ties_even() + zo as f32;
-                clamp_f32(v, range)
+                let c = zo as f32 - fl.mul_add(za as f32, fr * zb as f32);
+                let v = (e.a as f32).mul_add(fl, (e.b as f32).mul_add(fr, c));
+                clamp_f32(v.round_ties_even(), range)
             }
             _ => unreachable_mix(op)?,
         })
@@ -121,8 +126,10 @@ fn unreachable_mix(op: &str) -> Result<i64, IrError> {
 }
 
 /// `qnn.mul`: the int32 product `p = (a − zp_a)(b − zp_b)` (leaving i32 is an accumulator
-/// overflow), requantized with `M = s_a·s_b / s_out` (fixed: f64; float:
-/// `f32(f32(s_a·s_b) / s_out)`, then `clamp(rne(f32(p) · mult) + zp_out)`).
+/// overflow), requantized with `M = s_a·s_b / s_out`: fixed modes `clamp(zp_out + round(M·p))`
+/// with `M` in f64; float mode as ONNX Runtime's x86 QLinearMul computes it (confirmed bit for
+/// bit against onnxruntime 1.32), `m = f32(f32(s_a·s_b) / s_out)` and
+/// `clamp(rne(f32(f32(p) · m) + f32(zp_out)))` — the zero point is added before rounding.
 pub(super) fn mul(
     op: &str,
     lhs: (&Tensor, &QuantParams),
@@ -139,15 +146,20 @@ pub(super) fn mul(
             return Err(IrError::AccumulatorOverflow { op: op.into(), value: product });
         }
         let real = f64::from(sa) * f64::from(sb) / f64::from(so);
-        let m = Multiplier::new(op, rounding, real, (sa * sb) / so)?;
-        Ok(m.requantize(product, zo, range))
+        Ok(match Multiplier::new(op, rounding, real, (sa * sb) / so)? {
+            Multiplier::Float(m) => {
+                clamp_f32(((product as f32 * m) + zo as f32).round_ties_even(), range)
+            }
+            m => m.requantize(product, zo, range),
+        })
     })?;
     Tensor::from_i64(op, out_dtype, y)
 }
 
-/// `qnn.concatenate`: each input requantized to the output parameters (with `rounding`, as
-/// `qnn.requantize`), or only clamped to `out_dtype` where its parameters equal the output's,
-/// then concatenated along `axis`.
+/// `qnn.concatenate`: each input requantized to the output parameters, or only clamped to
+/// `out_dtype` where its parameters equal the output's, then concatenated along `axis`. Fixed
+/// modes requantize as `qnn.requantize`; float mode as ONNX Runtime's QLinearConcat (a lookup
+/// table of quantize(dequantize(x))): `clamp(rne(f32(f32(x − zp_in) · s_in) / s_out) + zp_out)`.
 pub(super) fn concatenate(
     op: &str,
     inputs: &[&Tensor],
@@ -178,6 +190,9 @@ pub(super) fn concatenate(
             let (s_out, zp_out) = param_at(op, "output", output, &out_idx)?;
             *v = if (s_in, zp_in) == (s_out, zp_out) {
                 clamp(*v, range)
+            } else if rounding == Rounding::Float {
+                let real = (*v - i64::from(zp_in)) as f32 * s_in;
+                clamp_f32((real / s_out).round_ties_even() + zp_out as f32, range)
             } else {
                 let m = Multiplier::new(
                     op,
@@ -276,13 +291,34 @@ mod tests {
             let y = add("qnn.add", (&a, &qa), (&b, &qb), &qo, r, DType::U8).unwrap();
             assert_eq!(y, u8s(&[2], vec![13, 18]), "{r}");
         }
-        // Ties: a = 5 · 0.5 = 2.5, b = 0: fixed rounds the operand (3), float rounds half even.
+        // Ties: a = 5 · 0.5 = 2.5, b = 0: fixed rounds the operand (3) then adds zp 3. Float
+        // (MLAS) rounds after adding the zero point: 2.5 + 3 = 5.5 → 6 (half even); with an
+        // even output zero point 2.5 + 2 = 4.5 → 4.
         let a = u8s(&[1], vec![5]);
         let b = u8s(&[1], vec![2]);
         let up = add("qnn.add", (&a, &qa), (&b, &qb), &qo, Rounding::Upward, DType::U8).unwrap();
         assert_eq!(up, u8s(&[1], vec![6]));
         let fl = add("qnn.add", (&a, &qa), (&b, &qb), &qo, Rounding::Float, DType::U8).unwrap();
-        assert_eq!(fl, u8s(&[1], vec![5]));
+        assert_eq!(fl, u8s(&[1], vec![6]));
+        let qo2 = QuantParams::per_tensor(1.0, 2);
+        let fl = add("qnn.add", (&a, &qa), (&b, &qb), &qo2, Rounding::Float, DType::U8).unwrap();
+        assert_eq!(fl, u8s(&[1], vec![4]));
+        // The FMAs: with r_a = 1/3 (not exact in f32) the fused products differ from separately
+        // rounded ones; checked against the formula written out.
+        let q3 = QuantParams::per_tensor(1.0 / 3.0, 7);
+        let qb3 = QuantParams::per_tensor(0.7, 11);
+        let a = u8s(&[3], vec![0, 100, 255]);
+        let b = u8s(&[3], vec![255, 13, 0]);
+        let fl = add("qnn.add", (&a, &q3), (&b, &qb3), &qo2, Rounding::Float, DType::U8).unwrap();
+        let (ra, rb) = ((1.0f32 / 3.0) / 1.0, 0.7f32 / 1.0);
+        let c = 2.0f32 - ra.mul_add(7.0, rb * 11.0);
+        let want: Vec<u8> = [(0.0f32, 255.0f32), (100.0, 13.0), (255.0, 0.0)]
+            .iter()
+            .map(|&(x, y)| {
+                x.mul_add(ra, y.mul_add(rb, c)).round_ties_even().clamp(0.0, 255.0) as u8
+            })
+            .collect();
+        assert_eq!(fl, u8s(&[3], want));
         let c = u8s(&[3], vec![0; 3]);
         let e = add(
             "qnn.add",
@@ -305,6 +341,19 @@ mod tests {
             let y = mul("qnn.mul", (&a, &q), (&a, &q), &qo, r, DType::I8).unwrap();
             assert_eq!(y, Tensor::from_vec(&[2], vec![64i8, 63]).unwrap(), "{r}");
         }
+        // Float mode adds the zero point before rounding: with s = 0.05, 0.04 → 0.1 (m =
+        // f32(0.002) / 0.1 = 0.020000001), p = −2725 gives −54.5000038 in f32, + 120 =
+        // 65.4999962, a tie at f32 precision that rounds to 65.5, then to 66 (ORT's 66); rounding
+        // before the zero point would give −55 + 120 = 65.
+        let qa = QuantParams::per_tensor(0.05, 0);
+        let qb = QuantParams::per_tensor(0.04, 0);
+        let qc = QuantParams::per_tensor(0.1, 120);
+        let (x, y) = (
+            Tensor::from_vec(&[1], vec![-109i16]).unwrap(),
+            Tensor::from_vec(&[1], vec![25i16]).unwrap(),
+        );
+        let z = mul("qnn.mul", (&x, &qa), (&y, &qb), &qc, Rounding::Float, DType::U8).unwrap();
+        assert_eq!(z, Tensor::from_vec(&[1], vec![66u8]).unwrap());
         let big = Tensor::from_vec(&[1], vec![i16::MIN]).unwrap();
         let qz = QuantParams::per_tensor(1.0, i32::from(i16::MAX));
         let e = mul("qnn.mul", (&big, &qz), (&big, &qz), &qo, Rounding::Upward, DType::I16);
@@ -317,6 +366,20 @@ mod tests {
         let b = u8s(&[1, 2], vec![10, 11]);
         let same = QuantParams::per_tensor(1.0, 0);
         let half = QuantParams::per_tensor(0.5, 0);
+        // Float mode: quantize(dequantize): 11 · 0.5 = 5.5 → 6; 9 · 0.25 = 2.25 → 2.
+        let quarter = QuantParams::per_tensor(0.25, 0);
+        let c = u8s(&[1, 1], vec![9]);
+        let y = concatenate(
+            "qnn.concatenate",
+            &[&b, &c],
+            &[half.clone(), quarter],
+            &same,
+            1,
+            Rounding::Float,
+            DType::U8,
+        )
+        .unwrap();
+        assert_eq!(y, u8s(&[1, 3], vec![5, 6, 2]));
         for r in Rounding::ALL {
             let y = concatenate(
                 "qnn.concatenate",

@@ -42,6 +42,9 @@ pub(crate) const OPS: &[(&str, &[&str])] = &[
     ("qnn.relu", &["q"]),
     ("conv2d", &[CONV[0], CONV[1], CONV[2], CONV[3], CONV[4], CONV[5], "pad_value"]),
     ("dense", &[]),
+    ("matmul", &[]),
+    ("softmax", &["axis"]),
+    ("lookup", &[]),
     ("cast", &["to"]),
     ("add", &[]),
     ("subtract", &[]),
@@ -143,7 +146,15 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
             v.push(("pad_value", pad_value.to_string()));
             v
         }
-        Op::Dense | Op::Add | Op::Subtract | Op::Multiply | Op::Divide | Op::Round => vec![],
+        Op::Dense
+        | Op::MatMul
+        | Op::Lookup
+        | Op::Add
+        | Op::Subtract
+        | Op::Multiply
+        | Op::Divide
+        | Op::Round => vec![],
+        Op::Softmax { axis } => vec![("axis", axis.to_string())],
         Op::Cast { to } => vec![("to", dt(to))],
         Op::Sum { axes, keepdims } => {
             vec![("axes", fmt_usizes(axes)), ("keepdims", keepdims.to_string())]
@@ -292,6 +303,9 @@ pub(crate) fn build_op(name: &str, a: &Attrs<'_>) -> Result<Op, IrError> {
         "qnn.relu" => Op::QnnRelu { q: a.with("q", q)? },
         "conv2d" => Op::Conv2d { conv: a.conv()?, pad_value: a.with("pad_value", Spanned::i32)? },
         "dense" => Op::Dense,
+        "matmul" => Op::MatMul,
+        "softmax" => Op::Softmax { axis: a.with("axis", Spanned::usize)? },
+        "lookup" => Op::Lookup,
         "cast" => Op::Cast { to: a.with("to", dtype)? },
         "add" => Op::Add,
         "subtract" => Op::Subtract,

@@ -340,9 +340,27 @@ pub fn shape_family() -> Graph {
     g.finish(&[s0, padded, fpad, rq, rqf, r, tr, cat])
 }
 
+/// The core ops imported models need: `matmul` (integer and f32), `softmax`, `lookup`.
+pub fn imported_family() -> Graph {
+    use DType::*;
+    let mut g = G::new("imported_family");
+    let a = g.input("a", I16, &[2, 3, 5]);
+    let b = g.constant("b", ramp(I16, &[5, 4]));
+    let mm = g.node("mm", Op::MatMul, &[a, b], I32, &[2, 3, 4]);
+    let f = g.input("f", F32, &[2, 6]);
+    let w = g.constant("w", ramp(F32, &[6, 3]));
+    let fm = g.node("fm", Op::MatMul, &[f, w], F32, &[2, 3]);
+    let sm = g.node("sm", Op::Softmax { axis: 1 }, &[fm], F32, &[2, 3]);
+    let x = g.input("x", I8, &[7]);
+    let t = g.constant("t", ramp(U8, &[256]));
+    let lk = g.node("lk", Op::Lookup, &[x, t], U8, &[7]);
+    g.finish(&[mm, sm, lk])
+}
+
 /// Every family graph with its name.
 pub fn families() -> Vec<Graph> {
     vec![
+        imported_family(),
         quantize_family(),
         conv_family(),
         dense_family(),

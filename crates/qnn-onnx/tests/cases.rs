@@ -1,0 +1,49 @@
+//! The 50 single-op cases with ONNX Runtime's outputs (`fixtures/cases`, from the peers
+//! data: QLinearConv, QLinearMatMul, ConvInteger, MatMulInteger, QuantizeLinear,
+//! DequantizeLinear and the com.microsoft ops, with ties, saturation, extreme zero points and
+//! every padding mode): each imported model, run on the reference interpreter, must equal
+//! ORT's output exactly.
+
+mod common;
+
+use common::{Outcome, difference, numbered, report, run_model, subdirs};
+use qnn_onnx::{ImportOptions, Model};
+
+/// The case's family as its `meta.json` states it (`qlinearconv`, `contrib`, …).
+fn family(dir: &std::path::Path) -> String {
+    let meta: serde_json::Value = std::fs::read_to_string(dir.join("meta.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    meta["family"].as_str().unwrap_or("?").to_string()
+}
+
+#[test]
+fn single_op_cases_equal_onnx_runtime() {
+    let mut outcomes = Vec::new();
+    for dir in subdirs("cases") {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let run = || -> Result<(), String> {
+            let model = Model::from_path(dir.join("model.onnx")).map_err(|e| e.to_string())?;
+            let inputs = numbered(&dir, "input", "npy")
+                .iter()
+                .map(|p| qnn_npy::read(p).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (_, got) = run_model(&model, &ImportOptions::default(), &inputs)?;
+            let expected = numbered(&dir, "output", "npy");
+            if expected.len() != got.len() {
+                return Err(format!("{} outputs expected, got {}", expected.len(), got.len()));
+            }
+            for (k, (p, g)) in expected.iter().zip(&got).enumerate() {
+                let e = qnn_npy::read(p).map_err(|e| e.to_string())?;
+                if let Some(d) = difference(&e, g) {
+                    return Err(format!("output {k}: {d}"));
+                }
+            }
+            Ok(())
+        };
+        outcomes.push(Outcome { family: family(&dir), name, error: run().err() });
+    }
+    assert_eq!(outcomes.len(), 50, "the fixture set has 50 cases");
+    report("single-op cases vs ONNX Runtime", &outcomes);
+}

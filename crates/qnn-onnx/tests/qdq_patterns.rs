@@ -1,0 +1,40 @@
+//! QDQ patterns (`fixtures/qdq`, made by `regenerate.py`): small models in the QDQ form that
+//! quantizers emit — Conv (per tensor, per channel, with Relu/Relu6, depthwise, s8s8, opset
+//! 21), Gemm/MatMul (with and without the output Q), Add/Mul (with every broadcasting case,
+//! including ORT's operand swap), pooling, Concat, LeakyRelu, Sigmoid, Relu/Clip kept or
+//! removed, Reshape/Flatten/Transpose/Squeeze/Unsqueeze, Pad, double Q/DQ pairs and a residual
+//! block — with the outputs of ONNX Runtime's default (optimized) session. Each must be equal
+//! exactly, including those where ORT's optimized and unoptimized outputs differ
+//! (`index.json`).
+
+mod common;
+
+use common::{Outcome, difference, numbered, report, run_model, subdirs};
+use qnn_onnx::{ImportOptions, Model};
+
+#[test]
+fn qdq_patterns_equal_onnx_runtime_default_session() {
+    let mut outcomes = Vec::new();
+    for dir in subdirs("qdq") {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let run = || -> Result<(), String> {
+            let model = Model::from_path(dir.join("model.onnx")).map_err(|e| e.to_string())?;
+            let inputs = numbered(&dir, "input", "npy")
+                .iter()
+                .map(|p| qnn_npy::read(p).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (_, got) = run_model(&model, &ImportOptions::default(), &inputs)?;
+            for (k, p) in numbered(&dir, "output", "npy").iter().enumerate() {
+                let e = qnn_npy::read(p).map_err(|e| e.to_string())?;
+                if let Some(d) = difference(&e, &got[k]) {
+                    return Err(format!("output {k}: {d}"));
+                }
+            }
+            Ok(())
+        };
+        let family = name.split('_').next().unwrap_or("").to_string();
+        outcomes.push(Outcome { family, name, error: run().err() });
+    }
+    assert!(outcomes.len() >= 40, "{} patterns", outcomes.len());
+    report("QDQ patterns vs ONNX Runtime (default session)", &outcomes);
+}
