@@ -280,7 +280,7 @@ pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
 fn step_name(nodes: &[String]) -> String {
     let mut stems: Vec<&str> = Vec::new();
     for n in nodes {
-        let stem = n.split('.').next().unwrap_or(n);
+        let stem = n.split(['.', '/']).next().unwrap_or(n);
         if !stems.contains(&stem) {
             stems.push(stem);
         }
