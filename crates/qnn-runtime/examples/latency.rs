@@ -4,7 +4,10 @@
 //!
 //! ```sh
 //! cargo run --release -p qnn-runtime --example latency [mobilenetv2|resnet] [runs]
+//! cargo run --release -p qnn-runtime --example latency MODEL.onnx INPUT.npy [runs]
 //! ```
+//!
+//! `QNN_STEPS=1` also prints every step's time.
 
 #[path = "../benches/common/zoo.rs"]
 mod zoo;
@@ -16,12 +19,22 @@ use qnn_runtime::{CompileOptions, Compiler, Workspace};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let which = args.get(1).map_or("mobilenetv2", String::as_str);
-    let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50);
+    let onnx = which.ends_with(".onnx");
+    let runs: usize = args.get(if onnx { 3 } else { 2 }).and_then(|s| s.parse().ok()).unwrap_or(50);
     let (g, x) = match which {
+        _ if onnx => {
+            let model = qnn_onnx::Model::from_path(which)?;
+            let g = model.import(&qnn_onnx::ImportOptions::default())?.graph;
+            (g, qnn_npy::read(args.get(2).ok_or("an input .npy")?)?)
+        }
         "resnet" => zoo::resnet(),
         _ => zoo::mobilenetv2(),
     };
-    let want = qnn_ir::reference::run(&g, std::slice::from_ref(&x)).ok();
+    let want = if std::env::var("QNN_CHECK").is_ok() {
+        qnn_ir::reference::run(&g, std::slice::from_ref(&x)).ok()
+    } else {
+        None
+    };
     for backend in [None, Some("x86-avx2")] {
         for threads in [1, 2] {
             let opts = CompileOptions::new().threads(threads).backend(backend);

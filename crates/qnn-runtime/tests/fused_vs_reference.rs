@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::random_graph::{build, net};
+use common::random_graph::{build, build_with, net};
 use common::{config, usable_backends};
 use proptest::prelude::*;
 use qnn_ir::reference;
@@ -67,6 +67,23 @@ proptest! {
         };
         for backend in usable_backends() {
             check(&g, &x, &want, backend, lowering)?;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// The same with float qnn.add and average pools, whose legalization is inexact today.
+    #[test]
+    #[ignore = "qnn-legalize's float lowerings of qnn.add and the average pools do not yet \
+                follow qnn-ir's ONNX-Runtime-exact float mode (its other_ops_exact test fails \
+                on main); run with --ignored once that is fixed"]
+    fn compiled_equals_reference_with_float_adds_and_pools(n in net()) {
+        let (g, x) = build_with(&n, true);
+        let want = reference::run(&g, std::slice::from_ref(&x));
+        for backend in usable_backends() {
+            check(&g, &x, &want, backend, None)?;
         }
     }
 }

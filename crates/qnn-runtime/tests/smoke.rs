@@ -35,10 +35,13 @@ fn the_plan_report_says_what_runs_each_op() {
     let conv1 = r.step("conv1").unwrap();
     assert!(conv1.fused.contains(&"clip [0, 120]".to_string()), "{conv1:?}");
     assert!(conv1.output.ends_with("NHWC"), "{conv1:?}");
-    // One conversion to NHWC after the input, one back before the flatten: nowhere else.
-    let transposes: Vec<&str> =
-        r.steps.iter().filter(|s| s.op == "transpose").map(|s| s.step.as_str()).collect();
-    assert_eq!(transposes, ["quant.to_nhwc", "gap.to_nchw"]);
+    // One conversion to NHWC after the input, one back before the flatten: nowhere else,
+    // and both fused into the stores of the element-wise steps before them.
+    assert!(r.steps.iter().all(|s| s.op != "transpose"), "{r}");
+    let quant = r.step("quant").unwrap();
+    let gap = r.steps.iter().find(|s| s.step == "gap" && s.op.starts_with("element-wise")).unwrap();
+    assert!(quant.output.ends_with("NHWC") && quant.note.contains("transposed"), "{quant:?}");
+    assert!(gap.note.contains("transposed") && !gap.output.ends_with("NHWC"), "{gap:?}");
     // The element-wise chains of quantize, qnn.add, requantize, dequantize run fused.
     let residual = r.step("residual").unwrap();
     assert_eq!(residual.exec, Exec::Fast);

@@ -138,8 +138,13 @@ fn run_group(
         value: o.value,
         dtype: o.dtype,
     };
-    let tasks =
-        if g.len >= PARALLEL_ELEMENTS { pool.threads().min(g.len / 4096).max(1) } else { 1 };
+    // Scattered (transposed) stores write all over their outputs: one task.
+    let scattered = g.scatter.iter().any(Option::is_some);
+    let tasks = if g.len >= PARALLEL_ELEMENTS && !scattered {
+        pool.threads().min(g.len / 4096).max(1)
+    } else {
+        1
+    };
     if tasks == 1 {
         return g.run(inputs, outs, 0..g.len, &mut g.registers()).map_err(overflow);
     }

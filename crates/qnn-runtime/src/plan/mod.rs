@@ -12,7 +12,7 @@ use qnn_ir::{DType, Op, TensorType, window_output};
 
 use crate::error::RuntimeError;
 use crate::exec::data::{Pool, SumBlock, Transpose};
-use crate::exec::elementwise::{GroupCompiler, groupable};
+use crate::exec::elementwise::{GroupCompiler, Scatter, groupable};
 use crate::exec::{Buf, ExecKind, ExecStep, tensors};
 use crate::optimize::fuse::ConvKind;
 use crate::program::{Program, Step, StepKind, Vid};
@@ -131,6 +131,23 @@ pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
             readers.entry(v).or_default().push(unit_of_step[si]);
         }
     }
+    // A transpose that alone reads a group's output is fused into the group's store.
+    let producer: HashMap<Vid, usize> =
+        p.steps.iter().enumerate().map(|(si, s)| (s.output, unit_of_step[si])).collect();
+    let mut absorbed: HashMap<Vid, (Vid, Vec<usize>)> = HashMap::new();
+    let mut skip: HashSet<usize> = HashSet::new();
+    for (u, unit) in units.iter().enumerate() {
+        let Unit::Single(s) = unit else { continue };
+        let step = &p.steps[*s];
+        let StepKind::Op(op) = &step.kind else { continue };
+        let Op::Transpose { perm } = op.as_ref() else { continue };
+        let v = step.inputs[0];
+        let from_group = producer.get(&v).is_some_and(|&pu| matches!(units[pu], Unit::Group(_)));
+        if from_group && readers.get(&v).is_some_and(|r| r == &[u]) && !outputs_set.contains(&v) {
+            absorbed.insert(v, (step.output, perm.clone()));
+            skip.insert(u);
+        }
+    }
     let mut consts: Vec<Vec<u8>> = Vec::new();
     let mut const_index: HashMap<Vid, usize> = HashMap::new();
     let mut planned_units: Vec<(ExecKind, Vec<Vid>, Vec<Vid>)> = Vec::new();
@@ -138,6 +155,9 @@ pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
     let steps = std::mem::take(&mut p.steps);
     let mut steps: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
     for (u, unit) in units.iter().enumerate() {
+        if skip.contains(&u) {
+            continue;
+        }
         match unit {
             Unit::Group(m) => {
                 let first = steps[m[0]].as_ref().ok_or_else(|| internal("step used twice"))?;
@@ -160,7 +180,21 @@ pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
                     })
                     .collect();
                 let inputs = gc.inputs.clone();
-                let group = gc.finish(&outs);
+                let scatter: Vec<Option<Scatter>> = outs
+                    .iter()
+                    .map(|v| {
+                        let (_, perm) = absorbed.get(v)?;
+                        Some(Scatter::transpose(&p.values[*v].ty.shape, perm))
+                    })
+                    .collect();
+                let note = if scatter.iter().any(Option::is_some) {
+                    "stores transposed (the layout conversion after it, fused)".to_string()
+                } else {
+                    String::new()
+                };
+                let group = gc.finish(&outs, scatter);
+                let outs: Vec<Vid> =
+                    outs.iter().map(|v| absorbed.get(v).map_or(*v, |(w, _)| *w)).collect();
                 let ops: Vec<String> = m
                     .iter()
                     .filter_map(|&s| match &steps[s].as_ref()?.kind {
@@ -181,7 +215,7 @@ pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
                         .flat_map(|&s| steps[s].iter().flat_map(|st| st.nodes.clone()))
                         .collect(),
                     output: outs.iter().map(|&v| layout_name(&p, v)).collect::<Vec<_>>().join(", "),
-                    note: String::new(),
+                    note,
                 });
                 for &s in m {
                     steps[s] = None;

@@ -346,8 +346,13 @@ impl<'p> GroupCompiler<'p> {
         self.regs.insert(step.output, out);
     }
 
-    /// The group, storing `outputs` (values added by [`add`](Self::add)).
-    pub(crate) fn finish(self, outputs: &[Vid]) -> ElementwiseGroup {
+    /// The group, storing `outputs` (values added by [`add`](Self::add)), each one either
+    /// as it is or scattered (see [`Scatter`](super::Scatter)).
+    pub(crate) fn finish(
+        self,
+        outputs: &[Vid],
+        scatter: Vec<Option<super::Scatter>>,
+    ) -> ElementwiseGroup {
         let stores = outputs.iter().map(|&v| (self.regs[&v], self.p.values[v].ty.dtype)).collect();
         ElementwiseGroup {
             len: self.shape.iter().product(),
@@ -356,6 +361,7 @@ impl<'p> GroupCompiler<'p> {
             int_regs: self.int_regs,
             f32_regs: self.f32_regs,
             stores,
+            scatter,
             op_names: self.op_names,
         }
     }

@@ -166,6 +166,32 @@ pub(crate) struct Operand {
     pub pattern: Pattern,
 }
 
+/// An output stored transposed: the element at index `idx` of the group's shape (row-major)
+/// goes to element `Σ idx[a] · strides[a]` of the output. Fuses the layout conversion after
+/// an element-wise group (the input's quantization, NCHW → NHWC) into its stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scatter {
+    pub shape: Vec<usize>,
+    pub strides: Vec<usize>,
+}
+
+impl Scatter {
+    /// The scatter that stores a tensor of `shape` transposed by `perm` (output axis `i` is
+    /// input axis `perm[i]`).
+    pub(crate) fn transpose(shape: &[usize], perm: &[usize]) -> Scatter {
+        let out_shape: Vec<usize> = perm.iter().map(|&a| shape[a]).collect();
+        let mut out_strides = vec![1usize; shape.len()];
+        for i in (0..shape.len().saturating_sub(1)).rev() {
+            out_strides[i] = out_strides[i + 1] * out_shape[i + 1];
+        }
+        let mut strides = vec![0usize; shape.len()];
+        for (i, &a) in perm.iter().enumerate() {
+            strides[a] = out_strides[i];
+        }
+        Scatter { shape: shape.to_vec(), strides }
+    }
+}
+
 /// A compiled group: `outputs[k] = stores[k]` after running `instrs` on every element.
 #[derive(Debug)]
 pub(crate) struct ElementwiseGroup {
@@ -177,6 +203,8 @@ pub(crate) struct ElementwiseGroup {
     pub f32_regs: usize,
     /// For each output of the step: the register and the dtype written.
     pub stores: Vec<(Reg, DType)>,
+    /// Per store, a transposed destination (then the group runs as one task).
+    pub scatter: Vec<Option<Scatter>>,
     /// Names of the ops, for errors (`IntBin::op` indexes it).
     pub op_names: Vec<String>,
 }
