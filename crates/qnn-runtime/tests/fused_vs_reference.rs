@@ -27,6 +27,14 @@ fn check(
             Err(RuntimeError::Legalize(_)) => return Ok(false),
             Err(e) => return Err(TestCaseError::fail(format!("{backend}: compile: {e}"))),
         };
+        // One layout conversion at each edge of the NHWC region, not around each op: into
+        // it at the input, out of it before a flatten (dense) and at the output.
+        let r = m.report();
+        let conversions =
+            r.steps.iter().filter(|s| s.op == "transpose" || s.note.contains("transposed")).count();
+        let flattens =
+            g.nodes.iter().filter(|n| matches!(n.op, qnn_ir::Op::Reshape { .. })).count();
+        prop_assert!(conversions <= 2 + flattens, "{} conversions\n{}", conversions, r);
         let got = m.run(std::slice::from_ref(x));
         match (want, got) {
             (Ok(w), Ok(o)) => prop_assert_eq!(

@@ -101,10 +101,12 @@ impl Pass {
         let nhwc = match &step.kind {
             StepKind::Conv(c) => matches!(c.spec.kind, ConvKind::Conv2d(DataLayout::Nchw)),
             StepKind::Op(op) => {
-                let any = step
-                    .inputs
-                    .iter()
-                    .any(|&v| self.p.values[v].nhwc && self.p.constant(v).is_none());
+                // NHWC when an operand is stored NHWC, or already has an NHWC copy (a graph
+                // input that a conv also reads): no new conversion then.
+                let any = step.inputs.iter().any(|&v| {
+                    self.p.constant(v).is_none()
+                        && (self.p.values[v].nhwc || self.converted.contains_key(&(v, true)))
+                });
                 match any.then(|| self.nhwc_op(op, &step.inputs, step.output)).flatten() {
                     Some((op, inputs)) => {
                         step.kind = StepKind::Op(Box::new(op));
