@@ -137,6 +137,25 @@ pub struct Peaks {
     pub vpmaddwd_ymm: Option<f64>,
 }
 
+/// A peak loop: name, the function running `n` iterations, MACs per iteration.
+pub type PeakLoop = (&'static str, unsafe fn(u64), f64);
+
+/// The peak loops this CPU can run. Each function requires the CPU features checked here.
+pub fn loops() -> Vec<PeakLoop> {
+    use std::arch::is_x86_feature_detected as has;
+    let mut v: Vec<PeakLoop> = Vec::new();
+    if has!("avx512f") && has!("avx512vnni") {
+        v.push(("vpdpbusd_zmm", vpdpbusd_zmm, 24.0 * 64.0));
+    }
+    if has!("avx2") && has!("avxvnni") {
+        v.push(("vpdpbusd_ymm", vpdpbusd_ymm, 24.0 * 32.0));
+    }
+    if has!("avx2") {
+        v.push(("vpmaddwd_vpaddd_ymm", vpmaddwd_ymm, 12.0 * 16.0));
+    }
+    v
+}
+
 /// Measures every peak the CPU supports.
 pub fn measure_peaks() -> Peaks {
     use std::arch::is_x86_feature_detected as has;

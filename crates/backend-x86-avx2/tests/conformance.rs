@@ -1,6 +1,7 @@
 //! Every kernel of `x86-avx2` against the reference interpreter (the shared conformance
 //! suite of `qnn-kernels`). A CPU without AVX2 skips them loudly;
 //! `QNN_REQUIRE_ALL_KERNELS=1` makes that a failure.
+#![cfg(target_arch = "x86_64")]
 
 use backend_x86_avx2 as _;
 use qnn_kernels::conformance_tests;

@@ -1,4 +1,5 @@
 //! The descriptor, and the range guard of the `vpmaddubsw` kernel.
+#![cfg(target_arch = "x86_64")]
 
 use backend_x86_avx2 as _;
 use qnn_ir::DType;

@@ -1,6 +1,7 @@
 //! Every kernel of `x86-vnni` against the reference interpreter (the shared conformance
 //! suite of `qnn-kernels`). Kernels this CPU cannot run are skipped loudly;
 //! `QNN_REQUIRE_ALL_KERNELS=1` makes a skip a failure.
+#![cfg(target_arch = "x86_64")]
 
 use backend_x86_vnni as _;
 use qnn_kernels::conformance_tests;

@@ -1,4 +1,5 @@
 //! The descriptor as the legalizer and `qnn targets` see it.
+#![cfg(target_arch = "x86_64")]
 
 use backend_x86_vnni as _;
 use qnn_ir::backend::{Arch, Int8Dot, KernelClass, registry};

@@ -174,8 +174,12 @@ impl GemmPlan {
         let m_tiles = g.out_pixels().div_ceil(mr);
         let n_tiles = self.weights.tiles_per_group();
         let threads = pool.threads();
-        // Split rows when there are enough row tiles per thread, else columns.
-        let by_rows = m_tiles >= 2 * threads || n_tiles < threads;
+        // Split the dimension whose tiles divide more evenly over the threads (rows on a
+        // tie: each thread then streams all weight panels but only its rows of the input).
+        // Time with `threads` threads over the ideal: ⌈tiles / threads⌉ · threads / tiles.
+        let imbalance =
+            |tiles: usize| tiles.div_ceil(threads) as f64 * threads as f64 / tiles.max(1) as f64;
+        let by_rows = threads == 1 || imbalance(m_tiles) <= imbalance(n_tiles);
         let tasks = if by_rows { threads.min(m_tiles) } else { threads.min(n_tiles) };
         let out = SyncPtr(output.as_mut_ptr());
         pool.run(tasks, &|task| {
@@ -211,6 +215,11 @@ impl GemmPlan {
         let out_size = self.epilogue.out_dtype().size_bytes();
         let mut ptrs: Vec<*const u8> = vec![std::ptr::null(); taps * mr];
         let table = self.source.tap_table(&self.problem);
+        // The epilogue view of every column tile, made once per call rather than per tile.
+        let n_tiles = self.weights.tiles_per_group();
+        let views: Vec<_> = (0..g.groups * n_tiles)
+            .map(|i| self.epilogue.view((i / n_tiles) * ng + (i % n_tiles) * nr))
+            .collect();
         let mut sums = vec![0i32; mr];
         let fused = self.kernel.fused();
         let mut raw = vec![0i32; if fused { 0 } else { mr * nr }];
@@ -268,7 +277,7 @@ impl GemmPlan {
                         let n0 = nt * nr;
                         let n = nr.min(ng - n0);
                         let col = grp * ng + n0;
-                        let epi = self.epilogue.view(col);
+                        let epi = &views[grp * n_tiles + nt];
                         // SAFETY: the tile's first output element; in bounds (m0 < pixels,
                         // col < out_c).
                         let tile_out = unsafe { out.add((m0 * g.out_c + col) * out_size) };
@@ -283,7 +292,7 @@ impl GemmPlan {
                                     n,
                                     out: if fused {
                                         TileOutput::Fused {
-                                            epilogue: &epi,
+                                            epilogue: epi,
                                             row_sums: self.epilogue.has_t3().then_some(&sums[..m]),
                                             out: tile_out,
                                             row_stride: g.out_c,
@@ -320,7 +329,7 @@ impl GemmPlan {
                         if !fused {
                             // SAFETY: as above, for the m × n tile at `tile_out`.
                             unsafe {
-                                portable_epilogue(&raw, nr, m, n, &epi, &sums, tile_out, g.out_c)
+                                portable_epilogue(&raw, nr, m, n, epi, &sums, tile_out, g.out_c)
                             };
                         }
                     }

@@ -11,12 +11,24 @@
 //! * portable scalar microkernels ([`portable`]) that define the ABI by example;
 //! * the conformance suite ([`conformance_tests!`], feature `testing`).
 //!
-//! The runtime's entry point is [`ConvPlan`]:
+//! The runtime's entry point is [`ConvPlan`]: plan once (checks, range proof, weight
+//! prepacking), run many times, from any number of threads, each with its own [`Scratch`].
+//! Here a 4 → 2 dense layer with raw i32 output on the portable kernels (a runtime passes
+//! `qnn_ir::backend::registry::kernels()` instead, the kernels of the backends it links):
 //!
-//! ```ignore
-//! let entry = qnn_kernels::choose(qnn_ir::backend::registry::kernels(), &problem).unwrap();
-//! let plan = ConvPlan::new(&problem, &weights_ohwi, &epilogue, entry)?;   // plan time
-//! plan.run(input_bytes, output_bytes, &mut scratch, &pool)?;               // run time
+//! ```
+//! use qnn_ir::DType;
+//! use qnn_kernels::{ConvGeometry, ConvPlan, ConvProblem, EpilogueSpec, Scratch, ThreadPool};
+//!
+//! let problem = ConvProblem::int8(ConvGeometry::dense(1, 4, 2), DType::U8, DType::I8, 0);
+//! let weights = [1, 2, 3, 4, -1, -2, -3, -4]; // OHWI: 2 outputs × 4 inputs
+//! let epilogue = EpilogueSpec::raw(vec![100, 0]); // per-channel constant, i32 output
+//! let plan = ConvPlan::best(&problem, &weights, &epilogue, qnn_kernels::portable::KERNELS)?;
+//! let mut out = [0u8; 8];
+//! plan.run(&[1, 1, 1, 2], &mut out, &mut Scratch::new(), &ThreadPool::new(2))?;
+//! assert_eq!(i32::from_le_bytes(out[..4].try_into().unwrap()), 100 + 14);
+//! assert_eq!(i32::from_le_bytes(out[4..].try_into().unwrap()), -14);
+//! # Ok::<(), qnn_kernels::KernelError>(())
 //! ```
 
 pub mod aligned;

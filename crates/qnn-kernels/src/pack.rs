@@ -27,6 +27,7 @@ pub enum TapMode {
 /// The tap structure of a GEMM convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TapLayout {
+    /// How the reduction splits into taps.
     pub mode: TapMode,
     /// Taps per output (kh·kw or kh).
     pub taps: usize,

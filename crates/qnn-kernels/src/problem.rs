@@ -160,6 +160,7 @@ impl ConvGeometry {
 /// A conv2d/dense layer: geometry and operands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConvProblem {
+    /// Shapes and window.
     pub geometry: ConvGeometry,
     /// Element type of the input tensor: u8, i8 or i16.
     pub data: DType,

@@ -9,6 +9,7 @@
 //! one task with the same integer operations in the same order, whatever the partition.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,15 +27,22 @@ type Task = dyn Fn(usize) + Sync;
 
 /// The job of one [`ThreadPool::run`] call.
 struct Job {
-    /// Points at the caller's closure; valid until every worker has reported `done`.
+    /// Points at the caller's closure; valid until every worker that took it has reported
+    /// `done`.
     task: *const Task,
     tasks: usize,
 }
 
+/// The job on offer and how many workers took it.
+struct State {
+    job: Option<Job>,
+    joined: usize,
+}
+
 struct Shared {
-    /// Bumped for every job; workers run each generation exactly once.
+    /// Bumped for every job; a worker looks at each generation at most once.
     generation: AtomicUsize,
-    job: Mutex<Option<Job>>,
+    state: Mutex<State>,
     wake: Condvar,
     next: AtomicUsize,
     done: AtomicUsize,
@@ -73,7 +81,7 @@ impl ThreadPool {
         }
         let shared = Arc::new(Shared {
             generation: AtomicUsize::new(0),
-            job: Mutex::new(None),
+            state: Mutex::new(State { job: None, joined: 0 }),
             wake: Condvar::new(),
             next: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
@@ -103,39 +111,47 @@ impl ThreadPool {
     }
 
     /// Runs `task(i)` for every `i < tasks`, spread over the pool, and returns when all are
-    /// done. A panicking task is reported as an error after the others finish.
+    /// done. A panicking task is reported as an error after the others finish. Called from
+    /// inside a task (of any pool), it runs the tasks on the calling thread: nesting never
+    /// waits for workers that are busy with the outer job.
     pub fn run(&self, tasks: usize, task: &(dyn Fn(usize) + Sync)) -> Result<(), KernelError> {
         let Some(shared) = &self.shared else {
             return catch(|| (0..tasks).for_each(task));
         };
-        if tasks <= 1 {
+        if tasks <= 1 || IN_TASK.with(Cell::get) {
             return catch(|| (0..tasks).for_each(task));
         }
         let _busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: the lifetime is erased so workers can hold the pointer; this function does
-        // not return before every worker has counted itself `done` for this generation,
-        // after its last use of the pointer.
+        // not return before every worker that took the job has counted itself `done`, after
+        // its last use of the pointer, and no worker can take it after the job is withdrawn.
         let erased: *const Task =
             unsafe { std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const Task>(task) };
         {
-            let mut job = shared.job.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
             shared.next.store(0, Ordering::Relaxed);
             shared.done.store(0, Ordering::Relaxed);
-            *job = Some(Job { task: erased, tasks });
+            *state = State { job: Some(Job { task: erased, tasks }), joined: 0 };
             shared.generation.fetch_add(1, Ordering::Release);
             shared.wake.notify_all();
         }
         let mine = catch(|| claim(shared, tasks, task));
-        let workers = self.threads - 1;
+        // Withdraw the job: a worker that has not taken it yet (descheduled, asleep) never
+        // will, so only those that did are waited for. The caller has claimed every task
+        // that was left.
+        let joined = {
+            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.job = None;
+            state.joined
+        };
         let start = Instant::now();
-        while shared.done.load(Ordering::Acquire) < workers {
+        while shared.done.load(Ordering::Acquire) < joined {
             if start.elapsed() < SPIN {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
             }
         }
-        *shared.job.lock().unwrap_or_else(|e| e.into_inner()) = None;
         mine?;
         match shared.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
             Some(msg) => Err(KernelError::WorkerPanicked(msg)),
@@ -147,7 +163,7 @@ impl ThreadPool {
 impl Drop for ThreadPool {
     fn drop(&mut self) {
         if let Some(shared) = &self.shared {
-            let _job = shared.job.lock().unwrap_or_else(|e| e.into_inner());
+            let _state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
             shared.shutdown.store(true, Ordering::Release);
             shared.generation.fetch_add(1, Ordering::Release);
             shared.wake.notify_all();
@@ -158,8 +174,21 @@ impl Drop for ThreadPool {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs tasks of a pool job.
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Claims and runs tasks until none is left.
 fn claim(shared: &Shared, tasks: usize, task: &(dyn Fn(usize) + Sync + '_)) {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            IN_TASK.with(|f| f.set(false));
+        }
+    }
+    IN_TASK.with(|f| f.set(true));
+    let _reset = Reset;
     loop {
         let i = shared.next.fetch_add(1, Ordering::Relaxed);
         if i >= tasks {
@@ -178,20 +207,26 @@ fn worker(shared: &Shared) {
             std::hint::spin_loop();
         }
         let (task, tasks) = {
-            let mut job = shared.job.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
             while shared.generation.load(Ordering::Acquire) == seen {
-                job = shared.wake.wait(job).unwrap_or_else(|e| e.into_inner());
+                state = shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
             }
             seen = shared.generation.load(Ordering::Acquire);
             if shared.shutdown.load(Ordering::Acquire) {
                 return;
             }
-            match job.as_ref() {
-                Some(j) => (j.task, j.tasks),
+            match state.job.as_ref() {
+                Some(j) => {
+                    let taken = (j.task, j.tasks);
+                    state.joined += 1;
+                    taken
+                }
+                // Already withdrawn: the caller did the work.
                 None => continue,
             }
         };
-        // SAFETY: the caller keeps the closure alive until this worker reports `done` below.
+        // SAFETY: the caller counted this worker as joined and keeps the closure alive until
+        // it reports `done` below.
         let task: &Task = unsafe { &*task };
         if let Err(KernelError::WorkerPanicked(msg)) = catch(|| claim(shared, tasks, task)) {
             *shared.panic.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg);
@@ -262,6 +297,27 @@ mod tests {
         let r = pool.run(4, &|i| assert!(i != 2, "task {i} fails"));
         assert!(matches!(r, Err(KernelError::WorkerPanicked(m)) if m.contains("task 2")));
         pool.run(3, &|_| ()).unwrap();
+    }
+
+    #[test]
+    fn nested_runs_do_not_deadlock() {
+        let pool = ThreadPool::new(2);
+        let n = AtomicUsize::new(0);
+        pool.run(4, &|_| {
+            pool.run(3, &|_| {
+                n.fetch_add(1, Ordering::Relaxed);
+            })
+            .unwrap();
+        })
+        .unwrap();
+        assert_eq!(n.load(Ordering::Relaxed), 12);
+    }
+
+    #[test]
+    fn plans_and_pools_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<ThreadPool>();
+        send_sync::<crate::ConvPlan>();
     }
 
     #[test]

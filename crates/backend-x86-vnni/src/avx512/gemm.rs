@@ -46,6 +46,64 @@ unsafe fn step<const MR: usize, const NV: usize>(
     }
 }
 
+/// The reduction with `S` k steps per tap, unrolled.
+///
+/// # Safety
+/// The [`IndirectGemmArgs`] contract with `kc = 4 · S`; AVX-512 VNNI (inlined into the kernel).
+#[inline(always)]
+unsafe fn taps<const MR: usize, const NV: usize, const S: usize>(
+    acc: &mut [[__m512i; NV]; MR],
+    args: &IndirectGemmArgs<'_>,
+    mut b: *const __m512i,
+) {
+    for t in 0..args.taps {
+        // SAFETY: `a` holds taps × MR row pointers.
+        let rows: [*const u8; MR] = std::array::from_fn(|i| unsafe { *args.a.add(t * MR + i) });
+        for s in 0..S {
+            // SAFETY: the panel holds taps · S blocks of NV vectors; rows hold 4 · S bytes.
+            unsafe {
+                step::<MR, NV>(acc, &rows, 4 * s, b);
+                b = b.add(NV);
+            }
+        }
+    }
+}
+
+/// The reduction for any `kc`, two k steps per iteration (half the loop overhead, a wider
+/// scheduling window).
+///
+/// # Safety
+/// The [`IndirectGemmArgs`] contract; AVX-512 VNNI (inlined into the kernel).
+#[inline(always)]
+unsafe fn taps_any<const MR: usize, const NV: usize>(
+    acc: &mut [[__m512i; NV]; MR],
+    args: &IndirectGemmArgs<'_>,
+    mut b: *const __m512i,
+) {
+    for t in 0..args.taps {
+        // SAFETY: `a` holds taps × MR row pointers.
+        let rows: [*const u8; MR] = std::array::from_fn(|i| unsafe { *args.a.add(t * MR + i) });
+        let mut k = 0;
+        while k + 8 <= args.kc {
+            // SAFETY: the panel holds taps · kc / 4 blocks of NV vectors; each row holds
+            // kc ≥ k + 8 bytes.
+            unsafe {
+                step::<MR, NV>(acc, &rows, k, b);
+                step::<MR, NV>(acc, &rows, k + 4, b.add(NV));
+                b = b.add(2 * NV);
+            }
+            k += 8;
+        }
+        if k < args.kc {
+            // SAFETY: as above, for the last k step of 4.
+            unsafe {
+                step::<MR, NV>(acc, &rows, k, b);
+                b = b.add(NV);
+            }
+        }
+    }
+}
+
 /// One tile of `MR` rows × `NR = 16 · NV` columns.
 ///
 /// # Safety
@@ -65,28 +123,25 @@ pub unsafe fn gemm<const MR: usize, const NV: usize, const NR: usize>(args: &Ind
             }
         }
     }
-    let mut b = args.b.cast::<__m512i>();
-    for t in 0..args.taps {
-        // SAFETY: `a` holds taps × MR row pointers.
-        let rows: [*const u8; MR] = std::array::from_fn(|i| unsafe { *args.a.add(t * MR + i) });
-        let mut k = 0;
-        // Two k steps per iteration: half the loop overhead and a wider scheduling window.
-        while k + 8 <= args.kc {
-            // SAFETY: the panel holds taps · kc / 4 blocks of NV vectors; each row holds
-            // kc ≥ k + 8 bytes.
-            unsafe {
-                step::<MR, NV>(&mut acc, &rows, k, b);
-                step::<MR, NV>(&mut acc, &rows, k + 4, b.add(NV));
-                b = b.add(2 * NV);
-            }
-            k += 8;
-        }
-        if k < args.kc {
-            // SAFETY: as above, for the last k step of 4.
-            unsafe {
-                step::<MR, NV>(&mut acc, &rows, k, b);
-                b = b.add(NV);
-            }
+    let b = args.b.cast::<__m512i>();
+    // Short taps (first layers: a kernel row of `kw · C` bytes, 12 for 3×3×3, 24 for
+    // 7×7×3) run fully unrolled: a loop of 3 or 6 steps per tap would pay a mispredicted
+    // exit per tap.
+    // Tiles of 12 rows keep the loop: 12 row pointers and the unrolled steps run out of
+    // general registers.
+    //
+    // SAFETY: every arm is called under the IndirectGemmArgs contract.
+    unsafe {
+        match if MR <= 8 { args.kc } else { 0 } {
+            4 => taps::<MR, NV, 1>(&mut acc, args, b),
+            8 => taps::<MR, NV, 2>(&mut acc, args, b),
+            12 => taps::<MR, NV, 3>(&mut acc, args, b),
+            16 => taps::<MR, NV, 4>(&mut acc, args, b),
+            20 => taps::<MR, NV, 5>(&mut acc, args, b),
+            24 => taps::<MR, NV, 6>(&mut acc, args, b),
+            28 => taps::<MR, NV, 7>(&mut acc, args, b),
+            32 => taps::<MR, NV, 8>(&mut acc, args, b),
+            _ => taps_any::<MR, NV>(&mut acc, args, b),
         }
     }
     // A copy for the epilogue: its row loop may index dynamically, which would keep `acc`

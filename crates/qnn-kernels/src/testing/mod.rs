@@ -37,9 +37,11 @@ pub enum Lowering {
 /// A quantized conv/dense layer as the QNN dialect states it, with its input.
 #[derive(Debug, Clone)]
 pub struct QnnLayer {
+    /// Shapes and window.
     pub geometry: ConvGeometry,
     /// u8 or i8.
     pub data_dtype: DType,
+    /// Data zero point `a`.
     pub data_zero_point: i32,
     /// u8 or i8.
     pub weight_dtype: DType,
@@ -51,8 +53,11 @@ pub struct QnnLayer {
     pub bias: Vec<i32>,
     /// `None`: i32 output.
     pub requant: Option<RequantScale>,
+    /// Input zero point of the requantize.
     pub requant_input_zero_point: i32,
+    /// u8, i8 or i32.
     pub out_dtype: DType,
+    /// Output zero point.
     pub out_zero_point: i32,
     /// Fused clamp in the output domain.
     pub clamp: Option<(i32, i32)>,
@@ -63,7 +68,9 @@ pub struct QnnLayer {
 /// A layer and its lowering.
 #[derive(Clone)]
 pub struct Case {
+    /// The QNN-level layer.
     pub layer: QnnLayer,
+    /// How the frame gets it.
     pub lowering: Lowering,
 }
 
@@ -76,9 +83,13 @@ impl std::fmt::Debug for Case {
 /// What the frame gets for a case.
 #[derive(Debug, Clone)]
 pub struct Lowered {
+    /// The problem.
     pub problem: ConvProblem,
+    /// OHWI weights as the kernel gets them.
     pub weights: Vec<i32>,
+    /// Input bytes.
     pub input: Vec<u8>,
+    /// The epilogue with the folded constants.
     pub epilogue: EpilogueSpec,
 }
 
