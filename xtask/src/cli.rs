@@ -8,6 +8,9 @@ usage: cargo xtask <command> [options]
 commands:
   test      host tests, clippy, rustfmt, then the aarch64 suites under qemu for
             cortex-a53, neoverse-n1 and max
+  asm-report
+            instructions per MAC of each Arm kernel's inner loop, from the disassembly
+            of the aarch64 release build, next to the peers' figures
   help      this text
 
 options of `test`:
@@ -19,6 +22,10 @@ options of `test`:
   --install         install missing tools (rustup target, apt packages); automatic when
                     running as root with CI set
   --no-cross        build locally even when `cross` would work
+
+options of `asm-report`:
+  --no-build        disassemble the existing release build
+  --show            print each hot loop's instructions too
 
 environment:
   QNN_PROPTEST_CASES   cases per property test (default: each test's own, 256 in proptest);
@@ -38,9 +45,17 @@ pub struct TestArgs {
     pub no_cross: bool,
 }
 
+/// Options of `cargo xtask asm-report`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AsmReportArgs {
+    pub no_build: bool,
+    pub show: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Test(TestArgs),
+    AsmReport(AsmReportArgs),
     Help,
 }
 
@@ -60,6 +75,20 @@ where
                 return Ok(Command::Help);
             }
             parse_test(rest.into_iter()).map(Command::Test)
+        }
+        "asm-report" => {
+            let mut a = AsmReportArgs::default();
+            for arg in args {
+                match arg.as_str() {
+                    "--no-build" => a.no_build = true,
+                    "--show" => a.show = true,
+                    "-h" | "--help" => return Ok(Command::Help),
+                    other => {
+                        bail!("unknown option `{other}` of `cargo xtask asm-report`\n\n{USAGE}")
+                    }
+                }
+            }
+            Ok(Command::AsmReport(a))
         }
         other => bail!("unknown command `{other}`\n\n{USAGE}"),
     }
@@ -158,5 +187,16 @@ mod tests {
             assert!(e.contains("usage: cargo xtask"), "{bad:?}: {e}");
         }
         assert!(parse(["bench2"]).unwrap_err().to_string().starts_with("unknown command `bench2`"));
+    }
+
+    #[test]
+    fn asm_report_options() {
+        assert_eq!(parse(["asm-report"]).unwrap(), Command::AsmReport(AsmReportArgs::default()));
+        let both = AsmReportArgs { no_build: true, show: true };
+        assert_eq!(
+            parse(["asm-report", "--show", "--no-build"]).unwrap(),
+            Command::AsmReport(both)
+        );
+        assert!(parse(["asm-report", "--quick"]).unwrap_err().to_string().contains("usage"));
     }
 }

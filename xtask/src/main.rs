@@ -40,5 +40,6 @@ fn run() -> Result<bool> {
             Ok(true)
         }
         cli::Command::Test(args) => commands::test::run(&args),
+        cli::Command::AsmReport(args) => commands::asm_report::run(&args),
     }
 }

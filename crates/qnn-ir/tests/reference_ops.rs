@@ -327,3 +327,37 @@ fn core_shape_ops() {
     assert_eq!(eval(&cat, &[&x, &t(&[1, 3], vec![6i32, 7, 8])]).shape(), &[3, 3]);
     assert!(matches!(err(&cat, &[&x, &t(&[1, 3], vec![0i16; 3])]), IrError::DType { .. }));
 }
+
+#[test]
+fn fma_rounds_once_and_broadcasts() {
+    // 1/3 is not exact in f32: a separately rounded product differs from the fused one.
+    let third = 1.0f32 / 3.0;
+    let a = Tensor::from_vec(&[2, 1], vec![3.0f32, 7.0]).unwrap();
+    let b = Tensor::from_vec(&[1], vec![third]).unwrap();
+    let c = Tensor::from_vec(&[1, 2], vec![-1.0f32, 0.5]).unwrap();
+    let want: Vec<f32> =
+        [3.0f32, 7.0].iter().flat_map(|&x| [-1.0f32, 0.5].map(|z| x.mul_add(third, z))).collect();
+    let y = eval_op(&Op::Fma, &[&a, &b, &c]).unwrap();
+    assert_eq!(y, Tensor::from_vec(&[2, 2], want.clone()).unwrap());
+    assert_ne!(3.0f32 * third - 1.0, want[0], "the example must separate fused from unfused");
+    let i = Tensor::from_vec(&[1], vec![1i32]).unwrap();
+    assert!(matches!(eval_op(&Op::Fma, &[&a, &b, &i]), Err(IrError::DType { index: 2, .. })));
+    assert!(matches!(eval_op(&Op::Fma, &[&a, &b]), Err(IrError::Arity { .. })));
+}
+
+#[test]
+fn f32_sum_pool_adds_in_window_order() {
+    let pool = Pool2dAttrs {
+        kernel: [2, 2],
+        strides: [1, 1],
+        padding: [0, 0, 1, 1],
+        dilation: [1, 1],
+        layout: DataLayout::Nchw,
+    };
+    let op = Op::Pool2d { kind: PoolKind::Sum, pool, pad_value: 0 };
+    // 1e8 + 1 − 1e8 in window order is 0 in f32 (1 is lost), not 1.
+    let x = Tensor::from_vec(&[1, 1, 2, 2], vec![1e8f32, 1.0, -1e8, 2.0]).unwrap();
+    let y = eval_op(&op, &[&x]).unwrap();
+    let first = ((0f32 + 1e8) + 1.0) + -1e8 + 2.0;
+    assert_eq!(y, Tensor::from_vec(&[1, 1, 2, 2], vec![first, 3.0, -1e8 + 2.0, 2.0]).unwrap());
+}

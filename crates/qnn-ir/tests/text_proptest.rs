@@ -99,7 +99,7 @@ fn material() -> impl Strategy<Value = Material> {
         })
 }
 
-const OP_COUNT: usize = 32;
+const OP_COUNT: usize = 33;
 
 /// Op number `index` (0..OP_COUNT) with attributes taken from `m`.
 fn make_op(index: usize, m: &Material) -> Op {
@@ -186,7 +186,8 @@ fn make_op(index: usize, m: &Material) -> Op {
         28 => Op::Concatenate { axis: u[17] },
         29 => Op::MatMul,
         30 => Op::Softmax { axis: u[17] },
-        _ => Op::Lookup,
+        31 => Op::Lookup,
+        _ => Op::Fma,
     }
 }
 

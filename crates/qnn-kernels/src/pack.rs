@@ -157,6 +157,23 @@ impl PackedGemmWeights {
                 }
                 Ok(())
             }
+            WeightConstraint::S8S8PairSumFitsI16 => {
+                if dtype != DType::I8 {
+                    return Err(KernelError::NotApplicable {
+                        kernel,
+                        why: "the s8 pair-sum constraint needs s8 weights".into(),
+                    });
+                }
+                match self.data.as_slice().iter().position(|&w| w as i8 == i8::MIN) {
+                    None => Ok(()),
+                    Some(p) => Err(KernelError::NotApplicable {
+                        kernel,
+                        why: format!(
+                            "weight −128 at packed position {p} could wrap an int16 pair sum ((−128)·(−128)·2 = 32768)"
+                        ),
+                    }),
+                }
+            }
         }
     }
 

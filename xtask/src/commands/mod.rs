@@ -1,4 +1,5 @@
 //! One module per `cargo xtask` command. Each builds its list of steps with a pure `plan`
 //! function (unit-tested) and runs it with [`crate::steps::run_all`].
 
+pub mod asm_report;
 pub mod test;

@@ -17,7 +17,8 @@ use crate::tools;
 /// The crates whose tests run for aarch64 under emulation, once per CPU model: the oracle
 /// (`qnn-ir`), and every crate with code that differs by architecture or CPU feature (kernels,
 /// dispatch). Add a crate here when it joins that set; this list is the only place.
-pub const AARCH64_TEST_PACKAGES: &[&str] = &["qnn-ir", "qnn-legalize", "backend-template"];
+pub const AARCH64_TEST_PACKAGES: &[&str] =
+    &["qnn-ir", "qnn-legalize", "backend-template", "backend-arm-neon", "backend-arm-dotprod"];
 
 /// CPU models for `QEMU_CPU`, one per Arm dispatch tier (ARCHITECTURE.md §7): NEON without
 /// dotprod (Raspberry Pi 3 class), dotprod (Graviton 2 class), and dotprod + i8mm.

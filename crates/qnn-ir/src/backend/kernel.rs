@@ -113,6 +113,11 @@ pub enum WeightConstraint {
     /// pair of weights `(w0, w1)` at packed k positions `(2i, 2i+1)`,
     /// `255 · (max(w0,0) + max(w1,0)) ≤ 32767` and `255 · (min(w0,0) + min(w1,0)) ≥ −32768`.
     U8S8PairSumFitsI16,
+    /// s8 data × s8 weights with two products summed in one int16 lane before widening (Arm
+    /// NEON `smull` + `smlal2`, then `sadalp`): no weight may be −128. Then
+    /// |x · w| ≤ 128 · 127 = 16 256 and any two products sum to at most 32 512 in magnitude,
+    /// while (−128) · (−128) · 2 = 32 768 would wrap.
+    S8S8PairSumFitsI16,
 }
 
 /// Arguments of one [`DepthwiseMicrokernel`] call: one output row, every channel.

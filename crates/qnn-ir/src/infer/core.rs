@@ -125,6 +125,15 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
             let shape = broadcast_shapes(name, &inputs[0].shape, &inputs[1].shape)?;
             Ok(TensorType::new(DType::F32, shape))
         }
+        Op::Fma => {
+            arity(name, inputs, 3)?;
+            for (i, t) in inputs.iter().enumerate() {
+                dtype_in(name, i, t, &[DType::F32])?;
+            }
+            let ab = broadcast_shapes(name, &inputs[0].shape, &inputs[1].shape)?;
+            let shape = broadcast_shapes(name, &ab, &inputs[2].shape)?;
+            Ok(TensorType::new(DType::F32, shape))
+        }
         Op::Round => {
             arity(name, inputs, 1)?;
             dtype_in(name, 0, inputs[0], &[DType::F32])?;
@@ -150,11 +159,17 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
         Op::Pool2d { kind, pool, pad_value } => {
             arity(name, inputs, 1)?;
             match kind {
-                PoolKind::Sum => dtype_in(name, 0, inputs[0], INTS)?,
+                PoolKind::Sum => dtype_in(name, 0, inputs[0], ALL)?,
                 PoolKind::Max => dtype_in(name, 0, inputs[0], ALL)?,
             }
             let shape = pool2d_output_shape(name, pool, inputs[0])?;
             match kind {
+                PoolKind::Sum if inputs[0].dtype == DType::F32 => {
+                    if f64::from(*pad_value as f32) != f64::from(*pad_value) {
+                        return Err(attr_err(name, "pad_value", pad_value, "must be exact in f32"));
+                    }
+                    Ok(TensorType::new(DType::F32, shape))
+                }
                 PoolKind::Sum => {
                     if !inputs[0].dtype.contains(*pad_value as i64) {
                         return Err(attr_err(

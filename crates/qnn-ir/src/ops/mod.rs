@@ -189,13 +189,17 @@ pub enum Op {
     Divide,
     /// f32 round half to even.
     Round,
+    /// f32 fused multiply-add `a · b + c` with one rounding (IEEE fusedMultiplyAdd),
+    /// broadcasting its three inputs: ONNX Runtime's QLinearAdd computes with FMAs.
+    Fma,
     /// Sum over `axes` (integers → i32, f32 → f32).
     Sum {
         axes: Vec<usize>,
         keepdims: bool,
     },
-    /// Window reduction (sum of integers into i32, or max in the input dtype; max also on f32,
-    /// where NaN cells never win).
+    /// Window reduction: sum of integers into i32; sum of f32 into f32, accumulated from +0 in
+    /// window order (rows, then columns; ONNX Runtime's average pooling order); or max in the
+    /// input dtype (also on f32, where NaN cells never win).
     Pool2d {
         kind: PoolKind,
         pool: Pool2dAttrs,
@@ -259,6 +263,7 @@ impl Op {
             Op::Multiply => "multiply",
             Op::Divide => "divide",
             Op::Round => "round",
+            Op::Fma => "fma",
             Op::Sum { .. } => "sum",
             Op::Pool2d { .. } => "pool2d",
             Op::Pad { .. } => "pad",

@@ -98,6 +98,15 @@ pub(super) fn cast(op: &str, x: &Tensor, to: DType) -> Result<Tensor, IrError> {
 }
 
 /// `round`: f32 round half to even.
+/// `fma`: `a · b + c` rounded once, broadcasting the three f32 operands.
+pub(super) fn fma(op: &str, a: &Tensor, b: &Tensor, c: &Tensor) -> Result<Tensor, IrError> {
+    let shape = broadcast_shape(op, &broadcast_shape(op, a.shape(), b.shape())?, c.shape())?;
+    let x = broadcast_to(op, floats(op, a, 0)?, &shape)?;
+    let y = broadcast_to(op, floats(op, b, 1)?, &shape)?;
+    let z = broadcast_to(op, floats(op, c, 2)?, &shape)?;
+    Ok(Tensor::F32(Zip::from(&x).and(&y).and(&z).map_collect(|&x, &y, &z| x.mul_add(y, z))))
+}
+
 pub(super) fn round(op: &str, x: &Tensor) -> Result<Tensor, IrError> {
     Ok(Tensor::F32(floats(op, x, 0)?.mapv(f32::round_ties_even)))
 }

@@ -191,6 +191,7 @@ fn compute(op: &Op, inputs: &[&Tensor]) -> Result<Tensor, IrError> {
         Op::Multiply => elementwise::binary(name, Binary::Multiply, arg(0)?, arg(1)?),
         Op::Divide => elementwise::binary(name, Binary::Divide, arg(0)?, arg(1)?),
         Op::Round => elementwise::round(name, arg(0)?),
+        Op::Fma => elementwise::fma(name, arg(0)?, arg(1)?, arg(2)?),
         Op::Sum { axes, keepdims } => shape_ops::sum(name, arg(0)?, axes, *keepdims),
         Op::Pool2d { kind, pool, pad_value } => {
             pool::pool2d(name, arg(0)?, *kind, pool, *pad_value)

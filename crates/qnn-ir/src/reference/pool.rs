@@ -22,13 +22,16 @@ pub(super) fn pool2d(
     pool: &Pool2dAttrs,
     pad_value: i32,
 ) -> Result<Tensor, IrError> {
-    if let (Tensor::F32(a), PoolKind::Max) = (x, kind) {
+    if let Tensor::F32(a) = x {
         let a = to_nchw_f32(op, a, pool.layout)?;
-        let y = pooled(op, &a, pool, |_, cells| {
-            let max = cells.iter().flatten().copied().reduce(f32::max);
-            max.ok_or_else(|| {
+        let y = pooled(op, &a, pool, |_, cells| match kind {
+            // Window order, from +0: the order ONNX Runtime's average pooling sums in.
+            PoolKind::Sum => {
+                Ok(cells.iter().fold(0f32, |acc, c| acc + c.unwrap_or(pad_value as f32)))
+            }
+            PoolKind::Max => cells.iter().flatten().copied().reduce(f32::max).ok_or_else(|| {
                 attr_error(op, "padding", "", "a window covers only padding: it has no maximum")
-            })
+            }),
         })?;
         let y = y.into_dyn();
         return Ok(Tensor::F32(match pool.layout {
@@ -315,8 +318,11 @@ mod tests {
         let p = attrs([1, 2], [1, 1], [0, 1, 0, 0]);
         let y = pool2d("pool2d", &x, PoolKind::Max, &p, 0).unwrap();
         assert_eq!(y, Tensor::from_vec(&[1, 1, 1, 3], vec![-1.5f32, -1.5, -0.5]).unwrap());
-        let s = pool2d("pool2d", &x, PoolKind::Sum, &p, 0);
-        assert!(matches!(s, Err(IrError::DType { .. })));
+        // Sum in f32: NaN propagates, padding adds +0.
+        let s = pool2d("pool2d", &x, PoolKind::Sum, &p, 0).unwrap();
+        let Tensor::F32(s) = s else { panic!("f32 sum pool must give f32") };
+        assert!(s[[0, 0, 0, 1]].is_nan() && s[[0, 0, 0, 2]].is_nan());
+        assert_eq!(s[[0, 0, 0, 0]], -1.5);
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub(crate) const OPS: &[(&str, &[&str])] = &[
     ("multiply", &[]),
     ("divide", &[]),
     ("round", &[]),
+    ("fma", &[]),
     ("sum", &["axes", "keepdims"]),
     ("pool2d", &["kind", POOL[0], POOL[1], POOL[2], POOL[3], POOL[4], "pad_value"]),
     ("pad", &["pads", "value"]),
@@ -153,7 +154,8 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
         | Op::Subtract
         | Op::Multiply
         | Op::Divide
-        | Op::Round => vec![],
+        | Op::Round
+        | Op::Fma => vec![],
         Op::Softmax { axis } => vec![("axis", axis.to_string())],
         Op::Cast { to } => vec![("to", dt(to))],
         Op::Sum { axes, keepdims } => {
@@ -312,6 +314,7 @@ pub(crate) fn build_op(name: &str, a: &Attrs<'_>) -> Result<Op, IrError> {
         "multiply" => Op::Multiply,
         "divide" => Op::Divide,
         "round" => Op::Round,
+        "fma" => Op::Fma,
         "sum" => Op::Sum {
             axes: a.with("axes", |s, cx| s.list(cx, Spanned::usize))?,
             keepdims: a.with("keepdims", Spanned::bool)?,

@@ -351,10 +351,12 @@ pub fn imported_family() -> Graph {
     let w = g.constant("w", ramp(F32, &[6, 3]));
     let fm = g.node("fm", Op::MatMul, &[f, w], F32, &[2, 3]);
     let sm = g.node("sm", Op::Softmax { axis: 1 }, &[fm], F32, &[2, 3]);
+    let half = g.constant("half", ramp(F32, &[3]));
+    let fused = g.node("fused", Op::Fma, &[sm, half, fm], F32, &[2, 3]);
     let x = g.input("x", I8, &[7]);
     let t = g.constant("t", ramp(U8, &[256]));
     let lk = g.node("lk", Op::Lookup, &[x, t], U8, &[7]);
-    g.finish(&[mm, sm, lk])
+    g.finish(&[mm, fused, lk])
 }
 
 /// Every family graph with its name.

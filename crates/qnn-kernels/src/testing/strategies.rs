@@ -324,6 +324,10 @@ fn knobs(entry: &KernelEntry, topic: Topic) -> BoxedStrategy<Knobs> {
         KernelImpl::IndirectGemm(k) if k.constraint == WeightConstraint::U8S8PairSumFitsI16 => {
             Some(64)
         }
+        // No −128: s8 pairs then fit an int16 lane.
+        KernelImpl::IndirectGemm(k) if k.constraint == WeightConstraint::S8S8PairSumFitsI16 => {
+            Some(127)
+        }
         _ => None,
     };
     let int16 = entry.operands == (DType::I16, DType::I16);

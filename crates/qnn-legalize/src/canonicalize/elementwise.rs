@@ -13,9 +13,10 @@ use crate::error::LegalizeError;
 /// `cast`. Exact when every partial result stays in i32, which is checked here from
 /// `|a − zp_a| ≤ 255`: `255·(M_a + M_b) + 4 + |zp_o| < 2^31`.
 ///
-/// Float mode (reference: `clamp(rne(f32(a − zp_a)·m_a + f32(b − zp_b)·m_b) + f32(zp_o))` in
-/// f32): `cast(f32) → subtract zp → multiply m` per operand (exact up to the multiply, which
-/// rounds as the reference's does), `add`, `round`, `add zp_o`, saturating `cast`.
+/// Float mode (reference: ONNX Runtime's QLinearAdd, `clamp(rne(fma(a, r_a, fma(b, r_b, c))))`
+/// with `c = f32(zp_o) − fma(r_a, zp_a, f32(r_b · zp_b))` folded here in f32 exactly as the
+/// reference computes it): `cast(f32)` of each raw operand (exact), two `fma`, `round`,
+/// saturating `cast`.
 pub(crate) fn lower_add(
     rw: &mut Rewriter<'_>,
     node: &Node,
@@ -33,12 +34,17 @@ pub(crate) fn lower_add(
         if !(255.0 * (ma + mb)).is_finite() {
             return Err(unsupported(node, format!("f32 multipliers {ma:e}, {mb:e} overflow f32")));
         }
-        let fa = float_operand(rw, n, "a", a, za, ma)?;
-        let fb = float_operand(rw, n, "b", b, zb, mb)?;
-        let s = rw.node(&format!("{n}.sum"), None, Op::Add, &[fa, fb])?;
-        let r = rw.node(&format!("{n}.round"), None, Op::Round, &[s])?;
-        let z = rw.f32_constant(&format!("{n}.zp"), &[], vec![zo as f32])?;
-        let r = rw.node(&format!("{n}.addzp"), None, Op::Add, &[r, z])?;
+        let c = zo as f32 - ma.mul_add(za as f32, mb * zb as f32);
+        let fa = rw.node(&format!("{n}.af"), None, Op::Cast { to: DType::F32 }, &[a])?;
+        let fb = rw.node(&format!("{n}.bf"), None, Op::Cast { to: DType::F32 }, &[b])?;
+        let (ra, rb) = (
+            rw.f32_constant(&format!("{n}.am"), &[], vec![ma])?,
+            rw.f32_constant(&format!("{n}.bm"), &[], vec![mb])?,
+        );
+        let c = rw.f32_constant(&format!("{n}.c"), &[], vec![c])?;
+        let t = rw.node(&format!("{n}.bfma"), None, Op::Fma, &[fb, rb, c])?;
+        let v = rw.node(&format!("{n}.afma"), None, Op::Fma, &[fa, ra, t])?;
+        let r = rw.node(&format!("{n}.round"), None, Op::Round, &[v])?;
         return rw.node(out, Some(out), Op::Cast { to: *out_dtype }, &[r]);
     }
     let bound = 255.0 * (ratios[0].0 + ratios[1].0) + 4.0 + f64::from(zo.unsigned_abs());
@@ -65,7 +71,7 @@ pub(crate) fn lower_add(
 
 /// `f32(x − zp) · m`: `cast(f32) → [subtract zp] → multiply m` (8-bit values and zero points
 /// are exact in f32, so the subtraction is exact).
-fn float_operand(
+pub(crate) fn float_operand(
     rw: &mut Rewriter<'_>,
     n: &str,
     which: &str,
@@ -98,8 +104,10 @@ fn centered(
     rw.node(&format!("{n}.{which}z"), None, Op::Subtract, &[c, z])
 }
 
-/// `qnn.mul`: `(a − zp_a)·(b − zp_b)` in i32 (|·| ≤ 255² for 8-bit operands), then
-/// `requantize` with `M = s_a·s_b / s_o` (fixed: f64; float: `f32(f32(s_a·s_b) / s_o)`).
+/// `qnn.mul`: `(a − zp_a)·(b − zp_b)` in i32 (|·| ≤ 255² for 8-bit operands), then fixed
+/// modes `requantize` with `M = s_a·s_b / s_o` (in f64); float mode (ONNX Runtime's QLinearMul,
+/// which adds the zero point before rounding) `cast(f32) → multiply m → add f32(zp_o) → round
+/// → cast` with `m = f32(f32(s_a·s_b) / s_o)`.
 pub(crate) fn lower_mul(
     rw: &mut Rewriter<'_>,
     node: &Node,
@@ -112,6 +120,19 @@ pub(crate) fn lower_mul(
     let ca = centered(rw, n, "a", a, lhs.zero_point[0])?;
     let cb = centered(rw, n, "b", b, rhs.zero_point[0])?;
     let p = rw.node(&format!("{n}.product"), None, Op::Multiply, &[ca, cb])?;
+    if *rounding == Rounding::Float {
+        let m = (sa * sb) / so;
+        if !m.is_finite() {
+            return Err(unsupported(node, format!("f32 multiplier {m:e} overflows f32")));
+        }
+        let f = rw.node(&format!("{n}.pf"), None, Op::Cast { to: DType::F32 }, &[p])?;
+        let mc = rw.f32_constant(&format!("{n}.m"), &[], vec![m])?;
+        let v = rw.node(&format!("{n}.scaled"), None, Op::Multiply, &[f, mc])?;
+        let z = rw.f32_constant(&format!("{n}.zp"), &[], vec![output.zero_point[0] as f32])?;
+        let v = rw.node(&format!("{n}.addzp"), None, Op::Add, &[v, z])?;
+        let r = rw.node(&format!("{n}.round"), None, Op::Round, &[v])?;
+        return rw.node(out, Some(out), Op::Cast { to: *out_dtype }, &[r]);
+    }
     let real = f64::from(sa) * f64::from(sb) / f64::from(so);
     let scale = requant_scale(node, *rounding, &[(real, (sa * sb) / so)])?;
     let op = Op::Requantize {
@@ -126,7 +147,9 @@ pub(crate) fn lower_mul(
 
 /// `qnn.concatenate`: each input requantized to the output parameters (or only cast, which
 /// saturates like the reference's clamp, where its parameters equal the output's), then
-/// `concatenate`.
+/// `concatenate`. Float mode requantizes as ONNX Runtime's QLinearConcat,
+/// `rne(f32(f32(x − zp_in) · s_in) / s_out) + zp_out`: `cast(f32) → subtract zp → multiply s_in
+/// → divide s_out → round → add zp_out → cast`.
 pub(crate) fn lower_concatenate(
     rw: &mut Rewriter<'_>,
     node: &Node,
@@ -148,6 +171,14 @@ pub(crate) fn lower_concatenate(
             } else {
                 rw.node(&format!("{n}.in{i}"), None, Op::Cast { to: *out_dtype }, &[x])?
             }
+        } else if *rounding == Rounding::Float {
+            let real = float_operand(rw, n, &format!("in{i}"), x, zi, si)?;
+            let s = rw.f32_constant(&format!("{n}.in{i}so"), &[], vec![so])?;
+            let q = rw.node(&format!("{n}.in{i}q"), None, Op::Divide, &[real, s])?;
+            let q = rw.node(&format!("{n}.in{i}r"), None, Op::Round, &[q])?;
+            let z = rw.f32_constant(&format!("{n}.in{i}zo"), &[], vec![zo as f32])?;
+            let q = rw.node(&format!("{n}.in{i}addzp"), None, Op::Add, &[q, z])?;
+            rw.node(&format!("{n}.in{i}"), None, Op::Cast { to: *out_dtype }, &[q])?
         } else {
             let scale =
                 requant_scale(node, *rounding, &[(f64::from(si) / f64::from(so), si / so)])?;

@@ -7,10 +7,16 @@
 //! `requantize` whose input zero point is `K·zp`. When `count` is the number of unpadded
 //! cells it varies with the output position, and the requantize carries one multiplier per
 //! (OH, OW) position.
+//!
+//! Float mode follows ONNX Runtime. Global average pooling keeps the integer sum and
+//! requantizes with `M = s_in / f32(s_out · f32(H·W))`; average pooling is computed in f32
+//! throughout: `cast(f32) → subtract zp → multiply s_in → pool2d sum (f32, window order) →
+//! divide count → divide s_out → add zp_out → round → cast`.
 
-use qnn_ir::{DataLayout, Node, Op, Pool2dAttrs, PoolKind, ValueId};
+use qnn_ir::{DType, DataLayout, Node, Op, Pool2dAttrs, PoolKind, Rounding, ValueId};
 
 use super::Rewriter;
+use super::elementwise::float_operand;
 use super::requantize::{requant_scale, unsupported};
 use crate::error::LegalizeError;
 
@@ -82,16 +88,22 @@ pub(crate) fn lower_avg_pool(
         }
         if all.iter().all(|&c| c == all[0]) { vec![all[0]] } else { all }
     };
+    let x = rw.value(node.inputs[0])?;
+    if rounding == Rounding::Float && !global {
+        return float_avg_pool(rw, node, out, x, &pool, &counts, [oh, ow], out_dtype);
+    }
     let ratios: Vec<(f64, f32)> = counts
         .iter()
-        .map(|&c| (f64::from(s_in) / (f64::from(s_out) * c as f64), (s_in / s_out) / c as f32))
+        .map(|&c| {
+            let float = if global { s_in / (s_out * c as f32) } else { (s_in / s_out) / c as f32 };
+            (f64::from(s_in) / (f64::from(s_out) * c as f64), float)
+        })
         .collect();
     let scale = requant_scale(node, rounding, &ratios)?;
     let zp_window = window as i64 * i64::from(zp);
     if i32::try_from(zp_window).is_err() {
         return Err(unsupported(node, format!("window {window} × zero point {zp} leaves i32")));
     }
-    let x = rw.value(node.inputs[0])?;
     let sum = if global {
         let ax = pool.layout.axes();
         let axes = if ax[2] < ax[3] { vec![ax[2], ax[3]] } else { vec![ax[3], ax[2]] };
@@ -120,6 +132,45 @@ pub(crate) fn lower_avg_pool(
         out_dtype,
     };
     rw.node(out, Some(out), op, &[sum])
+}
+
+/// Float-mode `qnn.avg_pool2d` (ONNX Runtime's QLinearAveragePool, all in f32): the real
+/// values summed in window order, divided by the count (one, or one per output position),
+/// then quantized with `rne(avg / s_out + zp_out)`.
+#[allow(clippy::too_many_arguments)]
+fn float_avg_pool(
+    rw: &mut Rewriter<'_>,
+    node: &Node,
+    out: &str,
+    x: ValueId,
+    pool: &Pool2dAttrs,
+    counts: &[usize],
+    [oh, ow]: [usize; 2],
+    out_dtype: DType,
+) -> Result<ValueId, LegalizeError> {
+    let Op::QnnAvgPool2d { input, output, .. } = &node.op else { unreachable!() };
+    let n = &node.name;
+    let real = float_operand(rw, n, "x", x, input.zero_point[0], input.scale[0])?;
+    let sum = rw.node(
+        &format!("{n}.sum"),
+        None,
+        Op::Pool2d { kind: PoolKind::Sum, pool: pool.clone(), pad_value: 0 },
+        &[real],
+    )?;
+    let count_shape = match (counts.len(), pool.layout) {
+        (1, _) => vec![],
+        (_, DataLayout::Nchw) => vec![1, 1, oh, ow],
+        (_, DataLayout::Nhwc) => vec![1, oh, ow, 1],
+    };
+    let counts = counts.iter().map(|&c| c as f32).collect();
+    let c = rw.f32_constant(&format!("{n}.count"), &count_shape, counts)?;
+    let avg = rw.node(&format!("{n}.avg"), None, Op::Divide, &[sum, c])?;
+    let so = rw.f32_constant(&format!("{n}.so"), &[], vec![output.scale[0]])?;
+    let q = rw.node(&format!("{n}.q"), None, Op::Divide, &[avg, so])?;
+    let zo = rw.f32_constant(&format!("{n}.zo"), &[], vec![output.zero_point[0] as f32])?;
+    let q = rw.node(&format!("{n}.addzp"), None, Op::Add, &[q, zo])?;
+    let q = rw.node(&format!("{n}.round"), None, Op::Round, &[q])?;
+    rw.node(out, Some(out), Op::Cast { to: out_dtype }, &[q])
 }
 
 /// `qnn.max_pool2d` → `pool2d` max (padding never wins).
