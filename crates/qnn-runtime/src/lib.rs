@@ -35,7 +35,11 @@
 //! graph bit for bit, and an integer overflow the reference reports is reported too.
 
 // The in-tree backends, named so that the linker keeps their registrations in every binary
-// that uses the runtime (ARCHITECTURE.md §5). The Arm and CUDA crates join the same way.
+// that uses the runtime (ARCHITECTURE.md §5). Each registers its descriptor everywhere it
+// compiles (the Arm ones on every host, so that Arm targets can be planned from anywhere)
+// and its kernels on its own architecture. The CUDA crate joins the same way.
+use backend_arm_dotprod as _;
+use backend_arm_neon as _;
 use backend_x86_avx2 as _;
 use backend_x86_vnni as _;
 

@@ -65,26 +65,17 @@ fn equals_onnx_runtime(names: &[&str]) {
     }
 }
 
-/// The peer models equal ONNX Runtime's outputs bit for bit, on every backend.
+/// The eight peer models equal ONNX Runtime's outputs bit for bit, on every backend.
 #[test]
 fn peer_models_equal_onnx_runtime_on_every_backend() {
     equals_onnx_runtime(&[
+        "mobilenetv2_qop_pt",
         "mobilenetv2_qop_pc",
+        "mobilenetv2_qdq_pt",
         "mobilenetv2_qdq_pc",
         "resnet_qop_pt",
         "resnet_qop_pc",
         "resnet_qdq_pt",
         "resnet_qdq_pc",
     ]);
-}
-
-/// The two models whose float qnn.add operands land on a rounding tie where qnn-legalize's
-/// lowering (multiply, add, round, add) and ONNX Runtime's kernel (fused multiply-adds, as
-/// qnn-ir's reference now states it) differ.
-#[test]
-#[ignore = "qnn-legalize's float lowering of qnn.add does not yet follow qnn-ir's \
-            ONNX-Runtime-exact float mode (its own other_ops_exact test fails on main); \
-            run with --ignored once that is fixed"]
-fn peer_models_with_add_ties_equal_onnx_runtime() {
-    equals_onnx_runtime(&["mobilenetv2_qop_pt", "mobilenetv2_qdq_pt"]);
 }

@@ -197,7 +197,74 @@ impl Pool {
         }
     }
 
+    /// The cells of the window of output `(oy, ox)`, in window order (rows, then columns):
+    /// `Some((y, x))` inside the image, `None` in the padding.
+    fn window(&self, oy: usize, ox: usize) -> impl Iterator<Item = Option<(usize, usize)>> + '_ {
+        let p = &self.pool;
+        let [_, _, h, w] = self.in_shape;
+        (0..p.kernel[0]).flat_map(move |r| {
+            (0..p.kernel[1]).map(move |s| {
+                let py = (oy * p.strides[0] + r * p.dilation[0]).checked_sub(p.padding[0]);
+                let px = (ox * p.strides[1] + s * p.dilation[1]).checked_sub(p.padding[1]);
+                py.filter(|&y| y < h).zip(px.filter(|&x| x < w))
+            })
+        })
+    }
+
+    /// f32: sums from +0 in window order, padding counted as `pad_value`; maxima by
+    /// `f32::max` in window order over the cells inside (NaN never wins), as the reference.
+    fn run_f32(&self, op: &str, input: &[u8], out: &mut [u8]) -> Result<(), IrError> {
+        let [n, c, _, _] = self.in_shape;
+        let [oh, ow] = self.out_hw;
+        let si = Self::strides(self.pool.layout, self.in_shape);
+        let so = Self::strides(self.pool.layout, [n, c, oh, ow]);
+        let x: Vec<f32> =
+            input.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let pad = self.pad_value as f32;
+        let mut acc: Vec<Option<f32>> = vec![None; c];
+        for b in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let sum = self.kind == PoolKind::Sum;
+                    acc.fill(if sum { Some(0.0) } else { None });
+                    for cell in self.window(oy, ox) {
+                        match cell {
+                            Some((y, xx)) => {
+                                let at = b * si[0] + y * si[2] + xx * si[3];
+                                for (ch, a) in acc.iter_mut().enumerate() {
+                                    let v = x[at + ch * si[1]];
+                                    *a = Some(match (*a, sum) {
+                                        (Some(a), true) => a + v,
+                                        (Some(a), false) => a.max(v),
+                                        (None, _) => v,
+                                    });
+                                }
+                            }
+                            None if sum => acc.iter_mut().for_each(|a| *a = a.map(|a| a + pad)),
+                            None => {}
+                        }
+                    }
+                    let at = b * so[0] + oy * so[2] + ox * so[3];
+                    for (ch, a) in acc.iter().enumerate() {
+                        let v = a.ok_or_else(|| IrError::Attribute {
+                            op: op.into(),
+                            attr: "padding".into(),
+                            value: format!("{:?}", self.pool.padding),
+                            msg: "a window covers only padding: it has no maximum".into(),
+                        })?;
+                        let o = (at + ch * so[1]) * 4;
+                        out[o..o + 4].copy_from_slice(&v.to_le_bytes());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn run(&self, op: &str, input: &[u8], out: &mut [u8]) -> Result<(), IrError> {
+        if self.dtype == DType::F32 {
+            return self.run_f32(op, input, out);
+        }
         let [n, c, h, w] = self.in_shape;
         let [oh, ow] = self.out_hw;
         let p = &self.pool;

@@ -136,6 +136,7 @@ impl Pass {
             | Op::Subtract
             | Op::Multiply
             | Op::Divide
+            | Op::Fma
             | Op::Cast { .. }
             | Op::Round
             | Op::Clip { .. } => op.clone(),

@@ -8,7 +8,7 @@ pub mod report;
 
 use std::collections::{HashMap, HashSet};
 
-use qnn_ir::{DType, Op, TensorType, window_output};
+use qnn_ir::{Op, TensorType, window_output};
 
 use crate::error::RuntimeError;
 use crate::exec::data::{Pool, SumBlock, Transpose};
@@ -396,7 +396,7 @@ fn single(
             elem: in_ty.dtype.size_bytes(),
         }),
         Op::Sum { axes, .. } => SumBlock::new(&in_ty.shape, axes, in_ty.dtype).map(ExecKind::Sum),
-        Op::Pool2d { kind, pool, pad_value } if in_ty.dtype != DType::F32 => {
+        Op::Pool2d { kind, pool, pad_value } => {
             let [n, c, h, w] = pool.layout.nchw(&in_ty.shape);
             let [pt, pl, pb, pr] = pool.padding;
             let (k, s, d) = (pool.kernel, pool.strides, pool.dilation);

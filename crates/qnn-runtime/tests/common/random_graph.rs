@@ -155,17 +155,7 @@ struct Cur {
 
 /// Builds the graph and a random input. Layers that do not fit the current tensor (a
 /// window larger than the padded input, a 2-D tensor for a pool) are skipped.
-///
-/// qnn.add and the average pools keep ONNX Runtime's float rounding only with
-/// `float_adds_and_pools`: qnn-legalize's float lowerings of those ops do not yet follow
-/// qnn-ir's reference (which now states ORT's fused multiply-adds and f32 multiplier order),
-/// so without it they use `tonearest` instead. Float requantization (conv, dense,
-/// qnn.requantize) is generated either way.
 pub fn build(net: &Net) -> (Graph, Tensor) {
-    build_with(net, false)
-}
-
-pub fn build_with(net: &Net, float_adds_and_pools: bool) -> (Graph, Tensor) {
     let mut b = GraphBuilder::new("random");
     let dt = dtype(net.input_u8);
     let shape = vec![net.n, net.c, net.h, net.w];
@@ -177,12 +167,7 @@ pub fn build_with(net: &Net, float_adds_and_pools: bool) -> (Graph, Tensor) {
         if cur.shape.len() != 4 {
             break;
         }
-        let mut l = l.clone();
-        let exact_lowering = matches!(l.kind, Kind::Add | Kind::AvgPool | Kind::GlobalPool);
-        if exact_lowering && l.rounding == Rounding::Float && !float_adds_and_pools {
-            l.rounding = Rounding::ToNearest;
-        }
-        if let Some(next) = layer_node(&mut b, i, &l, &cur, &history) {
+        if let Some(next) = layer_node(&mut b, i, l, &cur, &history) {
             cur = next;
             history.push(cur.clone());
         }

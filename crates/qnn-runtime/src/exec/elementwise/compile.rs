@@ -88,6 +88,7 @@ pub(crate) fn groupable(p: &Program, step: &Step) -> bool {
     let kind_ok = match op {
         Op::Add | Op::Subtract | Op::Multiply => ins.len() == 2 && same(ins[0].dtype),
         Op::Divide | Op::Round => same(DType::F32),
+        Op::Fma => ins.len() == 3 && same(DType::F32),
         Op::Cast { .. } => ins.len() == 1,
         Op::Clip { min, max } => match ins.first().map(|t| t.dtype) {
             Some(DType::F32) => !(min.is_nan() || max.is_nan() || min > max),
@@ -233,6 +234,15 @@ impl<'p> GroupCompiler<'p> {
             self.integral[i(dst)] =
                 kind != FloatBin::Div && whole(a, &self.integral) && whole(b, &self.integral);
             self.instrs.push(Instr::FloatBin { kind, dst: i(dst), a, b });
+            self.regs.insert(step.output, dst);
+            return;
+        }
+        if *op == Op::Fma {
+            let a = self.f32_arg(step.inputs[0]);
+            let b = self.f32_arg(step.inputs[1]);
+            let c = self.f32_arg(step.inputs[2]);
+            let dst = self.fresh(true);
+            self.instrs.push(Instr::Fma { dst: i(dst), a, b, c });
             self.regs.insert(step.output, dst);
             return;
         }

@@ -81,20 +81,22 @@ impl ElementwiseGroup {
         regs: &mut Registers,
     ) -> Result<(), Overflow> {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, the only feature `run_avx2` is compiled for.
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA, the features `run_avx2` is compiled for.
             return unsafe { self.run_avx2(inputs, outputs, range, regs) };
         }
         self.run_chunks(inputs, outputs, range, regs)
     }
 
-    /// [`run_chunks`](Self::run_chunks) compiled for AVX2 (8 lanes instead of SSE2's 4; the
-    /// same IEEE operations in the same order, so the same bits).
+    /// [`run_chunks`](Self::run_chunks) compiled for AVX2 and FMA (8 lanes instead of SSE2's
+    /// 4, `fma` as one instruction instead of a libm call; the same IEEE operations in the
+    /// same order, so the same bits — Rust never contracts a multiply and an add by itself).
     ///
     /// # Safety
-    /// The CPU must have AVX2.
+    /// The CPU must have AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn run_avx2(
         &self,
         inputs: &[&[u8]],
@@ -206,6 +208,26 @@ impl ElementwiseGroup {
                         FloatBin::Sub => binary(d, below, a, b, |x, y| x - y),
                         FloatBin::Mul => binary(d, below, a, b, |x, y| x * y),
                         FloatBin::Div => binary(d, below, a, b, |x, y| x / y),
+                    }
+                }
+                Instr::Fma { dst, a, b, c } => {
+                    let (d, below) = split(&mut regs.floats, dst, n);
+                    let at = |x: Arg<f32>, l: usize| match x {
+                        Arg::Reg(k) => below[k * CHUNK + l],
+                        Arg::Imm(v) => v,
+                    };
+                    match (a, b, c) {
+                        (Arg::Reg(a), Arg::Imm(m), c) => {
+                            let x = reg(below, a, n);
+                            for (l, (d, &x)) in d.iter_mut().zip(x).enumerate() {
+                                *d = x.mul_add(m, at(c, l));
+                            }
+                        }
+                        _ => {
+                            for (l, d) in d.iter_mut().enumerate() {
+                                *d = at(a, l).mul_add(at(b, l), at(c, l));
+                            }
+                        }
                     }
                 }
                 Instr::IntClamp { dst, a, lo, hi } => {

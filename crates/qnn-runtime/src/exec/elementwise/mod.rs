@@ -121,6 +121,13 @@ pub(crate) enum Instr {
         a: Arg<f32>,
         b: Arg<f32>,
     },
+    /// `a · b + c` with one rounding (`fma`).
+    Fma {
+        dst: usize,
+        a: Arg<f32>,
+        b: Arg<f32>,
+        c: Arg<f32>,
+    },
     /// Integer → integer `cast` (saturating) and integer `clip`.
     IntClamp {
         dst: usize,
