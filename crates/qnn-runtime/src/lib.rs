@@ -28,7 +28,10 @@
 //! them, plus its own `portable` backend (scalar kernels of the shared frame, any CPU):
 //! [`registered_backends`] lists them. `QNN_BACKEND=x86-avx2` (or
 //! [`CompileOptions::backend`]) restricts a compilation to one backend, with the portable
-//! kernels as its fallback; an unknown name is an error listing the registered ones.
+//! kernels as its fallback; an unknown name is an error listing the registered ones. An
+//! int8 layer whose operand pair the chosen backend has no int8 kernel for (arm-neon's
+//! exact int8 path is s8×s8 and u8×u8; a target without a dot product keeps u8×s8) runs on
+//! that backend's i16 kernel with the operands widened, exactly, rather than on `portable`.
 //!
 //! **Devices.** A target that includes the `cuda-dp4a` backend (the named target `cuda`,
 //! the host on a machine whose probe finds a GPU, or `QNN_BACKEND=cuda-dp4a`) runs each
