@@ -4,7 +4,7 @@
 //! `--json`).
 //!
 //! ```text
-//! cargo run -p qnn-legalize --example explain [-- --json] [-- --capability] [-- TARGET…]
+//! cargo run -p qnn-legalize --example descriptors_explain [-- --json] [-- --capability] [-- TARGET…]
 //! ```
 //!
 //! This crate cannot depend on the backend crates, so this example registers the test
