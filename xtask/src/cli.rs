@@ -11,6 +11,10 @@ commands:
   asm-report
             instructions per MAC of each Arm kernel's inner loop, from the disassembly
             of the aarch64 release build, next to the peers' figures
+  fuzz      each cargo-fuzz target of fuzz/ for a while (nightly; installs cargo-fuzz
+            when missing), with executions and findings per target
+  miri      the reference interpreter, the IR and the importer's parsing under Miri
+            (nightly; adds the miri component when missing)
   help      this text
 
 options of `test`:
@@ -26,6 +30,10 @@ options of `test`:
 options of `asm-report`:
   --no-build        disassemble the existing release build
   --show            print each hot loop's instructions too
+
+options of `fuzz`:
+  --time S          seconds per target (default 60)
+  --target NAME     only this target (onnx_bytes, onnx_mutate, ir_text, …)
 
 environment:
   QNN_PROPTEST_CASES   cases per property test (default: each test's own, 256 in proptest);
@@ -45,6 +53,20 @@ pub struct TestArgs {
     pub no_cross: bool,
 }
 
+/// Options of `cargo xtask fuzz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuzzArgs {
+    /// Seconds per target.
+    pub time: u64,
+    pub target: Option<String>,
+}
+
+impl Default for FuzzArgs {
+    fn default() -> Self {
+        FuzzArgs { time: 60, target: None }
+    }
+}
+
 /// Options of `cargo xtask asm-report`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AsmReportArgs {
@@ -56,6 +78,8 @@ pub struct AsmReportArgs {
 pub enum Command {
     Test(TestArgs),
     AsmReport(AsmReportArgs),
+    Fuzz(FuzzArgs),
+    Miri,
     Help,
 }
 
@@ -90,8 +114,46 @@ where
             }
             Ok(Command::AsmReport(a))
         }
+        "fuzz" => {
+            let rest: Vec<String> = args.collect();
+            if rest.iter().any(|a| a == "-h" || a == "--help") {
+                return Ok(Command::Help);
+            }
+            parse_fuzz(rest.into_iter()).map(Command::Fuzz)
+        }
+        "miri" => match args.next() {
+            None => Ok(Command::Miri),
+            Some(a) if a == "-h" || a == "--help" => Ok(Command::Help),
+            Some(a) => bail!("`cargo xtask miri` takes no option, got `{a}`\n\n{USAGE}"),
+        },
         other => bail!("unknown command `{other}`\n\n{USAGE}"),
     }
+}
+
+fn parse_fuzz(mut args: impl Iterator<Item = String>) -> Result<FuzzArgs> {
+    let mut f = FuzzArgs::default();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((k, v)) if k.starts_with("--") => (k.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let value = match flag.as_str() {
+            "--time" | "--target" => match inline.or_else(|| args.next()) {
+                Some(v) if !v.is_empty() && !v.starts_with("--") => v,
+                _ => bail!("`{flag}` needs a value\n\n{USAGE}"),
+            },
+            other => bail!("unknown option `{other}` of `cargo xtask fuzz`\n\n{USAGE}"),
+        };
+        if flag == "--time" {
+            f.time = match value.parse::<u64>() {
+                Ok(s) if s > 0 => s,
+                _ => bail!("`--time` takes a number of seconds > 0, got `{value}`\n\n{USAGE}"),
+            };
+        } else {
+            f.target = Some(value);
+        }
+    }
+    Ok(f)
 }
 
 fn parse_test(mut args: impl Iterator<Item = String>) -> Result<TestArgs> {
@@ -187,6 +249,24 @@ mod tests {
             assert!(e.contains("usage: cargo xtask"), "{bad:?}: {e}");
         }
         assert!(parse(["bench2"]).unwrap_err().to_string().starts_with("unknown command `bench2`"));
+    }
+
+    #[test]
+    fn fuzz_options() {
+        assert_eq!(parse(["fuzz"]).unwrap(), Command::Fuzz(FuzzArgs::default()));
+        let want = FuzzArgs { time: 900, target: Some("ir_text".into()) };
+        assert_eq!(
+            parse(["fuzz", "--time", "900", "--target", "ir_text"]).unwrap(),
+            Command::Fuzz(want.clone())
+        );
+        assert_eq!(parse(["fuzz", "--target=ir_text", "--time=900"]).unwrap(), Command::Fuzz(want));
+        assert_eq!(parse(["fuzz", "--time", "5", "-h"]).unwrap(), Command::Help);
+        for bad in [&["--time"][..], &["--time", "0"], &["--time", "x"], &["--target"], &["--x"]] {
+            let e = parse(std::iter::once("fuzz").chain(bad.iter().copied())).unwrap_err();
+            assert!(e.to_string().contains("usage: cargo xtask"), "{bad:?}: {e}");
+        }
+        assert_eq!(parse(["miri"]).unwrap(), Command::Miri);
+        assert!(parse(["miri", "--quick"]).unwrap_err().to_string().contains("usage"));
     }
 
     #[test]

@@ -45,5 +45,7 @@ fn run() -> Result<bool> {
         }
         cli::Command::Test(args) => commands::test::run(&args),
         cli::Command::AsmReport(args) => commands::asm_report::run(&args),
+        cli::Command::Fuzz(args) => commands::fuzz::run(&args),
+        cli::Command::Miri => commands::miri::run(),
     }
 }

@@ -90,3 +90,21 @@ fn qdq_concat_without_inputs() {
     let e = import_fixture("qdq_concat_without_inputs.onnx").unwrap_err().to_string();
     assert!(e.contains("Concat") && e.contains("takes 1.."), "{e}");
 }
+
+/// onnx_mutate: `axis` normalization accepted axis 0 of a rank-0 tensor, and folding a
+/// `Squeeze` of a scalar constant with `axes = [0]` indexed its empty shape: "index out of
+/// bounds: the len is 0 but the index is 0". Concat of scalar constants had the same cause.
+#[test]
+fn squeeze_of_a_scalar_constant() {
+    let e = import_fixture("squeeze_scalar_constant.onnx").unwrap_err().to_string();
+    assert!(e.contains("Squeeze") && e.contains("outside the rank 0"), "{e}");
+    let scalar = TensorProto {
+        name: "c".into(),
+        data_type: 7,
+        int64_data: vec![3],
+        ..TensorProto::default()
+    };
+    let concat = node("Concat", &["c", "c"], "k", vec![int_attr("axis", 0)]);
+    let e = import(vec![concat], vec![scalar], "k").unwrap_err().to_string();
+    assert!(e.contains("Concat") && e.contains("outside the rank 0"), "{e}");
+}
