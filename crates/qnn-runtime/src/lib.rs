@@ -1,0 +1,66 @@
+//! `qnn-runtime`: compile a QNN graph for this machine and run it (ARCHITECTURE.md §2, §6).
+//!
+//! ```text
+//! Graph (QNN dialect)
+//!   ── legalize(target, policy) ──►  core ops, a lowering per conv/dense, with reasons
+//!   ── fold constants ──────────►  every all-constant node evaluated once (reference)
+//!   ── fuse ────────────────────►  conv/dense + zero-point terms + bias + requantize + clamp
+//!                                   = one op; kernel chosen from the registry, weights
+//!                                   prepacked once
+//!   ── layout ──────────────────►  NHWC inside, transposes only at the graph edges
+//!   ── plan ────────────────────►  element-wise chains grouped into one fast evaluator,
+//!                                   buffers shared by liveness, a report per step
+//!   ── run ─────────────────────►  thread-parallel, reentrant (`CompiledModel: Send + Sync`)
+//! ```
+//!
+//! ```no_run
+//! use qnn_runtime::{CompileOptions, Compiler};
+//! # fn main() -> Result<(), qnn_runtime::RuntimeError> {
+//! # let graph: qnn_ir::Graph = unimplemented!();
+//! # let input: qnn_ir::Tensor = unimplemented!();
+//! let model = Compiler::new(CompileOptions::default()).compile(&graph)?;
+//! println!("{}", model.report());          // kernel and backend per op, or why the reference
+//! let outputs = model.run(&[input])?;      // bit-exact with qnn_ir::reference::run
+//! # Ok(()) }
+//! ```
+//!
+//! **Backends.** This crate links the in-tree backends, so every user of `qnn-runtime` has
+//! them, plus its own `portable` backend (scalar kernels of the shared frame, any CPU):
+//! [`registered_backends`] lists them. `QNN_BACKEND=x86-avx2` (or
+//! [`CompileOptions::backend`]) restricts a compilation to one backend, with the portable
+//! kernels as its fallback; an unknown name is an error listing the registered ones.
+//!
+//! **Exactness.** Whatever runs a step — a registered kernel, a fast implementation here, or
+//! the reference interpreter — the outputs equal `qnn_ir::reference::run` on the original
+//! graph bit for bit, and an integer overflow the reference reports is reported too.
+
+// The in-tree backends, named so that the linker keeps their registrations in every binary
+// that uses the runtime (ARCHITECTURE.md §5). Each registers its descriptor everywhere it
+// compiles (the Arm ones on every host, so that Arm targets can be planned from anywhere)
+// and its kernels on its own architecture. The CUDA crate joins the same way.
+use backend_arm_dotprod as _;
+use backend_arm_neon as _;
+use backend_x86_avx2 as _;
+use backend_x86_vnni as _;
+
+mod backend_portable;
+mod compiler;
+mod error;
+mod exec;
+mod model;
+mod optimize;
+mod options;
+mod plan;
+mod program;
+
+pub use backend_portable::NAME as PORTABLE_BACKEND;
+pub use compiler::Compiler;
+pub use error::RuntimeError;
+pub use model::{CompiledModel, Workspace};
+pub use options::{BACKEND_ENV, CompileOptions, available_threads};
+pub use plan::report::{Exec, PlanReport, StepReport};
+
+/// Names of the backends registered in this binary, sorted (`portable`, `x86-avx2`, …).
+pub fn registered_backends() -> Vec<&'static str> {
+    qnn_ir::backend::registry::backends().iter().map(|d| d.name).collect()
+}
