@@ -6,8 +6,7 @@
 //!
 //! Miri is ~1000× slower than native code: property tests run [`MIRI_CASES`] cases
 //! (`QNN_PROPTEST_CASES`), and tests that would take hours under it (whole models, exhaustive
-//! sweeps) carry `#[cfg_attr(miri, ignore = "…")]` with the reason. Isolation is off because
-//! the importer's tests read their fixture files.
+//! sweeps) carry `#[cfg_attr(miri, ignore = "…")]` with the reason. See [`MIRIFLAGS`].
 
 use anyhow::{Result, bail};
 
@@ -16,6 +15,12 @@ use crate::steps::{self, Cmd, Step};
 
 /// Property-test cases per test under Miri.
 pub const MIRI_CASES: u32 = 4;
+
+/// Isolation off: the importer's tests read their fixture files. Deterministic floats: Miri
+/// otherwise adds a few ULPs of random error to `exp`, `powi` and friends (as another libm
+/// might), and the reference's exact-f32 tests (softmax, fixed-point multipliers) compare
+/// exact values computed with the host's libm.
+pub const MIRIFLAGS: &str = "-Zmiri-disable-isolation -Zmiri-deterministic-floats";
 
 /// The crates run under Miri.
 pub const PACKAGES: &[&str] = &["qnn-ir", "qnn-onnx"];
@@ -32,7 +37,7 @@ pub fn plan() -> Vec<Step> {
             let cmd = Cmd::new("cargo")
                 .args(["+nightly", "miri", "test", "-p", p, "--lib", "--tests"])
                 .env("QNN_PROPTEST_CASES", MIRI_CASES.to_string())
-                .env("MIRIFLAGS", "-Zmiri-disable-isolation")
+                .env("MIRIFLAGS", MIRIFLAGS)
                 // `cargo run` (xtask) pins its children to the stable toolchain.
                 .env("RUSTUP_TOOLCHAIN", "nightly");
             Step::run(format!("miri {p}"), cmd)
@@ -79,7 +84,8 @@ mod tests {
         let Action::Run(c) = &p[1].action else { panic!("{:?}", p[1]) };
         assert_eq!(
             c.to_string(),
-            "QNN_PROPTEST_CASES=4 MIRIFLAGS=-Zmiri-disable-isolation RUSTUP_TOOLCHAIN=nightly \
+            "QNN_PROPTEST_CASES=4 MIRIFLAGS='-Zmiri-disable-isolation -Zmiri-deterministic-floats' \
+             RUSTUP_TOOLCHAIN=nightly \
              cargo +nightly miri test -p qnn-onnx --lib --tests"
         );
     }
