@@ -66,6 +66,7 @@ impl Compiler {
 
     /// Compiles a graph in the QNN dialect (or any mix of QNN and core ops).
     pub fn compile(&self, g: &Graph) -> Result<CompiledModel, RuntimeError> {
+        g.verify_with(&self.options.limits)?;
         let target = self.target()?;
         let policy = self.options.effective_policy();
         let l = legalize(g, &target, policy.as_ref())?;
@@ -79,7 +80,7 @@ impl Compiler {
         if let Some(n) = g.nodes.iter().find(|n| n.op.is_qnn()) {
             return Err(RuntimeError::NotLowered { node: n.name.clone(), op: n.op.name().into() });
         }
-        g.verify()?;
+        g.verify_with(&self.options.limits)?;
         let target = self.target()?;
         self.build(g, &target, None, &HashMap::new())
     }
@@ -126,7 +127,7 @@ impl Compiler {
             }
         }
         let program = to_nhwc(Program::build(&g, convs, &notes)?)?;
-        let planned = plan(program)?;
+        let planned = plan(program, &self.options.limits)?;
         let report = PlanReport {
             model: g.name.clone(),
             target: target.name().to_string(),
