@@ -1,6 +1,7 @@
 //! Shared code of qnn's fuzz targets (`fuzz_targets/*.rs`): the checks run on every graph a
 //! target obtains, the structure-aware ONNX mutator and its seed models.
 
+pub mod diff_graph;
 pub mod graph_check;
 pub mod onnx_mutate;
 pub mod onnx_seeds;

@@ -50,9 +50,10 @@ const COMMON_OPTIONS: &[&str] = &[
 /// Extra libFuzzer options per target.
 const TARGET_OPTIONS: &[(&str, &[&str])] = &[
     ("ir_text", &["-dict=fuzz/dicts/ir_text.dict"]),
-    // The input is a stream of choices, not a model: a few hundred bytes make eight edits.
-    ("onnx_mutate", &["-max_len=512"]),
-    ("differential", &["-max_len=512"]),
+    // The input is a stream of choices, not a model: a few hundred bytes make eight edits
+    // or a three-layer graph, and short inputs only make defaults (no length ramp-up).
+    ("onnx_mutate", &["-max_len=512", "-len_control=0"]),
+    ("differential", &["-max_len=512", "-len_control=0"]),
 ];
 
 /// A `cargo +nightly …` command with the stable toolchain's variables removed.
