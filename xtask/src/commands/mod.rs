@@ -5,4 +5,5 @@ pub mod asm_report;
 pub mod fuzz;
 pub mod gpu_check;
 pub mod miri;
+pub mod stress;
 pub mod test;
