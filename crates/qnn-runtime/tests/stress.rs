@@ -119,7 +119,7 @@ fn hammer(
                     let plan = &plans[p];
                     let k = next(&mut rng) % plan.inputs.len();
                     let x = std::slice::from_ref(&plan.inputs[k]);
-                    let got = if i % 2 == 0 {
+                    let got = if i.is_multiple_of(2) {
                         plan.model.run(x)
                     } else {
                         plan.model.run_with(&mut spaces[p], x)
