@@ -11,6 +11,12 @@ commands:
   asm-report
             instructions per MAC of each Arm kernel's inner loop, from the disassembly
             of the aarch64 release build, next to the peers' figures
+  fuzz      each cargo-fuzz target of fuzz/ for a while (nightly; installs cargo-fuzz
+            when missing), with executions and findings per target
+  miri      the reference interpreter, the IR and the importer's parsing under Miri
+            (nightly; adds the miri component when missing)
+  stress    many threads running one compiled model, then many models at once, each
+            output compared with a single-threaded run
   help      this text
 
 options of `test`:
@@ -26,6 +32,14 @@ options of `test`:
 options of `asm-report`:
   --no-build        disassemble the existing release build
   --show            print each hot loop's instructions too
+
+options of `fuzz`:
+  --time S          seconds per target (default 60)
+  --target NAME     only this target (onnx_bytes, onnx_mutate, ir_text, …)
+
+options of `stress`:
+  --time S          seconds in all (default 60), half on one model, half on many
+  --threads N       caller threads (default 8)
 
 environment:
   QNN_PROPTEST_CASES   cases per property test (default: each test's own, 256 in proptest);
@@ -45,6 +59,35 @@ pub struct TestArgs {
     pub no_cross: bool,
 }
 
+/// Options of `cargo xtask fuzz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuzzArgs {
+    /// Seconds per target.
+    pub time: u64,
+    pub target: Option<String>,
+}
+
+impl Default for FuzzArgs {
+    fn default() -> Self {
+        FuzzArgs { time: 60, target: None }
+    }
+}
+
+/// Options of `cargo xtask stress`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StressArgs {
+    /// Seconds in all.
+    pub time: u64,
+    /// Caller threads.
+    pub threads: usize,
+}
+
+impl Default for StressArgs {
+    fn default() -> Self {
+        StressArgs { time: 60, threads: 8 }
+    }
+}
+
 /// Options of `cargo xtask asm-report`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AsmReportArgs {
@@ -56,6 +99,9 @@ pub struct AsmReportArgs {
 pub enum Command {
     Test(TestArgs),
     AsmReport(AsmReportArgs),
+    Fuzz(FuzzArgs),
+    Miri,
+    Stress(StressArgs),
     Help,
 }
 
@@ -90,8 +136,80 @@ where
             }
             Ok(Command::AsmReport(a))
         }
+        "fuzz" => {
+            let rest: Vec<String> = args.collect();
+            if rest.iter().any(|a| a == "-h" || a == "--help") {
+                return Ok(Command::Help);
+            }
+            parse_fuzz(rest.into_iter()).map(Command::Fuzz)
+        }
+        "stress" => {
+            let rest: Vec<String> = args.collect();
+            if rest.iter().any(|a| a == "-h" || a == "--help") {
+                return Ok(Command::Help);
+            }
+            parse_stress(rest.into_iter()).map(Command::Stress)
+        }
+        "miri" => match args.next() {
+            None => Ok(Command::Miri),
+            Some(a) if a == "-h" || a == "--help" => Ok(Command::Help),
+            Some(a) => bail!("`cargo xtask miri` takes no option, got `{a}`\n\n{USAGE}"),
+        },
         other => bail!("unknown command `{other}`\n\n{USAGE}"),
     }
+}
+
+/// `--name value` or `--name=value` pairs of `command`, each name one of `names`.
+fn options(
+    command: &str,
+    names: &[&str],
+    mut args: impl Iterator<Item = String>,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((k, v)) if k.starts_with("--") => (k.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        if !names.contains(&flag.as_str()) {
+            bail!("unknown option `{flag}` of `cargo xtask {command}`\n\n{USAGE}");
+        }
+        match inline.or_else(|| args.next()) {
+            Some(v) if !v.is_empty() && !v.starts_with("--") => out.push((flag, v)),
+            _ => bail!("`{flag}` needs a value\n\n{USAGE}"),
+        }
+    }
+    Ok(out)
+}
+
+/// A positive integer option value.
+fn positive<T: std::str::FromStr + PartialOrd + Default>(flag: &str, v: &str) -> Result<T> {
+    match v.parse::<T>() {
+        Ok(n) if n > T::default() => Ok(n),
+        _ => bail!("`{flag}` takes a number > 0, got `{v}`\n\n{USAGE}"),
+    }
+}
+
+fn parse_stress(args: impl Iterator<Item = String>) -> Result<StressArgs> {
+    let mut s = StressArgs::default();
+    for (flag, v) in options("stress", &["--time", "--threads"], args)? {
+        match flag.as_str() {
+            "--time" => s.time = positive(&flag, &v)?,
+            _ => s.threads = positive(&flag, &v)?,
+        }
+    }
+    Ok(s)
+}
+
+fn parse_fuzz(args: impl Iterator<Item = String>) -> Result<FuzzArgs> {
+    let mut f = FuzzArgs::default();
+    for (flag, v) in options("fuzz", &["--time", "--target"], args)? {
+        match flag.as_str() {
+            "--time" => f.time = positive(&flag, &v)?,
+            _ => f.target = Some(v),
+        }
+    }
+    Ok(f)
 }
 
 fn parse_test(mut args: impl Iterator<Item = String>) -> Result<TestArgs> {
@@ -187,6 +305,30 @@ mod tests {
             assert!(e.contains("usage: cargo xtask"), "{bad:?}: {e}");
         }
         assert!(parse(["bench2"]).unwrap_err().to_string().starts_with("unknown command `bench2`"));
+    }
+
+    #[test]
+    fn fuzz_options() {
+        assert_eq!(parse(["fuzz"]).unwrap(), Command::Fuzz(FuzzArgs::default()));
+        let want = FuzzArgs { time: 900, target: Some("ir_text".into()) };
+        assert_eq!(
+            parse(["fuzz", "--time", "900", "--target", "ir_text"]).unwrap(),
+            Command::Fuzz(want.clone())
+        );
+        assert_eq!(parse(["fuzz", "--target=ir_text", "--time=900"]).unwrap(), Command::Fuzz(want));
+        assert_eq!(parse(["fuzz", "--time", "5", "-h"]).unwrap(), Command::Help);
+        for bad in [&["--time"][..], &["--time", "0"], &["--time", "x"], &["--target"], &["--x"]] {
+            let e = parse(std::iter::once("fuzz").chain(bad.iter().copied())).unwrap_err();
+            assert!(e.to_string().contains("usage: cargo xtask"), "{bad:?}: {e}");
+        }
+        assert_eq!(parse(["miri"]).unwrap(), Command::Miri);
+        assert_eq!(parse(["stress"]).unwrap(), Command::Stress(StressArgs::default()));
+        assert_eq!(
+            parse(["stress", "--threads=3", "--time", "5"]).unwrap(),
+            Command::Stress(StressArgs { time: 5, threads: 3 })
+        );
+        assert!(parse(["stress", "--threads", "0"]).unwrap_err().to_string().contains("usage"));
+        assert!(parse(["miri", "--quick"]).unwrap_err().to_string().contains("usage"));
     }
 
     #[test]

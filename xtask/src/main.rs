@@ -45,5 +45,8 @@ fn run() -> Result<bool> {
         }
         cli::Command::Test(args) => commands::test::run(&args),
         cli::Command::AsmReport(args) => commands::asm_report::run(&args),
+        cli::Command::Fuzz(args) => commands::fuzz::run(&args),
+        cli::Command::Miri => commands::miri::run(),
+        cli::Command::Stress(args) => commands::stress::run(&args),
     }
 }

@@ -203,6 +203,27 @@ fn conformance(family: Family, topic_index: usize) {
     });
 }
 
+fn every_tail(family: Family) {
+    cases::for_tail_sweep(family, |case| {
+        for (i, o) in cases::configurations(family).iter().enumerate() {
+            let got = run(&case.spec, &case.input, o, 132)
+                .map_err(|e| format!("{e}\n  case: {}", case.describe))?;
+            case.compare(&got, &format!("emulated configuration {i} ({o:?})"))?;
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn gemm_every_tail() {
+    every_tail(Family::Gemm);
+}
+
+#[test]
+fn depthwise_every_tail() {
+    every_tail(Family::Depthwise);
+}
+
 #[test]
 fn byte_transpose() {
     let xs = [0x0302_0100, 0x1312_1110, 0x2322_2120, 0x3332_3130];

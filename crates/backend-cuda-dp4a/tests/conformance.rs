@@ -8,7 +8,7 @@
 mod common;
 
 use backend_cuda_dp4a::{CudaConvOp, Family, Options};
-use common::cases::{DeviceCase, TOPICS, configurations, for_cases};
+use common::cases::{DeviceCase, TOPICS, configurations, for_cases, for_tail_sweep};
 use common::gpu_or_skip;
 
 fn run_case(case: &DeviceCase, options: &Options) -> Result<(), String> {
@@ -49,6 +49,27 @@ on_gpu! {
     depthwise_epilogues_and_ties: Family::Depthwise, 3;
     depthwise_long_reductions: Family::Depthwise, 4;
     depthwise_extreme_values: Family::Depthwise, 5;
+}
+
+/// The deterministic sweep of every row, column and reduction tail (GEMM) and every channel
+/// tail (depthwise), in every configuration.
+fn every_tail(family: Family) {
+    if !gpu_or_skip(&format!("GPU tail sweep {family:?}")) {
+        return;
+    }
+    for_tail_sweep(family, |case| {
+        configurations(family).iter().try_for_each(|o| run_case(case, o))
+    });
+}
+
+#[test]
+fn gemm_every_tail() {
+    every_tail(Family::Gemm);
+}
+
+#[test]
+fn depthwise_every_tail() {
+    every_tail(Family::Depthwise);
 }
 
 /// One prepared op run from several threads at once gives the same bytes every time.

@@ -56,6 +56,15 @@ pub enum IrError {
 
     #[error("input `{name}`: {msg}")]
     Input { name: String, msg: String },
+
+    /// A tensor, or the values of a graph together, would take more memory than the
+    /// [`Limits`](crate::limits::Limits) allow; `bytes` is `None` when the size does not even
+    /// fit 64 bits.
+    #[error(
+        "{what}: {} bytes exceed the limit of {limit} bytes",
+        bytes.map_or_else(|| "more than 2^64".to_string(), |b| b.to_string())
+    )]
+    LimitExceeded { what: String, bytes: Option<u64>, limit: u64 },
 }
 
 impl IrError {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::error::IrError;
 use crate::infer::infer_type;
+use crate::limits::Limits;
 use crate::ops::Op;
 use crate::tensor::{Tensor, TensorType};
 
@@ -110,19 +111,37 @@ impl Graph {
     }
 }
 
-/// Builds a graph node by node, inferring each output type as it goes.
+/// Builds a graph node by node, inferring each output type as it goes. Every value's type is
+/// checked against the builder's [`Limits`] as it is added (a node whose inferred output
+/// would be too large is refused before anything computes it).
 #[derive(Debug)]
 pub struct GraphBuilder {
     graph: Graph,
     names: HashMap<String, ValueId>,
+    limits: Limits,
+    /// Bytes of the values added so far.
+    bytes: u64,
 }
 
 impl GraphBuilder {
+    /// A builder with the process-wide default limits ([`Limits::default`]).
     pub fn new(name: impl Into<String>) -> Self {
+        GraphBuilder::with_limits(name, Limits::default())
+    }
+
+    /// A builder that refuses values beyond `limits`.
+    pub fn with_limits(name: impl Into<String>, limits: Limits) -> Self {
         GraphBuilder {
             graph: Graph { name: name.into(), ..Graph::default() },
             names: HashMap::new(),
+            limits,
+            bytes: 0,
         }
+    }
+
+    /// The limits this builder checks.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     fn add_value(
@@ -134,6 +153,16 @@ impl GraphBuilder {
         if self.names.contains_key(&name) {
             return Err(IrError::Redefined { name });
         }
+        let bytes = self.limits.check_type(&format!("value `{name}`"), &ty)?;
+        let total = self.bytes.saturating_add(bytes);
+        if total > self.limits.max_graph_bytes {
+            return Err(IrError::LimitExceeded {
+                what: format!("the values of graph `{}` with `{name}`", self.graph.name),
+                bytes: Some(total),
+                limit: self.limits.max_graph_bytes,
+            });
+        }
+        self.bytes = total;
         let id = ValueId(self.graph.values.len() as u32);
         self.names.insert(name.clone(), id);
         self.graph.values.push(Value { name, ty, def });
@@ -202,9 +231,9 @@ impl GraphBuilder {
         &self.graph
     }
 
-    /// Finishes and verifies the graph.
+    /// Finishes and verifies the graph (against the builder's limits).
     pub fn finish(self) -> Result<Graph, IrError> {
-        self.graph.verify()?;
+        self.graph.verify_with(&self.limits)?;
         Ok(self.graph)
     }
 }

@@ -4,6 +4,7 @@
 //! * the [`Graph`] of typed values and nodes, its [`GraphBuilder`] and verifier;
 //! * the operators ([`Op`]): the QNN dialect and the core integer ops;
 //! * type and shape inference ([`infer_type`]);
+//! * memory [`limits`] checked before anything is allocated;
 //! * the reference semantics of every op ([`reference`]) and fixed-point multipliers
 //!   ([`fixed_point`]);
 //! * the backend plugin contract ([`backend`]).
@@ -14,6 +15,7 @@ pub mod error;
 pub mod fixed_point;
 pub mod graph;
 pub mod infer;
+pub mod limits;
 pub mod ops;
 pub mod quant;
 pub mod reference;

@@ -5,15 +5,24 @@ use std::collections::HashSet;
 use crate::error::IrError;
 use crate::graph::{Graph, ValueDef, ValueId};
 use crate::infer::infer_type;
+use crate::limits::Limits;
 
 impl Graph {
+    /// [`Graph::verify_with`] the process-wide default [`Limits`].
+    pub fn verify(&self) -> Result<(), IrError> {
+        self.verify_with(&Limits::default())
+    }
+
     /// Checks that
+    /// * every value's type, and all of them together, fit `limits` (first, so that nothing
+    ///   below computes with sizes that overflow);
     /// * value names are unique and every value's definition is consistent (inputs are listed
     ///   as inputs, node outputs point back at their node, constants have their tensor's type);
     /// * every node reads only values defined before it (inputs, constants, earlier nodes);
     /// * every node's declared output type is what inference gives for its inputs;
     /// * graph outputs exist.
-    pub fn verify(&self) -> Result<(), IrError> {
+    pub fn verify_with(&self, limits: &Limits) -> Result<(), IrError> {
+        limits.check_graph(self)?;
         let mut names = HashSet::new();
         for v in &self.values {
             if !names.insert(v.name.as_str()) {

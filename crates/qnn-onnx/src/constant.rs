@@ -2,7 +2,8 @@
 //! element type, decoded from `TensorProto` with every size checked.
 
 use ndarray::{ArrayD, IxDyn};
-use qnn_ir::{DType, Tensor};
+use qnn_ir::limits::{Limits, extent_bytes};
+use qnn_ir::{DType, IrError, Tensor};
 
 use crate::error::OnnxError;
 use crate::onnx_type::OnnxType;
@@ -47,6 +48,31 @@ pub(crate) fn element_count(name: &str, shape: &[usize]) -> Result<usize, OnnxEr
         .ok_or_else(|| OnnxError::tensor(name, format!("shape {shape:?} has too many elements")))
 }
 
+/// Refuses a constant of type `ty` and `shape` whose decoded elements (`f32` for float and
+/// float16, `f64`, else `i64`) would take more than `limits.max_tensor_bytes`, or whose
+/// dimensions overflow (empty dimensions count as 1, as in [`qnn_ir::limits`]).
+fn check_decoded(
+    what: &str,
+    ty: OnnxType,
+    shape: &[usize],
+    limits: &Limits,
+) -> Result<(), OnnxError> {
+    let (held, size) = match ty {
+        OnnxType::FLOAT | OnnxType::FLOAT16 => ("f32", 4),
+        OnnxType::DOUBLE => ("f64", 8),
+        _ => ("i64", 8),
+    };
+    let bytes = extent_bytes(shape, size);
+    if bytes.is_some_and(|b| b <= limits.max_tensor_bytes) {
+        return Ok(());
+    }
+    Err(OnnxError::Limit(Box::new(IrError::LimitExceeded {
+        what: format!("{what} ({ty} {shape:?}, held as {held})"),
+        bytes,
+        limit: limits.max_tensor_bytes,
+    })))
+}
+
 /// `f16` bits to `f32` (exact: every half value is a float).
 pub(crate) fn f16_to_f32(bits: u16) -> f32 {
     let sign = u32::from(bits >> 15) << 31;
@@ -68,8 +94,16 @@ fn sign_of(bits: u16) -> f32 {
 }
 
 impl Constant {
-    /// Decodes a `TensorProto` (`raw_data` or the typed field, little-endian).
+    /// Decodes a `TensorProto` (`raw_data` or the typed field, little-endian) within the
+    /// process-wide default [`Limits`].
     pub fn from_proto(t: &TensorProto) -> Result<Constant, OnnxError> {
+        Constant::from_proto_within(t, &Limits::default())
+    }
+
+    /// Decodes a `TensorProto`, refusing (before decoding) one whose decoded form would
+    /// exceed `limits`: integer elements are held as `i64`, so an `n`-element integer tensor
+    /// takes `8·n` bytes whatever its ONNX type.
+    pub fn from_proto_within(t: &TensorProto, limits: &Limits) -> Result<Constant, OnnxError> {
         let name = t.name.as_str();
         let ty = OnnxType(t.data_type);
         if t.data_location == 1 || !t.external_data.is_empty() {
@@ -84,6 +118,7 @@ impl Constant {
                 OnnxError::tensor(name, format!("negative dimension {d} in {:?}", t.dims))
             })?);
         }
+        check_decoded(&format!("tensor `{name}`"), ty, &shape, limits)?;
         let n = element_count(name, &shape)?;
         let size = match ty {
             OnnxType::UINT8 | OnnxType::INT8 | OnnxType::BOOL => 1,
@@ -144,6 +179,12 @@ impl Constant {
         let c = Constant { ty, shape, data };
         c.check_range(name)?;
         Ok(c)
+    }
+
+    /// Errors when this constant's shape is beyond `limits` (for constants computed at import
+    /// time: folded shape arithmetic, `Constant` nodes).
+    pub(crate) fn check_within(&self, name: &str, limits: &Limits) -> Result<(), OnnxError> {
+        check_decoded(&format!("constant `{name}`"), self.ty, &self.shape, limits)
     }
 
     /// Integer values must lie in their type's range (typed fields can hold any int32).

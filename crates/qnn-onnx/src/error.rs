@@ -42,6 +42,12 @@ pub enum OnnxError {
     #[error("graph {kind} `{name}`: {msg}")]
     GraphIo { kind: &'static str, name: String, msg: String },
 
+    /// A tensor or shape beyond the import's memory limits
+    /// ([`ImportOptions::limits`](crate::ImportOptions::limits)), refused before anything of
+    /// its size is decoded or allocated (always [`IrError::LimitExceeded`]).
+    #[error("{0}")]
+    Limit(Box<IrError>),
+
     /// The qnn-ir graph rejected what the node imports to (shapes, parameters).
     #[error("node {node} ({op_type}): {source}")]
     Ir { node: String, op_type: String, source: Box<IrError> },

@@ -73,6 +73,7 @@ impl Compiler {
     /// without a GPU) is an error, [`RuntimeError::DeviceUnavailable`], rather than a quiet
     /// fallback to the CPU: [`plan`](Self::plan) shows such a target's plan.
     pub fn compile(&self, g: &Graph) -> Result<CompiledModel, RuntimeError> {
+        g.verify_with(&self.options.limits)?;
         let target = self.target()?;
         require_devices(&target)?;
         self.compile_for(g, &target, DeviceMode::Prepare)
@@ -105,7 +106,7 @@ impl Compiler {
         if let Some(n) = g.nodes.iter().find(|n| n.op.is_qnn()) {
             return Err(RuntimeError::NotLowered { node: n.name.clone(), op: n.op.name().into() });
         }
-        g.verify()?;
+        g.verify_with(&self.options.limits)?;
         let target = self.target()?;
         require_devices(&target)?;
         self.build(g, &target, None, &HashMap::new(), DeviceMode::Prepare)
@@ -154,7 +155,7 @@ impl Compiler {
             }
         }
         let program = to_nhwc(Program::build(&g, convs, &notes)?)?;
-        let planned = plan(program)?;
+        let planned = plan(program, &self.options.limits)?;
         let report = PlanReport {
             model: g.name.clone(),
             target: target.name().to_string(),

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use qnn_ir::limits::Limits;
 use qnn_legalize::policy::{Decision, DecisionContext};
 use qnn_legalize::{CostModel, Forced, Lowering, LoweringPolicy, Target};
 
@@ -27,6 +28,10 @@ pub struct CompileOptions {
     pub backend: Option<String>,
     /// Force this lowering for every conv/dense (on top of the policy).
     pub lowering: Option<Lowering>,
+    /// Memory limits: the graph's values are checked against them before legalization, every
+    /// planned buffer against [`Limits::max_tensor_bytes`] and the activation arena of a run
+    /// against [`Limits::max_graph_bytes`], before anything is allocated.
+    pub limits: Limits,
 }
 
 impl fmt::Debug for CompileOptions {
@@ -37,6 +42,7 @@ impl fmt::Debug for CompileOptions {
             .field("threads", &self.threads)
             .field("backend", &self.backend)
             .field("lowering", &self.lowering)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -61,6 +67,7 @@ impl CompileOptions {
             threads: available_threads(),
             backend: None,
             lowering: None,
+            limits: Limits::default(),
         }
     }
 
@@ -95,6 +102,11 @@ impl CompileOptions {
 
     pub fn lowering(mut self, lowering: Option<Lowering>) -> Self {
         self.lowering = lowering;
+        self
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 

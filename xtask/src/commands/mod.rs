@@ -2,5 +2,8 @@
 //! function (unit-tested) and runs it with [`crate::steps::run_all`].
 
 pub mod asm_report;
+pub mod fuzz;
 pub mod gpu_check;
+pub mod miri;
+pub mod stress;
 pub mod test;

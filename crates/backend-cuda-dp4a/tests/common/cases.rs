@@ -14,7 +14,7 @@ use qnn_ir::backend::{
 use qnn_kernels::portable::{self, I8};
 use qnn_kernels::testing::Case;
 use qnn_kernels::testing::conformance::case_count;
-use qnn_kernels::testing::strategies::{Topic, cases};
+use qnn_kernels::testing::strategies::{Topic, cases, tail_sweep};
 
 use backend_cuda_dp4a::{Family, Options, TILES, spec_from_frame};
 
@@ -57,6 +57,38 @@ const DEPTHWISE_SHAPES: KernelEntry = KernelEntry {
         run: portable::depthwise::<I8, I8, 16, 4>,
     }),
 };
+
+/// The stand-in of the deterministic tail sweep for the GEMM kernel: a 64×64 "tile", so that
+/// the sweep's rows and columns `1..=129` reach every tail of the 32, 64 and 128 tiles.
+const GEMM_SWEEP_SHAPES: KernelEntry = KernelEntry {
+    imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
+        mr: 64,
+        nr: 64,
+        kr: 4,
+        packed: (DType::I8, DType::I8),
+        fused_epilogue: true,
+        constraint: WeightConstraint::None,
+        probe: ok,
+        run: portable::gemm::<I8, I8, 1, 1, 1>,
+    }),
+    ..GEMM_SHAPES
+};
+
+/// Runs `check` on every case of the shared tail sweep for `family` (every row, column and
+/// reduction tail; every channel tail of depthwise); panics with the first failure.
+pub fn for_tail_sweep(family: Family, check: impl Fn(&DeviceCase) -> Result<(), String>) {
+    let entry = match family {
+        Family::Gemm => &GEMM_SWEEP_SHAPES,
+        Family::Depthwise => &DEPTHWISE_SHAPES,
+    };
+    let sweep = tail_sweep(entry);
+    for (i, case) in sweep.iter().enumerate() {
+        let result = DeviceCase::new(case).and_then(|dc| check(&dc));
+        if let Err(e) = result {
+            panic!("{family:?} tail case {i} of {}: {e}", sweep.len());
+        }
+    }
+}
 
 /// Every topic of the shared generators, with this suite's default case count.
 pub const TOPICS: [(Topic, u32); 6] = [

@@ -54,7 +54,10 @@ use crate::graph::Graph;
 
 /// Parses the text form and verifies the graph ([`Graph::verify`]). Syntax errors are
 /// [`IrError::Parse`] with the line and column; a well-formed but invalid graph gives the
-/// verifier's error.
+/// verifier's error, and one whose types exceed the process's default
+/// [`Limits`](crate::limits::Limits) [`IrError::LimitExceeded`]. Parsing itself never
+/// allocates more than the text holds: declared types are only numbers until something
+/// computes with them.
 pub fn parse(src: &str) -> Result<Graph, IrError> {
     let g = parse_unverified(src)?;
     g.verify()?;

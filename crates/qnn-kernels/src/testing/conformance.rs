@@ -6,7 +6,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use qnn_ir::backend::{KernelEntry, registry};
 
 use super::check_case;
-use super::strategies::{Topic, cases};
+use super::strategies::{Topic, cases, tail_sweep};
 use crate::plan::applicable;
 use crate::threads::ThreadPool;
 
@@ -74,6 +74,29 @@ pub fn property(entry: &KernelEntry, topic: Topic, default_cases: u32) {
     }
 }
 
+/// Every case of [`tail_sweep`] (each row, column and reduction tail of the kernel's tile,
+/// or each channel tail of its block), with one and with two threads.
+pub fn every_tail(entry: &KernelEntry) {
+    if !runnable(entry) {
+        return;
+    }
+    let one = ThreadPool::new(1);
+    let two = ThreadPool::new(2);
+    let sweep = tail_sweep(entry);
+    for (i, case) in sweep.iter().enumerate() {
+        if let Err(e) = applicable(entry, &case.lowered().problem) {
+            panic!(
+                "tail case {i} of `{}` is not applicable: {e}\n  {}",
+                entry.name,
+                case.describe()
+            );
+        }
+        if let Err(e) = check_case(entry, case, &[&one, &two]) {
+            panic!("tail case {i} of {} of `{}`: {e}", sweep.len(), entry.name);
+        }
+    }
+}
+
 /// The same layers on pools of 1, 2, 3 and 4 threads give identical, correct bytes.
 pub fn thread_count_invariance(entry: &KernelEntry, default_cases: u32) {
     if !runnable(entry) {
@@ -94,9 +117,10 @@ pub fn thread_count_invariance(entry: &KernelEntry, default_cases: u32) {
 
 /// Generates the conformance suite of one kernel: a module `$name` of tests that run the
 /// kernel (an expression giving a `&'static KernelEntry`) against the reference
-/// interpreter on random layers — every tile tail, every epilogue, edge zero points, first
-/// layers, long reductions, extreme values — and check that the thread count never changes
-/// a bit. A kernel this CPU cannot run is skipped with a message on stderr; with
+/// interpreter on random layers — tile tails, every epilogue, edge zero points, first
+/// layers, long reductions, extreme values — and on a deterministic sweep of every row,
+/// column and reduction tail of its tile, and check that the thread count never changes a
+/// bit. A kernel this CPU cannot run is skipped with a message on stderr; with
 /// `QNN_REQUIRE_ALL_KERNELS=1` the skip is a failure. `QNN_PROPTEST_CASES` sets the number
 /// of cases of each test.
 ///
@@ -128,6 +152,11 @@ macro_rules! conformance_tests {
             #[test]
             fn tails() {
                 property(entry(), Topic::Tails, 48);
+            }
+
+            #[test]
+            fn every_tail_size() {
+                $crate::testing::conformance::every_tail(entry());
             }
 
             #[test]

@@ -2,6 +2,7 @@
 //! every epilogue variant, edge zero points, and value patterns that stress ranges.
 
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use qnn_ir::backend::{KernelEntry, KernelImpl, WeightConstraint};
 use qnn_ir::{DType, FixedPointMultiplier, FixedRounding, RequantScale};
 
@@ -477,4 +478,67 @@ pub fn cases(entry: &KernelEntry, topic: Topic) -> BoxedStrategy<Case> {
         KernelImpl::Depthwise(k) => depthwise_shape(topic, k.block),
     };
     (shapes, knobs(entry, topic)).prop_map(move |(s, k)| build(s, k, topic)).boxed()
+}
+
+/// Deterministic cases that reach every tail of `entry`'s tile, whatever the random topics
+/// drew: for a GEMM tile `mr × nr` (`kr` deep), dense layers with every row count `1..=2·mr+1`,
+/// every column count `1..=2·nr+1` and every reduction length `1..=4·kr+2` (the other two
+/// dimensions one past a full tile); for a depthwise block, every channel count
+/// `1..=2·block+1` and widths `1..=9`. The epilogue, dtypes, zero points and lowering cycle
+/// through their variants from case to case.
+pub fn tail_sweep(entry: &KernelEntry) -> Vec<Case> {
+    let dense = |rows: usize, k: usize, n: usize| Shape {
+        batch: rows,
+        h: 1,
+        w: 1,
+        cg: k,
+        groups: 1,
+        ng: n,
+        k: [1, 1],
+        s: [1, 1],
+        d: [1, 1],
+        pad: [0; 4],
+    };
+    let shapes: Vec<Shape> = match &entry.imp {
+        KernelImpl::IndirectGemm(k) => gemm_sweep(k.mr, k.nr, k.kr, dense),
+        KernelImpl::Gemm(k) => gemm_sweep(k.mr, k.nr, k.kr, dense),
+        KernelImpl::Depthwise(k) => {
+            let dw = |c: usize, w: usize| Shape {
+                batch: 1,
+                h: 3,
+                w,
+                cg: 1,
+                groups: c,
+                ng: 1,
+                k: [3, 3],
+                s: [1, 1],
+                d: [1, 1],
+                pad: [1, 1, 1, 1],
+            };
+            let channels = (1..=2 * k.block + 1).map(|c| dw(c, 2));
+            channels.chain((1..=9).map(|w| dw(k.block + 1, w))).collect()
+        }
+    };
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let knobs = knobs(entry, Topic::Tails);
+    shapes
+        .into_iter()
+        .map(|shape| {
+            let kn = knobs.new_tree(&mut runner).expect("knobs always generate").current();
+            build(shape, kn, Topic::Tails)
+        })
+        .collect()
+}
+
+fn gemm_sweep(
+    mr: usize,
+    nr: usize,
+    kr: usize,
+    dense: impl Fn(usize, usize, usize) -> Shape,
+) -> Vec<Shape> {
+    let (m1, n1, k1) = (mr + 1, nr + 1, 2 * kr + 1);
+    let rows = (1..=2 * mr + 1).map(|m| dense(m, k1, n1));
+    let cols = (1..=2 * nr + 1).map(|n| dense(m1, k1, n));
+    let depth = (1..=4 * kr.max(1) + 2).map(|k| dense(m1, k, n1));
+    rows.chain(cols).chain(depth).collect()
 }

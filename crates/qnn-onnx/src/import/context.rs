@@ -161,8 +161,11 @@ impl Importer<'_> {
         self.slots.insert(name.to_string(), Slot::Value(v));
     }
 
-    pub fn bind_const(&mut self, name: &str, c: Constant) {
+    /// Binds a constant computed at import time, within the import's limits.
+    pub fn bind_const(&mut self, name: &str, c: Constant) -> Result<(), OnnxError> {
+        c.check_within(name, self.b.limits())?;
         self.slots.insert(name.to_string(), Slot::Const(Rc::new(c)));
+        Ok(())
     }
 
     /// The graph value of the ONNX value `name`, materializing a constant or the output of a

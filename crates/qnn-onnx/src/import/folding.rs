@@ -54,7 +54,7 @@ pub(super) fn fold(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Option<Form>, 
             }
         }
     };
-    im.bind_const(n.output(0)?, out);
+    im.bind_const(n.output(0)?, out)?;
     Ok(Some(Form::Folded))
 }
 
@@ -137,6 +137,11 @@ pub(super) fn reshaped(
                     return Err(n.input_error(1, format!("shape {spec:?} does not fit {input:?}")));
                 }
                 shape[i] = total / known;
+            }
+            // A folded constant keeps its data: a shape of another element count would make
+            // later folding index past it.
+            if product(&shape).ok() != Some(total) {
+                return Err(n.input_error(1, format!("shape {spec:?} does not fit {input:?}")));
             }
             Ok(shape)
         }

@@ -21,6 +21,7 @@ mod window;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
+use qnn_ir::limits::Limits;
 use qnn_ir::{DType, Graph, GraphBuilder, QuantParams, TensorType, ValueId};
 
 use crate::constant::Constant;
@@ -42,6 +43,10 @@ pub struct ImportOptions {
     pub bindings: BTreeMap<String, Constant>,
     /// Shapes of graph inputs declared with symbolic or unknown dimensions.
     pub input_shapes: BTreeMap<String, Vec<usize>>,
+    /// Memory limits: an initializer, a constant, a declared input or any value of the
+    /// imported graph beyond them is refused before it is decoded or allocated. Default: the
+    /// process-wide [`Limits::default`].
+    pub limits: Limits,
 }
 
 /// An imported model.
@@ -123,11 +128,10 @@ impl Model {
     pub fn import(&self, opts: &ImportOptions) -> Result<Imported, OnnxError> {
         let mut im = Importer {
             m: self,
-            b: GraphBuilder::new(if self.graph.name.is_empty() {
-                "onnx"
-            } else {
-                &self.graph.name
-            }),
+            b: GraphBuilder::with_limits(
+                if self.graph.name.is_empty() { "onnx" } else { &self.graph.name },
+                opts.limits,
+            ),
             slots: HashMap::new(),
             dq: HashMap::new(),
             consts: HashMap::new(),
@@ -139,7 +143,7 @@ impl Model {
             current: 0,
         };
         for (name, &i) in &self.initializers {
-            let c = Constant::from_proto(&self.graph.initializer[i])?;
+            let c = Constant::from_proto_within(&self.graph.initializer[i], &opts.limits)?;
             im.slots.insert(name.clone(), Slot::Const(Rc::new(c)));
         }
         let inputs = im.graph_inputs(opts)?;
@@ -205,9 +209,7 @@ impl<'m> Importer<'m> {
                 })?,
             };
             let ty = TensorType::new(dtype, shape.clone());
-            if ty.checked_bytes().is_none_or(|b| b > isize::MAX as usize / 4) {
-                return Err(err(format!("shape {shape:?} is too large")));
-            }
+            self.b.limits().check_type("declared shape", &ty).map_err(|e| err(e.to_string()))?;
             let id = self.b.input(info.name.clone(), ty).map_err(|e| err(e.to_string()))?;
             self.slots.insert(info.name.clone(), Slot::Value(id));
             infos.push(IoInfo {

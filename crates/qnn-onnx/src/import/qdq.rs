@@ -317,6 +317,7 @@ pub(super) fn try_fuse(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Option<For
         }
         "Concat" => {
             let Some(q) = q else { return Ok(None) };
+            n.arity(1, usize::MAX, 1)?;
             let mut xs = Vec::new();
             for i in 0..n.p.input.len() {
                 match dq_in(im, n, i) {

@@ -19,7 +19,7 @@ pub(crate) fn axis(n: &Node<'_>, attr: &str, v: i64, rank: usize) -> Result<usiz
     let a = if v < 0 { v + rank as i64 } else { v };
     usize::try_from(a)
         .ok()
-        .filter(|&a| a < rank.max(1))
+        .filter(|&a| a < rank)
         .ok_or_else(|| n.attrs.error(attr, format!("{v} is outside the rank {rank}")))
 }
 

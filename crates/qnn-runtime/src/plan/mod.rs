@@ -9,7 +9,8 @@ pub mod report;
 
 use std::collections::{HashMap, HashSet};
 
-use qnn_ir::{Op, TensorType, window_output};
+use qnn_ir::limits::Limits;
+use qnn_ir::{IrError, Op, TensorType, window_output};
 
 use crate::error::RuntimeError;
 use crate::exec::data::{Pool, SumBlock, Transpose};
@@ -115,8 +116,9 @@ fn layout_name(p: &Program, v: Vid) -> String {
     format!("{}{}", val.ty, if val.nhwc { " NHWC" } else { "" })
 }
 
-/// Plans `p`.
-pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
+/// Plans `p`: every buffer within `limits.max_tensor_bytes`, the arena of a run within
+/// `limits.max_graph_bytes` (checked here, before any run allocates it).
+pub(crate) fn plan(mut p: Program, limits: &Limits) -> Result<Planned, RuntimeError> {
     let units = units(&p);
     let outputs_set: HashSet<Vid> = p.outputs.iter().copied().collect();
     // Which unit reads each value.
@@ -277,11 +279,20 @@ pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
         .iter()
         .map(|v| {
             let (first, last) = life[v];
-            let bytes = p.values[*v].ty.checked_bytes().unwrap_or(0);
-            Interval { bytes, first, last }
+            let value = &p.values[*v];
+            limits.check_type(&format!("buffer of `{}`", value.name), &value.ty)?;
+            let bytes = value.ty.checked_bytes().ok_or_else(|| internal("buffer size"))?;
+            Ok(Interval { bytes, first, last })
         })
-        .collect();
+        .collect::<Result<_, RuntimeError>>()?;
     let (ranges, arena_bytes) = allocate(&intervals);
+    if arena_bytes as u64 > limits.max_graph_bytes {
+        return Err(RuntimeError::Ir(IrError::LimitExceeded {
+            what: "the activation arena of a run".into(),
+            bytes: Some(arena_bytes as u64),
+            limit: limits.max_graph_bytes,
+        }));
+    }
     let range: HashMap<Vid, std::ops::Range<usize>> = vids.iter().copied().zip(ranges).collect();
     let mut buf = |v: Vid| -> Result<Buf, RuntimeError> {
         if let Some(t) = p.constant(v) {

@@ -1,0 +1,11 @@
+//! The ONNX importer on arbitrary bytes: decoding, format checks and import either fail with
+//! an error or give a graph that prints, parses back and runs on the reference interpreter.
+//! Seeds: `fuzz/seeds/onnx_bytes` (the importer's fixture models).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    qnn_fuzz::import_and_check(data);
+});
