@@ -20,6 +20,7 @@ mod commands;
 mod constants;
 mod engine;
 mod load;
+mod out;
 mod plan;
 
 use std::process::ExitCode;

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::cli::InspectArgs;
 use crate::load::{self, Loaded, describe};
+use crate::out::outln;
 
 fn form_name(f: Form) -> &'static str {
     match f {
@@ -142,51 +143,51 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         g.nodes.iter().enumerate().map(|(i, n)| (g.value(n.output).name.as_str(), i)).collect();
     let total: u64 = l.imported.nodes.iter().map(|s| s.macs).sum();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&as_json(&l, &by_name, total))?);
+        outln!("{}", serde_json::to_string_pretty(&as_json(&l, &by_name, total))?);
         return Ok(());
     }
     let m = &l.model;
     let ms = m.ms_opset.map(|v| format!(", com.microsoft {v}")).unwrap_or_default();
     let producer = m.producer();
-    println!("model    {}", l.path.display());
-    println!(
+    outln!("model    {}", l.path.display());
+    outln!(
         "format   ONNX ir {}, opset {}{ms}{}",
         m.ir_version,
         m.opset,
         if producer.is_empty() { String::new() } else { format!(", producer {producer}") }
     );
-    println!(
+    outln!(
         "graph    `{}`: {} ONNX nodes → {} qnn nodes, {} MACs",
         m.graph_name(),
         m.node_count(),
         g.nodes.len(),
         human(total)
     );
-    println!("inputs");
+    outln!("inputs");
     for i in &l.imported.inputs {
-        println!("  {}", describe(i));
+        outln!("  {}", describe(i));
     }
-    println!("outputs");
+    outln!("outputs");
     for o in &l.imported.outputs {
-        println!("  {}", describe(o));
+        outln!("  {}", describe(o));
     }
-    println!("nodes (ONNX node: how it was imported → the qnn ops it became)");
+    outln!("nodes (ONNX node: how it was imported → the qnn ops it became)");
     for (k, s) in l.imported.nodes.iter().enumerate() {
         let fused =
             if s.fused.is_empty() { String::new() } else { format!(" + {}", s.fused.join(", ")) };
         let macs = if s.macs > 0 { format!("  {} MACs", human(s.macs)) } else { String::new() };
-        println!("  [{k}] {} {}{fused} ({}){macs}", s.op_type, s.name, form_name(s.form));
+        outln!("  [{k}] {} {}{fused} ({}){macs}", s.op_type, s.name, form_name(s.form));
         for n in qnn_nodes(g, &by_name, s) {
             let input = n.inputs.first().map(|&v| g.ty(v).to_string()).unwrap_or_default();
             let attrs = attrs_of(g, n);
             let attrs = if attrs.is_empty() { String::new() } else { format!("  {attrs}") };
-            println!("      {:<22} {input} → {}{attrs}", n.op.name(), g.ty(n.output));
+            outln!("      {:<22} {input} → {}{attrs}", n.op.name(), g.ty(n.output));
             for (role, q) in quant_of(&n.op) {
-                println!("      {:<22}   {role}: {}", "", quant_text(q, args.all_params));
+                outln!("      {:<22}   {role}: {}", "", quant_text(q, args.all_params));
             }
         }
     }
-    println!("total    {total} MACs ({})", human(total));
+    outln!("total    {total} MACs ({})", human(total));
     Ok(())
 }
 

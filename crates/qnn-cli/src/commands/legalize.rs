@@ -5,6 +5,7 @@ use qnn_legalize::legalize;
 
 use crate::cli::{Emit, LegalizeArgs};
 use crate::load;
+use crate::out::{out, outln};
 use crate::plan;
 
 pub fn run(args: &LegalizeArgs) -> Result<()> {
@@ -16,14 +17,14 @@ pub fn run(args: &LegalizeArgs) -> Result<()> {
         .with_context(|| format!("cannot legalize {} for {}", loaded.path.display(), target))?;
     let emit = args.emit.or(if args.explain { None } else { Some(Emit::Ir) });
     if args.explain {
-        print!("{}", l.explanation);
+        out!("{}", l.explanation);
         if emit.is_some() {
-            println!();
+            outln!();
         }
     }
     match emit {
-        Some(Emit::Ir) => print!("{}", qnn_ir::text::print(&l.graph)),
-        Some(Emit::Json) => println!("{}", l.explanation.to_json()),
+        Some(Emit::Ir) => out!("{}", qnn_ir::text::print(&l.graph)),
+        Some(Emit::Json) => outln!("{}", l.explanation.to_json()),
         None => {}
     }
     Ok(())

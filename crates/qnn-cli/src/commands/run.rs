@@ -12,6 +12,7 @@ use qnn_runtime::{CompileOptions, CompiledModel, Workspace};
 use crate::cli::{PolicyArg, RunArgs};
 use crate::engine::{self, Engine, Timing};
 use crate::load::{self, Loaded, npy_type};
+use crate::out::outln;
 use crate::plan;
 
 pub fn run(args: &RunArgs) -> Result<()> {
@@ -42,8 +43,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     if args.report {
         match engine.compiled() {
-            Some(m) => println!("{}", m.report()),
-            None => println!("(no plan: the reference interpreter runs the imported graph)"),
+            Some(m) => outln!("{}", m.report()),
+            None => outln!("(no plan: the reference interpreter runs the imported graph)"),
         }
     }
 
@@ -60,7 +61,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         Timing { runs: vec![first], warm: false, steps: Vec::new() }
     };
     if args.json {
-        println!("{}", summary_json(&loaded, &engine, compile, &timing, &written));
+        outln!("{}", summary_json(&loaded, &engine, compile, &timing, &written));
     } else {
         print_summary(&loaded, &engine, compile, &timing, &written);
     }
@@ -136,7 +137,7 @@ fn print_summary(
     match e.compiled() {
         Some(m) => {
             let r = m.report();
-            println!(
+            outln!(
                 "{}: compiled in {:.1} ms for {} ({} thread{}, backends {})",
                 l.path.display(),
                 ms(compile),
@@ -146,17 +147,17 @@ fn print_summary(
                 r.backends.join(", ")
             );
         }
-        None => println!("{}: reference interpreter (1 thread)", l.path.display()),
+        None => outln!("{}: reference interpreter (1 thread)", l.path.display()),
     }
     for (file, what) in written {
-        println!("  wrote {file}  {what}");
+        outln!("  wrote {file}  {what}");
     }
     let (median, min) = stats(&t.runs);
     if t.runs.len() == 1 {
         let warm = if t.warm { "after a warm-up run" } else { "first run, cold" };
-        println!("latency {median:.3} ms ({warm})");
+        outln!("latency {median:.3} ms ({warm})");
     } else {
-        println!(
+        outln!(
             "latency median {median:.3} ms, min {min:.3} ms over {} runs (after warm-up)",
             t.runs.len()
         );
@@ -198,11 +199,11 @@ fn summary_json(
 fn print_profile(m: &CompiledModel, steps: &[Vec<Duration>]) {
     let medians: Vec<f64> = steps.iter().map(|s| stats(s).0).collect();
     let total: f64 = medians.iter().sum();
-    println!(
+    outln!(
         "profile: median per step over {} runs (sum {total:.3} ms)",
         steps.first().map_or(0, Vec::len)
     );
-    println!("  {:>9}  {:>5}  {:<28} {:<34} runs on", "ms", "%", "step", "op");
+    outln!("  {:>9}  {:>5}  {:<28} {:<34} runs on", "ms", "%", "step", "op");
     for (s, t) in m.report().steps.iter().zip(&medians) {
         let who = match (&s.kernel, &s.backend) {
             (Some(k), Some(b)) => format!("{k} ({b})"),
@@ -210,7 +211,7 @@ fn print_profile(m: &CompiledModel, steps: &[Vec<Duration>]) {
             _ => s.exec.as_str().to_string(),
         };
         let pct = if total > 0.0 { 100.0 * t / total } else { 0.0 };
-        println!("  {t:>9.3}  {pct:>5.1}  {:<28} {:<34} {who}", clip(&s.step, 28), clip(&s.op, 34));
+        outln!("  {t:>9.3}  {pct:>5.1}  {:<28} {:<34} {who}", clip(&s.step, 28), clip(&s.op, 34));
     }
 }
 

@@ -7,6 +7,7 @@ use qnn_legalize::Target;
 use qnn_legalize::target::cpus::KNOWN_CPUS;
 
 use crate::cli::TargetsArgs;
+use crate::out::outln;
 
 const TRIPLES: [(Arch, &str); 3] = [
     (Arch::X86_64, "x86_64-unknown-linux-gnu"),
@@ -73,11 +74,11 @@ pub fn run(args: &TargetsArgs) -> Result<()> {
             "named_targets": named,
             "problems": registry::problems(),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
 
-    println!("Backends built into qnn (highest priority first):\n");
+    outln!("Backends built into qnn (highest priority first):\n");
     let header = ["backend", "arch", "int8 dot", "int16", "kernels", "usable here"];
     let cells: Vec<[String; 6]> = rows
         .iter()
@@ -109,38 +110,38 @@ pub fn run(args: &TargetsArgs) -> Result<()> {
                 s.push_str(&" ".repeat(width[k].saturating_sub(cell.chars().count()) + 2));
             }
         }
-        println!("{}", s.trim_end());
+        outln!("{}", s.trim_end());
     };
     line(&header.map(String::from));
     for c in &cells {
         line(c);
     }
-    println!();
+    outln!();
     for r in &rows {
-        println!("  {:<w$}  {}", r.d.name, r.d.summary, w = width[0]);
+        outln!("  {:<w$}  {}", r.d.name, r.d.summary, w = width[0]);
     }
     let arch_only = rows.iter().any(|r| r.kernels == 0);
     if arch_only {
-        println!(
+        outln!(
             "\n  A backend of another architecture lists 0 kernels here: its kernels are only \
              built for its own\n  architecture, its descriptor everywhere, so `qnn legalize --target` \
              can plan for it from any machine."
         );
     }
-    println!(
+    outln!(
         "\nThis machine ({}): features {}\n  `qnn run` uses: {}",
         Arch::host(),
         if host.features().is_empty() { "-".into() } else { host.features().join(", ") },
         host.backend_names()
     );
-    println!(
+    outln!(
         "\nNamed targets for `qnn legalize --target` / `qnn run --target` (TRIPLE:CPU or TRIPLE:+FEATURE,…):"
     );
     for (arch, triple) in TRIPLES {
-        println!("  {triple}: {}", cpus(arch).join(", "));
+        outln!("  {triple}: {}", cpus(arch).join(", "));
     }
     for p in registry::problems() {
-        println!("\nproblem: {p}");
+        outln!("\nproblem: {p}");
     }
     Ok(())
 }
