@@ -11,7 +11,7 @@ const B: &str = "x86-vnni";
 
 conformance_tests!(vnni_gemm_u8s8_6x64, registered(B, "vnni_gemm_u8s8_6x64"));
 conformance_tests!(vnni_gemm_u8s8_8x48, registered(B, "vnni_gemm_u8s8_8x48"));
-conformance_tests!(vnni_gemm_u8s8_12x32, registered(B, "vnni_gemm_u8s8_12x32"));
+conformance_tests!(vnni_gemm_u8s8_8x32, registered(B, "vnni_gemm_u8s8_8x32"));
 conformance_tests!(vnni_gemm_u8s8_1x128, registered(B, "vnni_gemm_u8s8_1x128"));
 conformance_tests!(vnni_gemm_u8s8_16x16, registered(B, "vnni_gemm_u8s8_16x16"));
 conformance_tests!(avxvnni_gemm_u8s8_6x16, registered(B, "avxvnni_gemm_u8s8_6x16"));
@@ -24,7 +24,7 @@ fn every_registered_kernel_is_tested() {
     let tested = [
         "vnni_gemm_u8s8_6x64",
         "vnni_gemm_u8s8_8x48",
-        "vnni_gemm_u8s8_12x32",
+        "vnni_gemm_u8s8_8x32",
         "vnni_gemm_u8s8_1x128",
         "vnni_gemm_u8s8_16x16",
         "avxvnni_gemm_u8s8_6x16",
