@@ -13,7 +13,7 @@ conformance_tests!(vnni_gemm_u8s8_6x64, registered(B, "vnni_gemm_u8s8_6x64"));
 conformance_tests!(vnni_gemm_u8s8_8x48, registered(B, "vnni_gemm_u8s8_8x48"));
 conformance_tests!(vnni_gemm_u8s8_8x32, registered(B, "vnni_gemm_u8s8_8x32"));
 conformance_tests!(vnni_gemm_u8s8_1x128, registered(B, "vnni_gemm_u8s8_1x128"));
-conformance_tests!(vnni_gemm_u8s8_16x16, registered(B, "vnni_gemm_u8s8_16x16"));
+conformance_tests!(vnni_gemm_u8s8_8x16, registered(B, "vnni_gemm_u8s8_8x16"));
 conformance_tests!(avxvnni_gemm_u8s8_6x16, registered(B, "avxvnni_gemm_u8s8_6x16"));
 conformance_tests!(avxvnni_gemm_u8s8_1x64, registered(B, "avxvnni_gemm_u8s8_1x64"));
 conformance_tests!(vnni_dw_u8s8_64, registered(B, "vnni_dw_u8s8_64"));
@@ -26,7 +26,7 @@ fn every_registered_kernel_is_tested() {
         "vnni_gemm_u8s8_8x48",
         "vnni_gemm_u8s8_8x32",
         "vnni_gemm_u8s8_1x128",
-        "vnni_gemm_u8s8_16x16",
+        "vnni_gemm_u8s8_8x16",
         "avxvnni_gemm_u8s8_6x16",
         "avxvnni_gemm_u8s8_1x64",
         "vnni_dw_u8s8_64",
