@@ -55,7 +55,8 @@ pub enum Command {
     /// latency
     #[command(after_help = "Examples:\n  qnn run model.onnx -i input_0.npy -o out/\n  \
                             qnn run model.onnx -i images=x.npy -o out/ --threads 1 --repeat 100\n  \
-                            qnn run model.onnx -i x.npy -o out/ --backend x86-avx2 --report\n\n\
+                            qnn run model.onnx -i x.npy -o out/ --backend x86-avx2 --report\n  \
+                            qnn run model.onnx -i x.npy -o out/ --target cuda      # convolutions on the GPU\n\n\
                             Inputs are matched to the model's graph inputs in order, or by name with \
                             NAME=FILE.npy.\nEach output is written with its ONNX element type \
                             (uint8, int8, uint16, int16, int32, float32).\nThe exit status is \

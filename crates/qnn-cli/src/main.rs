@@ -10,10 +10,7 @@
 //! `qnn run` is the runner contract of the peers' `check_outputs.py`: it writes
 //! `DIR/output_<k>.npy` with each ONNX output's element type and exits non-zero on failure.
 
-// Every backend this binary should know, named so that the linker keeps their registrations:
-// the CPU ones come with qnn-runtime; CUDA is named here so `qnn targets` and
-// `qnn legalize --target cuda` see it.
-use backend_cuda_dp4a as _;
+// The backends (x86, Arm, CUDA, portable) are linked by qnn-runtime, which names every one.
 
 mod cli;
 mod commands;

@@ -50,9 +50,10 @@ pub fn policy(args: &PlanArgs) -> Box<dyn LoweringPolicy> {
 
 /// A named target that `run` can execute here: this machine's architecture, and every
 /// backend it uses passes its probe (a named x86 CPU with VNNI on an AVX2-only machine
-/// would call instructions this CPU lacks).
+/// would call instructions this CPU lacks). A `cuda` target runs its convolutions on this
+/// machine's GPU and the rest on the CPU; the runtime says when there is no usable GPU.
 pub fn check_runnable(t: &Target) -> Result<()> {
-    if t.is_host() {
+    if t.is_host() || t.arch() == Arch::Cuda {
         return Ok(());
     }
     if t.arch() != Arch::host() {

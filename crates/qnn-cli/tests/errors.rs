@@ -104,6 +104,16 @@ fn backends_and_targets_that_cannot_run_here() {
             "{e}"
         );
     }
+    // `--target cuda` runs convolutions on this machine's GPU; without one, the runtime says so.
+    let targets: serde_json::Value =
+        serde_json::from_str(&ok(&qnn(&["targets", "--json"]))).unwrap();
+    let cuda = targets["backends"].as_array().unwrap().iter().find(|b| b["name"] == "cuda-dp4a");
+    if cuda.is_some_and(|b| b["usable"] == false) {
+        let mut a = run_args(s(&m), &[s(&x)], s(&out));
+        a.extend(["--target", "cuda"]);
+        let e = fails(&qnn(&a));
+        assert!(e.contains("cuda-dp4a") && e.contains("cannot run on this machine"), "{e}");
+    }
     let e = fails(&qnn(&["legalize", s(&m), "--target", "riscv64-unknown-linux-gnu"]));
     assert!(e.contains("--target riscv64-unknown-linux-gnu") && e.contains("known targets"), "{e}");
     let e = fails(&qnn(&["legalize", s(&m), "--target", "aarch64-unknown-linux-gnu:cortex-x99"]));
