@@ -20,10 +20,16 @@ pub enum Engine {
     },
 }
 
-/// Whether a compile error means "qnn cannot lower this op yet" (the reference interpreter
-/// still computes it exactly), rather than a bad model, option or machine.
+/// Whether a compile error means "qnn cannot lower this op yet" (an unsupported form, or
+/// weights computed at run time: the reference interpreter still computes them exactly),
+/// rather than a bad model, option or machine.
 fn unsupported(e: &RuntimeError) -> bool {
-    matches!(e, RuntimeError::Legalize(LegalizeError::Unsupported { .. }))
+    matches!(
+        e,
+        RuntimeError::Legalize(
+            LegalizeError::Unsupported { .. } | LegalizeError::NonConstantWeights { .. }
+        )
+    )
 }
 
 impl Engine {
