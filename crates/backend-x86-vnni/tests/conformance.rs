@@ -11,8 +11,9 @@ const B: &str = "x86-vnni";
 
 conformance_tests!(vnni_gemm_u8s8_6x64, registered(B, "vnni_gemm_u8s8_6x64"));
 conformance_tests!(vnni_gemm_u8s8_8x48, registered(B, "vnni_gemm_u8s8_8x48"));
-conformance_tests!(vnni_gemm_u8s8_12x32, registered(B, "vnni_gemm_u8s8_12x32"));
+conformance_tests!(vnni_gemm_u8s8_8x32, registered(B, "vnni_gemm_u8s8_8x32"));
 conformance_tests!(vnni_gemm_u8s8_1x128, registered(B, "vnni_gemm_u8s8_1x128"));
+conformance_tests!(vnni_gemm_u8s8_8x16, registered(B, "vnni_gemm_u8s8_8x16"));
 conformance_tests!(avxvnni_gemm_u8s8_6x16, registered(B, "avxvnni_gemm_u8s8_6x16"));
 conformance_tests!(avxvnni_gemm_u8s8_1x64, registered(B, "avxvnni_gemm_u8s8_1x64"));
 conformance_tests!(vnni_dw_u8s8_64, registered(B, "vnni_dw_u8s8_64"));
@@ -23,8 +24,9 @@ fn every_registered_kernel_is_tested() {
     let tested = [
         "vnni_gemm_u8s8_6x64",
         "vnni_gemm_u8s8_8x48",
-        "vnni_gemm_u8s8_12x32",
+        "vnni_gemm_u8s8_8x32",
         "vnni_gemm_u8s8_1x128",
+        "vnni_gemm_u8s8_8x16",
         "avxvnni_gemm_u8s8_6x16",
         "avxvnni_gemm_u8s8_1x64",
         "vnni_dw_u8s8_64",

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use qnn_ir::{DType, Tensor};
-use qnn_npy::{NpyError, from_bytes, to_bytes};
+use qnn_npy::{NpyError, NpyType, from_bytes, from_bytes_typed, to_bytes, to_bytes_as};
 
 /// 256 cases, or `QNN_PROPTEST_CASES`.
 fn config() -> ProptestConfig {
@@ -42,6 +42,22 @@ proptest! {
         // numpy's alignment rule: data starts at a multiple of 64.
         prop_assert_eq!((bytes.len() - t.len() * dtype.size_bytes()) % 64, 0);
         prop_assert_eq!(from_bytes(&bytes).unwrap(), t);
+    }
+
+    /// `uint16` files: an `i32` tensor of values in 0..=65535 written as `<u2` reads back as
+    /// the same `i32` tensor, and the reader says the file held `uint16`.
+    #[test]
+    fn u16_round_trip(shape in prop::collection::vec(0usize..5, 0..4),
+                      values in prop::collection::vec(0i32..=65535, 64)) {
+        let n: usize = shape.iter().product();
+        let v: Vec<i32> = (0..n).map(|i| values[i % values.len()]).collect();
+        let t = Tensor::from_vec(&shape, v).unwrap();
+        let bytes = to_bytes_as(&t, NpyType::U16).unwrap();
+        prop_assert_eq!(bytes.len() % 64, (2 * n) % 64);
+        prop_assert!(bytes.windows(3).any(|w| w == b"<u2"));
+        prop_assert_eq!(from_bytes_typed(&bytes).unwrap(), (t.clone(), NpyType::U16));
+        // Its own type is the plain encoding.
+        prop_assert_eq!(to_bytes_as(&t, NpyType::I32).unwrap(), to_bytes(&t));
     }
 
     #[test]
@@ -89,4 +105,45 @@ fn errors() {
     assert!(e.to_string().contains("<i8") && e.to_string().contains("float32"), "{e}");
     let e = qnn_npy::read("/nonexistent/x.npy").unwrap_err();
     assert!(e.to_string().contains("/nonexistent/x.npy"), "{e}");
+}
+
+/// `np.array([[258, 65535]], dtype='>u2')`, spelled out: big-endian uint16 widens to i32.
+#[test]
+fn big_endian_u16() {
+    let header = b"{'descr': '>u2', 'fortran_order': False, 'shape': (1, 2), }";
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header);
+    for v in [258u16, 65535] {
+        bytes.extend_from_slice(&v.to_be_bytes());
+    }
+    let (t, ty) = from_bytes_typed(&bytes).unwrap();
+    assert_eq!(ty, NpyType::U16);
+    assert_eq!(t, Tensor::from_vec(&[1, 2], vec![258i32, 65535]).unwrap());
+}
+
+/// Values a `uint16` file cannot hold are refused with their index, never wrapped; a tensor
+/// is never written as a type that does not carry its dtype.
+#[test]
+fn u16_out_of_range_and_wrong_carrier() {
+    for (v, index) in [(vec![0, 65535, 65536], 2), (vec![-1, 0, 1], 0)] {
+        let t = Tensor::from_vec(&[3], v).unwrap();
+        let e = to_bytes_as(&t, NpyType::U16).unwrap_err();
+        assert!(matches!(e, NpyError::OutOfRange { index: i, .. } if i == index), "{e}");
+        assert!(e.to_string().contains("uint16"), "{e}");
+    }
+    let f = Tensor::from_vec(&[1], vec![1.0f32]).unwrap();
+    let e = to_bytes_as(&f, NpyType::U16).unwrap_err();
+    assert!(matches!(e, NpyError::Carrier { dtype: DType::F32, .. }), "{e}");
+    let dir = std::env::temp_dir().join(format!("qnn-npy-u16-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.npy");
+    let bad = Tensor::from_vec(&[1], vec![70000i32]).unwrap();
+    let e = qnn_npy::write_as(&path, &bad, NpyType::U16).unwrap_err();
+    assert!(e.to_string().contains("bad.npy") && e.to_string().contains("70000"), "{e}");
+    assert!(!path.exists(), "nothing is written on error");
+    let ok = Tensor::from_vec(&[2], vec![7i32, 65535]).unwrap();
+    qnn_npy::write_as(&path, &ok, NpyType::U16).unwrap();
+    assert_eq!(qnn_npy::read_typed(&path).unwrap(), (ok, NpyType::U16));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -127,8 +127,8 @@ pub unsafe fn gemm<const MR: usize, const NV: usize, const NR: usize>(args: &Ind
     // Short taps (first layers: a kernel row of `kw · C` bytes, 12 for 3×3×3, 24 for
     // 7×7×3) run fully unrolled: a loop of 3 or 6 steps per tap would pay a mispredicted
     // exit per tap.
-    // Tiles of 12 rows keep the loop: 12 row pointers and the unrolled steps run out of
-    // general registers.
+    // Taller tiles would keep the loop: their row pointers and the unrolled steps run out of
+    // general registers (the backend's tiles have at most 8 rows).
     //
     // SAFETY: every arm is called under the IndirectGemmArgs contract.
     unsafe {

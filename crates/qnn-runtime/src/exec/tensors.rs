@@ -8,6 +8,26 @@ use crate::error::RuntimeError;
 
 /// The elements of `t` in row-major order as little-endian bytes, into `out`.
 pub(crate) fn write_bytes(t: &Tensor, out: &mut [u8]) {
+    // Standard-layout tensors (graph inputs, usually) as one slice: a loop LLVM vectorizes,
+    // where ndarray's general iterator goes element by element (0.05 ms for a 224×224×3
+    // f32 image).
+    macro_rules! slice {
+        ($a:expr, $n:literal) => {
+            if let Some(s) = $a.as_slice() {
+                for (o, v) in out.chunks_exact_mut($n).zip(s) {
+                    o.copy_from_slice(&v.to_le_bytes());
+                }
+                return;
+            }
+        };
+    }
+    match t {
+        Tensor::U8(a) => slice!(a, 1),
+        Tensor::I8(a) => slice!(a, 1),
+        Tensor::I16(a) => slice!(a, 2),
+        Tensor::I32(a) => slice!(a, 4),
+        Tensor::F32(a) => slice!(a, 4),
+    }
     match t {
         Tensor::U8(a) => out.iter_mut().zip(a.iter()).for_each(|(o, &v)| *o = v),
         Tensor::I8(a) => out.iter_mut().zip(a.iter()).for_each(|(o, &v)| *o = v as u8),

@@ -12,6 +12,8 @@
 mod compile;
 pub(crate) mod eval;
 mod fast;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod fast_x86;
 pub(crate) mod numeric;
 
 pub(crate) use compile::{GroupCompiler, groupable};

@@ -1,0 +1,31 @@
+//! `qnn legalize`: the lowered graph and the per-op decisions, for the host or a named target.
+
+use anyhow::{Context, Result};
+use qnn_legalize::legalize;
+
+use crate::cli::{Emit, LegalizeArgs};
+use crate::load;
+use crate::out::{out, outln};
+use crate::plan;
+
+pub fn run(args: &LegalizeArgs) -> Result<()> {
+    let loaded = load::load(&args.model, false)?;
+    let target =
+        plan::restrict(plan::target(args.plan.target.as_deref())?, args.backend.as_deref())?;
+    let policy = plan::policy(&args.plan);
+    let l = legalize(&loaded.imported.graph, &target, policy.as_ref())
+        .with_context(|| format!("cannot legalize {} for {}", loaded.path.display(), target))?;
+    let emit = args.emit.or(if args.explain { None } else { Some(Emit::Ir) });
+    if args.explain {
+        out!("{}", l.explanation);
+        if emit.is_some() {
+            outln!();
+        }
+    }
+    match emit {
+        Some(Emit::Ir) => out!("{}", qnn_ir::text::print(&l.graph)),
+        Some(Emit::Json) => outln!("{}", l.explanation.to_json()),
+        None => {}
+    }
+    Ok(())
+}

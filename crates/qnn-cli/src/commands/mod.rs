@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod inspect;
+pub mod legalize;
+pub mod run;
+pub mod targets;

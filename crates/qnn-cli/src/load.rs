@@ -1,0 +1,307 @@
+//! Loading a model with its input files: which file feeds which graph input, which inputs
+//! become constants, their types and shapes checked against the model, then the import.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use qnn_ir::{Graph, Op, Tensor, ValueDef};
+use qnn_npy::NpyType;
+use qnn_onnx::{Dim, ImportOptions, Imported, IoInfo, Model, OnnxType};
+
+use crate::cli::ModelArgs;
+use crate::constants;
+
+/// A model imported with its inputs.
+#[derive(Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub model: Model,
+    pub imported: Imported,
+    /// One per input of the imported graph (`imported.inputs`), in order: the tensor read
+    /// from its file, or `None` when no file was given.
+    pub feeds: Vec<Option<Tensor>>,
+}
+
+/// The `.npy` element type that carries run-time values of an ONNX type.
+pub fn npy_type(ty: OnnxType) -> Option<NpyType> {
+    Some(match ty {
+        OnnxType::FLOAT => NpyType::F32,
+        OnnxType::UINT8 => NpyType::U8,
+        OnnxType::INT8 => NpyType::I8,
+        OnnxType::UINT16 => NpyType::U16,
+        OnnxType::INT16 => NpyType::I16,
+        OnnxType::INT32 => NpyType::I32,
+        _ => return None,
+    })
+}
+
+/// `name: TYPE[d0,d1,…]`, numpy type names.
+pub fn describe(info: &IoInfo) -> String {
+    let ty = info.elem_type.numpy_name().unwrap_or(info.elem_type.name());
+    match &info.dims {
+        Some(d) => {
+            let dims: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+            format!("{}: {ty}[{}]", info.name, dims.join(","))
+        }
+        None => format!("{}: {ty}", info.name),
+    }
+}
+
+/// Reads the model and its input files and imports it. With `need_all`, every graph input
+/// needs a file (`run`); otherwise only those the importer needs as constants.
+///
+/// Inputs the importer needs as constants (scales, zero points, shapes) are bound from their
+/// files. So are weights given as graph inputs (ONNX's node tests feed them so): qnn folds
+/// weights when it compiles, and the values are the same either way.
+pub fn load(args: &ModelArgs, need_all: bool) -> Result<Loaded> {
+    let first = load_binding(args, need_all, &[])?;
+    let weights: Vec<String> = weight_inputs(&first.imported.graph)
+        .into_iter()
+        .filter(|w| {
+            first.imported.inputs.iter().zip(&first.feeds).any(|(i, f)| &i.name == w && f.is_some())
+        })
+        .collect();
+    if weights.is_empty() {
+        return Ok(first);
+    }
+    load_binding(args, need_all, &weights)
+}
+
+/// Graph inputs that are the weights of a conv/dense (directly or through reshapes,
+/// transposes and casts), which the legalizer needs as constants.
+pub fn weight_inputs(g: &Graph) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in &g.nodes {
+        if !matches!(
+            n.op,
+            Op::QnnConv2d { .. } | Op::QnnDense { .. } | Op::Conv2d { .. } | Op::Dense
+        ) {
+            continue;
+        }
+        let Some(mut v) = n.inputs.get(1).copied() else { continue };
+        loop {
+            match &g.value(v).def {
+                ValueDef::Input => {
+                    let name = &g.value(v).name;
+                    if !out.contains(name) {
+                        out.push(name.clone());
+                    }
+                    break;
+                }
+                ValueDef::Node(i) => {
+                    let p = &g.nodes[*i];
+                    let moves =
+                        matches!(p.op, Op::Reshape { .. } | Op::Transpose { .. } | Op::Cast { .. });
+                    match (moves, p.inputs.as_slice()) {
+                        (true, [x]) => v = *x,
+                        _ => break,
+                    }
+                }
+                ValueDef::Const(_) => break,
+            }
+        }
+    }
+    out
+}
+
+fn load_binding(args: &ModelArgs, need_all: bool, as_constants: &[String]) -> Result<Loaded> {
+    let path = args.model.clone();
+    let model = Model::from_path(&path)
+        .with_context(|| format!("cannot load the model {}", path.display()))?;
+    let declared = model.inputs()?;
+    let mut statics = model.static_inputs();
+    statics.extend(as_constants.iter().cloned());
+    let files = assign_files(&args.inputs, &declared)?;
+    let mut opts = ImportOptions {
+        input_shapes: parse_shapes(&args.shapes, &declared)?,
+        ..ImportOptions::default()
+    };
+
+    let mut feeds: BTreeMap<String, Tensor> = BTreeMap::new();
+    let mut missing_statics = Vec::new();
+    let mut missing = Vec::new();
+    for (info, file) in declared.iter().zip(&files) {
+        let is_static = statics.contains(&info.name);
+        let Some(file) = file else {
+            if is_static {
+                missing_statics.push(info.name.clone());
+            } else if need_all {
+                missing.push(info.name.clone());
+            }
+            continue;
+        };
+        if is_static {
+            let c = constants::read(file)?;
+            if c.ty != info.elem_type {
+                bail!(
+                    "input `{}` is {} in the model, but {} holds {}",
+                    info.name,
+                    type_name(info.elem_type),
+                    file.display(),
+                    type_name(c.ty)
+                );
+            }
+            check_shape(info, &c.shape, file, opts.input_shapes.get(&info.name))?;
+            opts.bindings.insert(info.name.clone(), c);
+        } else {
+            let t = read_input(info, file)?;
+            check_shape(info, t.shape(), file, opts.input_shapes.get(&info.name))?;
+            if info.fixed_shape().is_none() && !opts.input_shapes.contains_key(&info.name) {
+                opts.input_shapes.insert(info.name.clone(), t.shape().to_vec());
+            }
+            feeds.insert(info.name.clone(), t);
+        }
+    }
+    if !missing_statics.is_empty() {
+        bail!(
+            "the model takes {} as graph input(s), but qnn needs them as constants (scales, zero \
+             points, shapes): give their values with -i NAME=FILE.npy",
+            quoted(&missing_statics)
+        );
+    }
+    if !missing.is_empty() {
+        let all: Vec<String> = declared.iter().map(describe).collect();
+        bail!(
+            "no file for input(s) {}. The model takes {} input(s), in this order: {}. Pass one \
+             -i FILE.npy per input in that order, or -i NAME=FILE.npy",
+            quoted(&missing),
+            declared.len(),
+            all.join(", ")
+        );
+    }
+    let imported = model.import(&opts).map_err(|e| {
+        let hint = declared
+            .iter()
+            .find(|i| i.fixed_shape().is_none() && !opts.input_shapes.contains_key(&i.name))
+            .map(|i| {
+                format!(
+                    " (input `{}` has no fixed shape: give it with --shape {}=DIMS)",
+                    i.name, i.name
+                )
+            })
+            .unwrap_or_default();
+        anyhow::Error::new(e).context(format!("cannot import {}{hint}", path.display()))
+    })?;
+    let feeds = imported.inputs.iter().map(|i| feeds.remove(&i.name)).collect();
+    Ok(Loaded { path, model, imported, feeds })
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn type_name(t: OnnxType) -> String {
+    match t.numpy_name() {
+        Some(n) => format!("{n} ({t})"),
+        None => t.to_string(),
+    }
+}
+
+/// Matches `-i` arguments to graph inputs: `NAME=FILE` by name, the rest in order.
+fn assign_files(specs: &[String], declared: &[IoInfo]) -> Result<Vec<Option<PathBuf>>> {
+    let mut files: Vec<Option<PathBuf>> = vec![None; declared.len()];
+    let mut positional = Vec::new();
+    for spec in specs {
+        let named = spec.split_once('=').and_then(|(name, file)| {
+            declared.iter().position(|d| d.name == name).map(|k| (name, k, file))
+        });
+        match named {
+            Some((name, k, file)) => {
+                if files[k].is_some() {
+                    bail!("input `{name}` is given twice");
+                }
+                files[k] = Some(PathBuf::from(file));
+            }
+            None => {
+                if let Some((name, _)) = spec.split_once('=')
+                    && !Path::new(spec).exists()
+                {
+                    let names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+                    bail!(
+                        "`-i {spec}`: the model has no input `{name}` (its inputs: {})",
+                        if names.is_empty() { "none".into() } else { names.join(", ") }
+                    );
+                }
+                positional.push(PathBuf::from(spec));
+            }
+        }
+    }
+    let free: Vec<usize> = (0..declared.len()).filter(|&k| files[k].is_none()).collect();
+    if positional.len() > free.len() {
+        let all: Vec<String> = declared.iter().map(describe).collect();
+        bail!(
+            "{} input file(s) given for {} graph input(s) ({})",
+            specs.len(),
+            declared.len(),
+            if all.is_empty() { "none".into() } else { all.join(", ") }
+        );
+    }
+    for (k, file) in free.into_iter().zip(positional) {
+        files[k] = Some(file);
+    }
+    Ok(files)
+}
+
+/// `--shape NAME=1x3x224x224` (or `1,3,224,224`).
+fn parse_shapes(specs: &[String], declared: &[IoInfo]) -> Result<BTreeMap<String, Vec<usize>>> {
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let Some((name, dims)) = spec.split_once('=') else {
+            bail!("--shape {spec}: expected NAME=DIMS, e.g. --shape input=1x3x224x224");
+        };
+        if !declared.iter().any(|d| d.name == name) {
+            bail!("--shape {spec}: the model has no input `{name}`");
+        }
+        let dims: Result<Vec<usize>, _> =
+            dims.split(['x', ',']).filter(|d| !d.is_empty()).map(str::parse).collect();
+        let dims = dims.with_context(|| format!("--shape {spec}: dimensions must be numbers"))?;
+        out.insert(name.to_string(), dims);
+    }
+    Ok(out)
+}
+
+/// A file's shape must fit the declared one (fixed dimensions equal) and a `--shape`.
+fn check_shape(
+    info: &IoInfo,
+    shape: &[usize],
+    file: &Path,
+    given: Option<&Vec<usize>>,
+) -> Result<()> {
+    let fits_declared = info.dims.as_ref().is_none_or(|dims| {
+        dims.len() == shape.len()
+            && dims.iter().zip(shape).all(|(d, &s)| !matches!(d, Dim::Fixed(f) if *f != s))
+    });
+    if !fits_declared || given.is_some_and(|g| g.as_slice() != shape) {
+        bail!(
+            "input `{}` is declared as {}{}, but {} has shape {shape:?}",
+            info.name,
+            describe(info),
+            given.map(|g| format!(" (--shape {g:?})")).unwrap_or_default(),
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// Reads a run-time input, checking its element type against the model's.
+fn read_input(info: &IoInfo, file: &Path) -> Result<Tensor> {
+    let Some(want) = npy_type(info.elem_type) else {
+        bail!(
+            "input `{}` has element type {}, which qnn cannot take at run time (uint8, int8, \
+             uint16, int16, int32, float32)",
+            info.name,
+            info.elem_type
+        );
+    };
+    let (t, got) =
+        qnn_npy::read_typed(file).with_context(|| format!("cannot read input `{}`", info.name))?;
+    if got != want {
+        bail!(
+            "input `{}` is {want} in the model, but {} holds {got}: give a {want} array",
+            info.name,
+            file.display()
+        );
+    }
+    Ok(t)
+}
