@@ -34,7 +34,11 @@ fn run() -> Result<bool> {
     let root =
         Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask has no parent folder")?;
     std::env::set_current_dir(root).with_context(|| format!("cannot enter {}", root.display()))?;
-    match cli::parse(std::env::args().skip(1))? {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "gpu-check") {
+        return commands::gpu_check::run(&args[1..]);
+    }
+    match cli::parse(args)? {
         cli::Command::Help => {
             print!("{}", cli::USAGE);
             Ok(true)

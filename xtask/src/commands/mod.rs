@@ -2,4 +2,5 @@
 //! function (unit-tested) and runs it with [`crate::steps::run_all`].
 
 pub mod asm_report;
+pub mod gpu_check;
 pub mod test;

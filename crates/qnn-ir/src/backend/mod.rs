@@ -1,7 +1,8 @@
 //! The backend plugin contract (ARCHITECTURE.md §5).
 //!
 //! A backend is one crate that submits, through [`inventory::submit!`], one
-//! [`BackendDescriptor`] and any number of [`KernelEntry`]s. The legalizer reads descriptors;
+//! [`BackendDescriptor`] and any number of [`KernelEntry`]s (CPU microkernels) or
+//! [`DeviceKernelEntry`]s (whole fused layers on an accelerator). The legalizer reads descriptors;
 //! the runtime reads kernels. Both only see backends that are linked into the final binary:
 //! a crate that nothing names is dropped by the linker, silently. Every binary, test or bench
 //! that wants a backend therefore names it:
@@ -13,10 +14,14 @@
 //! and [`registry::backends`] lists what is registered, so a missing backend is visible.
 
 pub mod descriptor;
+pub mod device;
 pub mod kernel;
 pub mod registry;
 
 pub use descriptor::{Arch, BackendDescriptor, Capabilities, Int8Dot, KernelClass, KernelCost};
+pub use device::{
+    DeviceConvGeometry, DeviceConvSpec, DeviceKernelEntry, DeviceRequantize, PreparedDeviceOp,
+};
 pub use kernel::{
     DepthwiseArgs, DepthwiseMicrokernel, Epilogue, GemmMicrokernel, GemmTile, IndirectGemmArgs,
     IndirectGemmMicrokernel, KernelEntry, KernelImpl, RequantLanes, TileOutput, WeightConstraint,

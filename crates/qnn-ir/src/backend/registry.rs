@@ -2,6 +2,7 @@
 
 use super::BACKEND_ABI_VERSION;
 use super::descriptor::BackendDescriptor;
+use super::device::DeviceKernelEntry;
 use super::kernel::KernelEntry;
 
 /// Every registered backend descriptor, sorted by name.
@@ -26,6 +27,18 @@ pub fn kernels() -> Vec<&'static KernelEntry> {
 /// The kernels of one backend, sorted by name.
 pub fn kernels_of(backend: &str) -> Vec<&'static KernelEntry> {
     kernels().into_iter().filter(|k| k.backend == backend).collect()
+}
+
+/// Every registered device kernel, sorted by (backend, name).
+pub fn device_kernels() -> Vec<&'static DeviceKernelEntry> {
+    let mut v: Vec<_> = inventory::iter::<DeviceKernelEntry>.into_iter().collect();
+    v.sort_by(|a, b| (a.backend, a.name).cmp(&(b.backend, b.name)));
+    v
+}
+
+/// The device kernels of one backend, sorted by name.
+pub fn device_kernels_of(backend: &str) -> Vec<&'static DeviceKernelEntry> {
+    device_kernels().into_iter().filter(|k| k.backend == backend).collect()
 }
 
 /// Problems with what is registered: duplicate names, ABI mismatches, kernels whose backend
@@ -62,6 +75,36 @@ pub fn problems() -> Vec<String> {
         if !bs.iter().any(|b| b.name == k.backend) {
             out.push(format!(
                 "kernel `{}` names backend `{}`, which is not registered",
+                k.name, k.backend
+            ));
+        }
+    }
+    out.extend(device_kernel_problems(&bs));
+    out
+}
+
+/// [`problems`] of the device kernels.
+fn device_kernel_problems(bs: &[&BackendDescriptor]) -> Vec<String> {
+    let mut out = Vec::new();
+    let ds = device_kernels();
+    for w in ds.windows(2) {
+        if (w[0].backend, w[0].name) == (w[1].backend, w[1].name) {
+            out.push(format!(
+                "device kernel `{}` of `{}` is registered twice",
+                w[0].name, w[0].backend
+            ));
+        }
+    }
+    for k in &ds {
+        if k.abi_version != BACKEND_ABI_VERSION {
+            out.push(format!(
+                "device kernel `{}` of `{}` was built for ABI {}, this is ABI {BACKEND_ABI_VERSION}",
+                k.name, k.backend, k.abi_version
+            ));
+        }
+        if !bs.iter().any(|b| b.name == k.backend) {
+            out.push(format!(
+                "device kernel `{}` names backend `{}`, which is not registered",
                 k.name, k.backend
             ));
         }

@@ -1,0 +1,147 @@
+//! A [`DeviceConvSpec`] in the CPU frame's terms (`qnn-kernels`' [`ConvProblem`] and
+//! [`EpilogueSpec`]), so that both sides validate a layer, prove its accumulator range and
+//! lay out its epilogue with the same code.
+
+use qnn_ir::DType;
+use qnn_ir::backend::{DeviceConvGeometry, DeviceConvSpec, DeviceRequantize};
+use qnn_kernels::epilogue::check_accumulator_range;
+use qnn_kernels::{ConvGeometry, ConvProblem, EpilogueSpec, KernelError, PreparedEpilogue};
+
+use crate::error::CudaError;
+
+/// The device spec of a layer described for the CPU frame (what a runtime that plans for
+/// both already has): geometry, int8 operands, OHWI weights and the fused epilogue.
+pub fn spec_from_frame(problem: &ConvProblem, weights: &[i32], e: &EpilogueSpec) -> DeviceConvSpec {
+    let g = &problem.geometry;
+    DeviceConvSpec {
+        geometry: DeviceConvGeometry {
+            batch: g.batch,
+            in_h: g.in_h,
+            in_w: g.in_w,
+            in_c: g.in_c,
+            out_c: g.out_c,
+            kernel: g.kernel,
+            strides: g.strides,
+            padding: g.padding,
+            dilation: g.dilation,
+            groups: g.groups,
+        },
+        data: problem.data,
+        weight: problem.weight,
+        pad_value: problem.pad_value,
+        weights: weights.to_vec(),
+        channel_constant: e.bias.clone(),
+        t3_zero_point: e.t3_zero_point.clone(),
+        requantize: e.requant.clone().map(|scale| DeviceRequantize {
+            scale,
+            input_zero_point: e.input_zero_point,
+            output_zero_point: e.zero_point,
+        }),
+        out_dtype: e.out_dtype,
+        clamp: e.clamp,
+    }
+}
+
+/// The frame's view of `spec`.
+pub(crate) fn frame_of(spec: &DeviceConvSpec) -> (ConvProblem, EpilogueSpec) {
+    let g = &spec.geometry;
+    let geometry = ConvGeometry {
+        batch: g.batch,
+        in_h: g.in_h,
+        in_w: g.in_w,
+        in_c: g.in_c,
+        out_c: g.out_c,
+        kernel: g.kernel,
+        strides: g.strides,
+        padding: g.padding,
+        dilation: g.dilation,
+        groups: g.groups,
+    };
+    let problem = ConvProblem::int8(geometry, spec.data, spec.weight, spec.pad_value);
+    let rq = spec.requantize.as_ref();
+    let epilogue = EpilogueSpec {
+        bias: spec.channel_constant.clone(),
+        t3_zero_point: spec.t3_zero_point.clone(),
+        requant: rq.map(|r| r.scale.clone()),
+        input_zero_point: rq.map_or(0, |r| r.input_zero_point),
+        out_dtype: spec.out_dtype,
+        zero_point: rq.map_or(0, |r| r.output_zero_point),
+        clamp: spec.clamp,
+    };
+    (problem, epilogue)
+}
+
+/// Which kernel family a layer goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Any conv (groups, stride, dilation, padding) or dense, not depthwise.
+    Gemm,
+    /// One input channel per group.
+    Depthwise,
+}
+
+impl Family {
+    /// The family of a geometry.
+    pub fn of(g: &DeviceConvGeometry) -> Family {
+        if g.is_depthwise() { Family::Depthwise } else { Family::Gemm }
+    }
+
+    /// The registered kernel name.
+    pub fn kernel(self) -> &'static str {
+        match self {
+            Family::Gemm => crate::CONV_KERNEL,
+            Family::Depthwise => crate::DEPTHWISE_KERNEL,
+        }
+    }
+}
+
+/// A layer that passed every check.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub problem: ConvProblem,
+    pub epilogue: PreparedEpilogue,
+    pub out_hw: [usize; 2],
+}
+
+/// Checks that `family`'s kernel can compute `spec` exactly: s8×s8 operands, a valid
+/// geometry, weights in range, an epilogue the kernels implement, and an accumulator range
+/// that fits i32 for every partial sum (so dp4a's wrapping i32 adds are exact).
+pub(crate) fn check(spec: &DeviceConvSpec, family: Family) -> Result<Checked, CudaError> {
+    let kernel = family.kernel();
+    let refuse = |why: String| CudaError::NotApplicable { kernel, why };
+    if (spec.data, spec.weight) != (DType::I8, DType::I8) {
+        return Err(refuse(format!(
+            "dp4a takes s8×s8 operands (dtype legalization shifts u8 by −128), not {}×{}",
+            spec.data, spec.weight
+        )));
+    }
+    if Family::of(&spec.geometry) != family {
+        let other = Family::of(&spec.geometry).kernel();
+        return Err(refuse(format!(
+            "the layer is {:?}: `{other}` computes it",
+            Family::of(&spec.geometry)
+        )));
+    }
+    let (problem, epilogue) = frame_of(spec);
+    let out_hw = problem.validate()?;
+    let g = &problem.geometry;
+    if spec.weights.len() != g.weight_len() {
+        return Err(KernelError::Length {
+            what: "weights (OHWI)",
+            expected: g.weight_len(),
+            got: spec.weights.len(),
+        }
+        .into());
+    }
+    if let Some(&w) = spec.weights.iter().find(|&&w| !DType::I8.contains(i64::from(w))) {
+        return Err(KernelError::ValueRange {
+            what: "weight",
+            value: i64::from(w),
+            dtype: DType::I8,
+        }
+        .into());
+    }
+    let prepared = PreparedEpilogue::new(&epilogue, g.out_c, 0)?;
+    check_accumulator_range(&problem, &spec.weights, &epilogue)?;
+    Ok(Checked { problem, epilogue: prepared, out_hw })
+}
