@@ -241,16 +241,26 @@ impl GemmPlan {
                     // Rows beyond `m` repeat the last real row (valid pointers, unused).
                     let (mut y, mut x) = ((m0 / ow) % oh, m0 % ow);
                     let mut n_img = m0 / (oh * ow);
+                    let mut inside = false;
                     for i in 0..mr {
                         if i < m {
-                            self.source.fill_row(
-                                &table,
-                                (n_img, y, x),
-                                grp,
-                                src,
-                                &mut ptrs[i..],
-                                mr,
-                            );
+                            // The next pixel of a row whose window stays inside: the same
+                            // pointers, one stride further.
+                            if i > 0 && inside && x > 0 && self.source.next_inside(&table, x) {
+                                for t in 0..taps {
+                                    let prev = ptrs[t * mr + i - 1];
+                                    ptrs[t * mr + i] = prev.wrapping_offset(table.step_bytes);
+                                }
+                            } else {
+                                inside = self.source.fill_row(
+                                    &table,
+                                    (n_img, y, x),
+                                    grp,
+                                    src,
+                                    &mut ptrs[i..],
+                                    mr,
+                                );
+                            }
                             x += 1;
                             if x == ow {
                                 x = 0;

@@ -48,6 +48,8 @@ pub struct TapTable {
     span: [isize; 2],
     in_h: usize,
     limit_x: isize,
+    /// Bytes between the windows of two neighbouring output columns.
+    pub step_bytes: isize,
 }
 
 /// Converts a data value to the kernel's element domain.
@@ -147,6 +149,7 @@ impl Source {
 
     /// Fills the `taps` pointers of one GEMM row (output pixel `(n, y, x)`, group `grp`)
     /// into `out[t · stride]`: into `src`, or the pad run for taps outside the image.
+    /// Returns whether the whole window was inside (see [`next_inside`](Self::next_inside)).
     #[inline]
     pub fn fill_row(
         &self,
@@ -156,7 +159,7 @@ impl Source {
         src: &[u8],
         out: &mut [*const u8],
         stride: usize,
-    ) {
+    ) -> bool {
         let esize = self.elem.size_bytes() as isize;
         let iy0 = (y * table.stride[0]) as isize - table.pad[0];
         let ix0 = match self.taps.mode {
@@ -181,13 +184,24 @@ impl Source {
             for (t, &d) in table.delta_bytes.iter().enumerate() {
                 out[t * stride] = origin.wrapping_offset(base_bytes + d);
             }
+            true
         } else {
             for (t, &d) in table.delta_bytes.iter().enumerate() {
                 let (iy, ix) = (iy0 + table.dy[t], ix0 + table.dx[t]);
                 let ok = iy >= 0 && iy < table.in_h as isize && ix >= 0 && ix < table.limit_x;
                 out[t * stride] = if ok { origin.wrapping_offset(base_bytes + d) } else { pad };
             }
+            false
         }
+    }
+
+    /// Whether the window of output column `x` lies inside the source horizontally, given
+    /// that the window of column `x − 1` in the same output row was inside: then its
+    /// pointers are those of `x − 1` moved by [`TapTable::step_bytes`].
+    #[inline]
+    pub fn next_inside(&self, table: &TapTable, x: usize) -> bool {
+        (x * table.stride[1]) as isize - table.pad[1] + table.span[1] < table.limit_x
+            || self.taps.mode == TapMode::Rows
     }
 
     /// The per-tap offsets of this source for `problem`.
@@ -225,6 +239,7 @@ impl Source {
                 TapMode::Positions => g.in_w as isize,
                 TapMode::Rows => self.row_pixels as isize,
             },
+            step_bytes: (g.strides[1] * self.pixel_stride) as isize * esize,
         }
     }
 

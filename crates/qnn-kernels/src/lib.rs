@@ -3,13 +3,16 @@
 //! * [`ConvProblem`]: a fused quantized conv2d/dense in NHWC, operands u8/i8/i16, with its
 //!   [`EpilogueSpec`] (per-channel constant, T3, requantize, clamp);
 //! * prepacking of weights into the panel format of a kernel's tile ([`pack`]), indirect
-//!   convolution ([`indirect`]): no im2col copy, 1×1 layers read the input directly;
+//!   convolution ([`indirect`]): no im2col copy, 1×1 layers read the input directly, and
+//!   few-channel first layers (C = 3) run with one tap per kernel row (`kw · C` contiguous
+//!   bytes of a horizontally padded copy) instead of one per position;
 //! * the drivers ([`GemmPlan`], [`DepthwisePlan`]) that split work over a [`ThreadPool`]
-//!   with results independent of the thread count;
+//!   with results independent of the thread count; the range proof
+//!   ([`epilogue::check_accumulator_range`]) that lets every kernel work in i32;
 //! * the generic epilogue arithmetic ([`epilogue::lanes`]) that backends instantiate inside
-//!   their `#[target_feature]` microkernels;
+//!   their `#[target_feature]` microkernels, and x86 store helpers ([`x86`]);
 //! * portable scalar microkernels ([`portable`]) that define the ABI by example;
-//! * the conformance suite ([`conformance_tests!`], feature `testing`).
+//! * the conformance suite (`conformance_tests!`, feature `testing`).
 //!
 //! The runtime's entry point is [`ConvPlan`]: plan once (checks, range proof, weight
 //! prepacking), run many times, from any number of threads, each with its own [`Scratch`].

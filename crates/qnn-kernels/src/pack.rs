@@ -1,6 +1,6 @@
 //! Weight prepacking, done once at plan time, in the panel format a microkernel reads.
 //!
-//! GEMM panels (see [`GemmArgs`](qnn_ir::backend::GemmArgs)): per group and per tile of `nr`
+//! GEMM panels (see [`IndirectGemmArgs`](qnn_ir::backend::IndirectGemmArgs)): per group and per tile of `nr`
 //! output channels, `taps · kc / kr` blocks of `nr × kr` elements. The reduction order is
 //! the OHWI order `(r, s, c)` split into taps: either one tap per kernel position
 //! (`kc` = the group's channels, rounded up to `kr`) or one tap per kernel row
