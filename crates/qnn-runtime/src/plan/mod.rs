@@ -204,7 +204,15 @@ pub(crate) fn plan(mut p: Program) -> Result<Planned, RuntimeError> {
                     .collect();
                 reports.push(StepReport {
                     step: step_name(&names),
-                    op: format!("element-wise ({} ops: {})", ops.len(), ops.join(" ")),
+                    op: match group.fast.as_ref() {
+                        Some(f) => format!(
+                            "element-wise, one {} loop ({} ops: {})",
+                            f.name(),
+                            ops.len(),
+                            ops.join(" ")
+                        ),
+                        None => format!("element-wise ({} ops: {})", ops.len(), ops.join(" ")),
+                    },
                     exec: Exec::Fast,
                     backend: None,
                     kernel: None,

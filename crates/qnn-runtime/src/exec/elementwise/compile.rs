@@ -363,7 +363,15 @@ impl<'p> GroupCompiler<'p> {
         outputs: &[Vid],
         scatter: Vec<Option<super::Scatter>>,
     ) -> ElementwiseGroup {
-        let stores = outputs.iter().map(|&v| (self.regs[&v], self.p.values[v].ty.dtype)).collect();
+        let stores: Vec<(Reg, DType)> =
+            outputs.iter().map(|&v| (self.regs[&v], self.p.values[v].ty.dtype)).collect();
+        let fast = super::fast::recognize(
+            &self.instrs,
+            &self.operands,
+            &stores,
+            self.int_regs,
+            self.f32_regs,
+        );
         ElementwiseGroup {
             len: self.shape.iter().product(),
             operands: self.operands,
@@ -372,6 +380,7 @@ impl<'p> GroupCompiler<'p> {
             f32_regs: self.f32_regs,
             stores,
             scatter,
+            fast,
             op_names: self.op_names,
         }
     }

@@ -15,6 +15,9 @@ use super::{
 pub(crate) struct Registers {
     ints: Vec<i32>,
     floats: Vec<f32>,
+    /// Scratch of the whole-group forms.
+    fast_ints: Vec<i32>,
+    fast_floats: Vec<f32>,
     /// Multiplier indices of a chunk (patterned requantize).
     index: Vec<usize>,
 }
@@ -50,6 +53,37 @@ fn binary<T: Copy>(d: &mut [T], below: &[T], a: Arg<T>, b: Arg<T>, f: impl Fn(T,
     }
 }
 
+/// `d[l] = a[l] · b[l] + c[l]` (one rounding) over registers or immediates; the common
+/// forms as plain zipped loops, so that they vectorize.
+#[inline(always)]
+fn fma(d: &mut [f32], below: &[f32], a: Arg<f32>, b: Arg<f32>, c: Arg<f32>) {
+    let n = d.len();
+    match (a, b, c) {
+        (Arg::Reg(a), Arg::Imm(m), Arg::Reg(c)) => {
+            let (x, z) = (reg(below, a, n), reg(below, c, n));
+            d.iter_mut().zip(x.iter().zip(z)).for_each(|(d, (&x, &z))| *d = x.mul_add(m, z));
+        }
+        (Arg::Reg(a), Arg::Imm(m), Arg::Imm(k)) => {
+            d.iter_mut().zip(reg(below, a, n)).for_each(|(d, &x)| *d = x.mul_add(m, k));
+        }
+        (Arg::Reg(a), Arg::Reg(b), Arg::Reg(c)) => {
+            let (x, y, z) = (reg(below, a, n), reg(below, b, n), reg(below, c, n));
+            for (d, ((&x, &y), &z)) in d.iter_mut().zip(x.iter().zip(y).zip(z)) {
+                *d = x.mul_add(y, z);
+            }
+        }
+        _ => {
+            let at = |x: Arg<f32>, l: usize| match x {
+                Arg::Reg(k) => below[k * CHUNK + l],
+                Arg::Imm(v) => v,
+            };
+            for (l, d) in d.iter_mut().enumerate() {
+                *d = at(a, l).mul_add(at(b, l), at(c, l));
+            }
+        }
+    }
+}
+
 /// `c` (an integer value inside `[-2^22, 2^22]`) as i32, without a saturating conversion:
 /// `c + 1.5·2^23` has exponent 23, so its low mantissa bits are `c` plus a constant.
 #[inline(always)]
@@ -67,6 +101,8 @@ impl ElementwiseGroup {
         Registers {
             ints: vec![0; self.int_regs * CHUNK],
             floats: vec![0.0; self.f32_regs * CHUNK],
+            fast_ints: vec![0; if self.fast.is_some() { 2 * CHUNK } else { 0 }],
+            fast_floats: vec![0.0; if self.fast.is_some() { CHUNK } else { 0 }],
             index: vec![0; CHUNK],
         }
     }
@@ -159,6 +195,11 @@ impl ElementwiseGroup {
         n: usize,
         regs: &mut Registers,
     ) -> Result<(), Overflow> {
+        if let (Some(f), [(Reg::I(k), _)]) = (&self.fast, &self.stores[..]) {
+            let out = &mut regs.ints[k * CHUNK..k * CHUNK + n];
+            f.eval(inputs, start, out, (&mut regs.fast_ints, &mut regs.fast_floats));
+            return Ok(());
+        }
         for ins in &self.instrs {
             match *ins {
                 Instr::Load { dst, operand } => {
@@ -212,23 +253,7 @@ impl ElementwiseGroup {
                 }
                 Instr::Fma { dst, a, b, c } => {
                     let (d, below) = split(&mut regs.floats, dst, n);
-                    let at = |x: Arg<f32>, l: usize| match x {
-                        Arg::Reg(k) => below[k * CHUNK + l],
-                        Arg::Imm(v) => v,
-                    };
-                    match (a, b, c) {
-                        (Arg::Reg(a), Arg::Imm(m), c) => {
-                            let x = reg(below, a, n);
-                            for (l, (d, &x)) in d.iter_mut().zip(x).enumerate() {
-                                *d = x.mul_add(m, at(c, l));
-                            }
-                        }
-                        _ => {
-                            for (l, d) in d.iter_mut().enumerate() {
-                                *d = at(a, l).mul_add(at(b, l), at(c, l));
-                            }
-                        }
-                    }
+                    fma(d, below, a, b, c);
                 }
                 Instr::IntClamp { dst, a, lo, hi } => {
                     let (d, below) = split(&mut regs.ints, dst, n);

@@ -11,6 +11,7 @@
 
 mod compile;
 pub(crate) mod eval;
+mod fast;
 pub(crate) mod numeric;
 
 pub(crate) use compile::{GroupCompiler, groupable};
@@ -214,6 +215,8 @@ pub(crate) struct ElementwiseGroup {
     pub scatter: Vec<Option<Scatter>>,
     /// Names of the ops, for errors (`IntBin::op` indexes it).
     pub op_names: Vec<String>,
+    /// The whole program as one loop, when it is a form [`fast`] knows.
+    pub fast: Option<fast::FastForm>,
 }
 
 /// An integer result outside its dtype: which op, the value, the dtype.
