@@ -1,10 +1,15 @@
 //! Calibration: time each usable backend's kernel classes on a few shapes that are not the
 //! benchmark suite's, and fit the cost model's per-class rates to the timings.
 //!
-//! For a class `k` of backend `b`, over its calibration shapes `s` (timed in ns, `t_s`):
+//! Every candidate of every calibration shape is timed on its backend, both lowerings. A
+//! class the backend has no kernel for (x86-vnni's int16) is timed where the runtime runs it
+//! instead (the portable kernels): that is what choosing the candidate costs, and so what
+//! the cost model should predict for it. For a class `k` of backend `b`, over its
+//! calibration shapes `s` (timed in ns, `t_s`):
 //!
 //! ```text
-//! clock  = median over measured (b, k) of  (Σ MACs / Σ t) / descriptor rate(b, k)   [GHz]
+//! clock  = median over (b, k) run on b's own kernels of
+//!            (Σ MACs / Σ t) / descriptor rate(b, k)                                 [GHz]
 //! rate   = Σ MACs_s / Σ max(t_s · clock − other_s, t_s · clock / 4)                  [MACs/cycle]
 //! ```
 //!
@@ -16,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use qnn_ir::backend::{KernelClass, registry};
+use qnn_ir::backend::registry;
 use qnn_legalize::policy::{CalibratedFigures, Calibration, Candidate, Decision, DecisionContext};
 use qnn_legalize::{
     Capability, CostModel, Lowering, LoweringPolicy, OpKind, OpSignature, Target, legalize,
@@ -37,6 +42,9 @@ pub struct CalibrationPoint {
     pub shape: String,
     pub lowering: Lowering,
     pub kernel: String,
+    /// The backend whose kernel ran it: another one (`portable`) when `backend` has no kernel
+    /// for the class and operands, which is what choosing it costs.
+    pub ran_on: String,
     pub macs: u64,
     pub median_ns: f64,
     /// What the cost model adds besides the main term (cycles).
@@ -149,6 +157,11 @@ fn other_cycles(sig: &OpSignature, c: &Candidate) -> f64 {
     (est - sig.macs as f64).max(0.0)
 }
 
+/// `x` to 4 significant digits: a readable file whose numbers parse back exactly.
+fn round4(x: f64) -> f64 {
+    format!("{x:.3e}").parse().unwrap_or(x)
+}
+
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -166,16 +179,11 @@ pub fn calibrate(
     let host = Target::host();
     let mut points = Vec::new();
     for d in host.backends() {
-        let classes: Vec<KernelClass> =
-            registry::kernels_of(d.name).iter().map(|k| k.class).collect();
         let target = host
             .restrict_to(d.name)
             .map_err(|e| TuneError::Unsupported { node: d.name.into(), what: e.to_string() })?;
         for sig in calibration_shapes() {
-            let cs: Vec<Candidate> = candidates(&sig, &target)?
-                .into_iter()
-                .filter(|c| classes.contains(&c.class))
-                .collect();
+            let cs: Vec<Candidate> = candidates(&sig, &target)?;
             if cs.is_empty() {
                 continue;
             }
@@ -183,15 +191,13 @@ pub fn calibrate(
             let lowerings: Vec<Lowering> = cs.iter().map(|c| c.lowering).collect();
             for m in measure_backend(&sig, d.name, &lowerings, settings)? {
                 let Some(c) = cs.iter().find(|c| c.lowering == m.lowering) else { continue };
-                if m.ran_on != d.name {
-                    continue;
-                }
                 let p = CalibrationPoint {
                     backend: d.name.into(),
                     class: c.class.as_str().into(),
                     shape: sig.node.clone(),
                     lowering: m.lowering,
                     kernel: m.kernel.clone(),
+                    ran_on: m.ran_on.clone(),
                     macs: sig.macs,
                     median_ns: m.sample.median_ns,
                     other_cycles: other_cycles(&sig, c),
@@ -214,13 +220,14 @@ pub fn calibrate(
     };
     let ratios: Vec<f64> = groups
         .iter()
+        .filter(|(_, ps)| ps.iter().all(|p| p.ran_on == p.backend))
         .filter_map(|((b, k), ps)| {
             let raw = ps.iter().map(|p| p.macs as f64).sum::<f64>()
                 / ps.iter().map(|p| p.median_ns).sum::<f64>();
             descriptor_rate(b, k).filter(|r| *r > 0.0).map(|r| raw / r)
         })
         .collect();
-    let clock = median(ratios).unwrap_or(1.0);
+    let clock = round4(median(ratios).unwrap_or(1.0));
     let mut cal = Calibration::new(machine.to_string(), clock);
     for ((b, k), ps) in &groups {
         let macs: f64 = ps.iter().map(|p| p.macs as f64).sum();
@@ -231,7 +238,11 @@ pub fn calibrate(
                 (t - p.other_cycles).max(t / 4.0)
             })
             .sum();
-        cal.backends.entry(b.clone()).or_default().macs_per_cycle.insert(k.clone(), macs / cycles);
+        cal.backends
+            .entry(b.clone())
+            .or_default()
+            .macs_per_cycle
+            .insert(k.clone(), round4(macs / cycles));
     }
     Ok(CalibrationRun { machine, calibration: cal, points })
 }

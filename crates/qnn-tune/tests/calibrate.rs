@@ -1,5 +1,6 @@
-//! Calibration: every usable backend gets a fitted rate for each kernel class it has
-//! kernels for, the file round-trips, and the cost model uses the fitted figures.
+//! Calibration: every usable backend gets a fitted rate for each kernel class (timed on its
+//! own kernels, or on the fallback where it has none), the file round-trips, and the cost
+//! model uses the fitted figures.
 
 mod common;
 
@@ -17,26 +18,31 @@ fn every_usable_backend_gets_its_classes_and_the_cost_model_uses_them() {
     assert_eq!(cal.machine, MachineKey::host().to_string());
     assert!(cal.clock_ghz.is_finite() && cal.clock_ghz > 0.0, "{}", cal.clock_ghz);
     for d in Target::host().backends() {
-        let classes: Vec<KernelClass> =
-            registry::kernels_of(d.name).iter().map(|k| k.class).collect();
+        let own: Vec<KernelClass> = registry::kernels_of(d.name).iter().map(|k| k.class).collect();
         for class in [
             KernelClass::Int8Gemm,
             KernelClass::Int16Gemm,
             KernelClass::Int8Depthwise,
             KernelClass::Int16Depthwise,
         ] {
+            // Every class is fitted: on the backend's kernels, or where the runtime falls back.
             let rate = cal.rate(d.name, class);
-            if classes.contains(&class) {
-                assert!(
-                    rate.is_some_and(|r| r.is_finite() && r > 0.0),
-                    "{} {}: {rate:?}",
-                    d.name,
-                    class.as_str()
-                );
-                let (r, fitted) = Calibration::rate_or_descriptor(Some(cal), d, class).unwrap();
-                assert!(fitted && Some(r) == rate);
-            } else {
-                assert_eq!(rate, None, "{} has no {} kernel", d.name, class.as_str());
+            assert!(
+                rate.is_some_and(|r| r.is_finite() && r > 0.0),
+                "{} {}: {rate:?}",
+                d.name,
+                class.as_str()
+            );
+            let (r, fitted) = Calibration::rate_or_descriptor(Some(cal), d, class).unwrap();
+            assert!(fitted && Some(r) == rate);
+            let points: Vec<_> = run
+                .points
+                .iter()
+                .filter(|p| p.backend == d.name && p.class == class.as_str())
+                .collect();
+            assert!(!points.is_empty());
+            if !own.contains(&class) {
+                assert!(points.iter().all(|p| p.ran_on != d.name), "{points:?}");
             }
         }
     }
