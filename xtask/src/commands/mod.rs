@@ -2,5 +2,7 @@
 //! function (unit-tested) and runs it with [`crate::steps::run_all`].
 
 pub mod asm_report;
+pub mod bench;
+pub mod calibrate;
 pub mod gpu_check;
 pub mod test;
