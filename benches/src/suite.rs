@@ -26,6 +26,12 @@ impl Layer {
     /// The layer as the legalizer sees it: u8 data with zero point 128 (the suite's inputs
     /// are uniform bytes), s8 weights with zero point 0, a bias, NHWC.
     pub fn signature(&self) -> OpSignature {
+        self.signature_with_data(DType::U8)
+    }
+
+    /// [`signature`](Self::signature) with `data` activations: u8 (zero point 128) or s8
+    /// (zero point 0, the same real values), as TFLite-style models have them.
+    pub fn signature_with_data(&self, data: DType) -> OpSignature {
         let g = &self.geometry;
         let [oh, ow] = g.out_hw();
         let kind = if self.dense {
@@ -54,9 +60,9 @@ impl Layer {
             groups: g.groups,
             data_layout: conv.then(|| "NHWC".into()),
             kernel_layout: conv.then(|| "OHWI".into()),
-            data_dtype: "u8".into(),
+            data_dtype: data.to_string(),
             weight_dtype: "i8".into(),
-            input_zero_point: 128,
+            input_zero_point: if data == DType::I8 { 0 } else { 128 },
             weight_zero_points: vec![0],
             weight_zero_point_nonzero: false,
             has_bias: true,

@@ -29,7 +29,7 @@ pub fn svg(r: &BenchReport) -> String {
     let bar = 14.0;
     let group = bar * series.len().max(1) as f64 + 18.0;
     let (left, top, plot_h, bottom) = (110.0, 70.0, 320.0, 190.0);
-    let width = left + group * n as f64 + 30.0;
+    let width = (left + group * n as f64 + 30.0).max(900.0);
     let height = top + plot_h + bottom;
     // log2 scale from 1/8 to 8.
     let (lo, hi) = (-3.0f64, 3.0f64);

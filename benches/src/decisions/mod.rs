@@ -6,9 +6,12 @@
 //! `results.md` and `speedup.svg` to `--out`.
 //!
 //! ```text
-//! decisions [--quick] [--emulated] [--out DIR] [--threads N] [--layers a,b] [--no-models]
-//!           [--recalibrate] [--remeasure] [--note TEXT] [--bench]
+//! decisions [--quick] [--emulated] [--out DIR] [--threads N] [--layers a,b] [--data u8|s8]
+//!           [--no-models] [--recalibrate] [--remeasure] [--note TEXT] [--bench]
 //! ```
+//!
+//! `--data s8` takes the suite's layers with s8 activations (zero point 0) instead of u8:
+//! the operands TFLite-style models have, and the ones `arm-neon`'s int8 kernels take.
 //!
 //! `--emulated` (set by `cargo xtask bench` under qemu, where timings mean nothing) times
 //! each candidate three times after one warm-up, enough to exercise every backend, kernel
@@ -52,6 +55,8 @@ pub struct BenchReport {
     /// Said at the top and bottom of every output (emulation: timings not representative).
     pub note: Option<String>,
     pub threads: usize,
+    /// Activation dtype of the layers (`u8`, `i8`).
+    pub data: String,
     pub quick: bool,
     pub load_before: String,
     pub load_after: String,
@@ -74,6 +79,7 @@ pub struct BenchReport {
 struct Args {
     quick: bool,
     emulated: bool,
+    data: qnn_ir::DType,
     out: PathBuf,
     threads: usize,
     layers: Option<Vec<String>>,
@@ -87,6 +93,7 @@ fn args() -> anyhow::Result<Args> {
     let mut a = Args {
         quick: false,
         emulated: false,
+        data: qnn_ir::DType::U8,
         out: PathBuf::from("target/qnn-bench"),
         threads: 1,
         layers: None,
@@ -101,6 +108,13 @@ fn args() -> anyhow::Result<Args> {
         match arg.as_str() {
             "--quick" => a.quick = true,
             "--emulated" => a.emulated = true,
+            "--data" => {
+                a.data = match value()?.as_str() {
+                    "u8" => qnn_ir::DType::U8,
+                    "s8" | "i8" => qnn_ir::DType::I8,
+                    other => bail!("--data u8|s8, not `{other}`"),
+                }
+            }
             "--out" => a.out = value()?.into(),
             "--threads" => a.threads = value()?.parse().context("--threads N")?,
             "--layers" => a.layers = Some(value()?.split(',').map(String::from).collect()),
@@ -112,7 +126,7 @@ fn args() -> anyhow::Result<Args> {
             "--bench" => {}
             other => bail!(
                 "unknown argument `{other}`; usage: decisions [--quick] [--emulated] [--out DIR] [--threads N] \
-                 [--layers a,b] [--no-models] [--recalibrate] [--remeasure] [--note TEXT]"
+                 [--layers a,b] [--data u8|s8] [--no-models] [--recalibrate] [--remeasure] [--note TEXT]"
             ),
         }
     }
@@ -236,9 +250,13 @@ pub fn main() -> anyhow::Result<()> {
             layer.name,
             layer.macs as f64 / 1e6
         ));
-        let r = layers::run_layer(&layer.signature(), &host, &policies, &reference, |step| {
-            say(&format!(" {step}"))
-        })?;
+        let r = layers::run_layer(
+            &layer.signature_with_data(a.data),
+            &host,
+            &policies,
+            &reference,
+            |step| say(&format!(" {step}")),
+        )?;
         eprintln!(" · {:.1} s", t.elapsed().as_secs_f64());
         layer_results.push(r);
     }
@@ -266,6 +284,7 @@ pub fn main() -> anyhow::Result<()> {
         machine,
         note: a.note.clone(),
         threads: a.threads.max(1),
+        data: a.data.to_string(),
         quick: a.quick,
         load_before,
         load_after: load_average(),

@@ -23,7 +23,7 @@ impl MachineKey {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         MachineKey {
             arch: std::env::consts::ARCH.to_string(),
-            cpu: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown".into()),
+            cpu: cpu_model(&cpuinfo, std::env::consts::ARCH).unwrap_or_else(|| "unknown".into()),
             features: Target::host().features().to_vec(),
         }
     }
@@ -56,17 +56,19 @@ const ARM_PARTS: &[(&str, &str)] = &[
     ("0xd4f", "Neoverse-V2"),
 ];
 
-/// The CPU model named in a `/proc/cpuinfo` text: x86's `model name`, else Arm's
-/// implementer and part (named when known), else `None`.
-pub fn cpu_model(cpuinfo: &str) -> Option<String> {
+/// The CPU model named in a `/proc/cpuinfo` text: on x86 its `model name`, on Arm the
+/// implementer and part (named when known); `None` when the text has no such field (qemu's
+/// user mode shows the host's file, whose x86 model name says nothing about the emulated
+/// Arm CPU).
+pub fn cpu_model(cpuinfo: &str, arch: &str) -> Option<String> {
     let field = |key: &str| {
         cpuinfo.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
             (k.trim() == key).then(|| v.trim().to_string())
         })
     };
-    if let Some(m) = field("model name").filter(|m| !m.is_empty()) {
-        return Some(m);
+    if arch != "aarch64" && arch != "arm" {
+        return field("model name").filter(|m| !m.is_empty());
     }
     let part = field("CPU part")?;
     let implementer = field("CPU implementer").unwrap_or_default();
@@ -87,11 +89,13 @@ mod tests {
     fn x86_and_arm_cpuinfo() {
         let x86 =
             "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Gold 6338\n";
-        assert_eq!(cpu_model(x86).as_deref(), Some("Intel(R) Xeon(R) Gold 6338"));
+        assert_eq!(cpu_model(x86, "x86_64").as_deref(), Some("Intel(R) Xeon(R) Gold 6338"));
+        // Under qemu-user an aarch64 binary reads the x86 host's file: no Arm CPU in it.
+        assert_eq!(cpu_model(x86, "aarch64"), None);
         let pi3 = "processor\t: 0\nCPU implementer\t: 0x41\nCPU part\t: 0xd03\n";
-        assert_eq!(cpu_model(pi3).as_deref(), Some("Cortex-A53"));
+        assert_eq!(cpu_model(pi3, "aarch64").as_deref(), Some("Cortex-A53"));
         let other = "CPU implementer\t: 0x61\nCPU part\t: 0x022\n";
-        assert_eq!(cpu_model(other).as_deref(), Some("implementer 0x61 part 0x022"));
-        assert_eq!(cpu_model(""), None);
+        assert_eq!(cpu_model(other, "aarch64").as_deref(), Some("implementer 0x61 part 0x022"));
+        assert_eq!(cpu_model("", "x86_64"), None);
     }
 }

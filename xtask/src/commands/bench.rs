@@ -182,7 +182,11 @@ pub fn board_commands(triple: &str, exes: &[(String, String)]) -> Vec<String> {
 /// `--no-run`: build the bench binaries for the target and print them, with the commands to
 /// copy and run them on a board.
 fn no_run(triple: &str, execution: &Execution) -> Result<bool> {
-    let args = ["-p", "qnn-benches", "--no-run", "--message-format=json-render-diagnostics"];
+    let mut args =
+        vec!["-p", "qnn-benches", "--no-run", "--message-format=json-render-diagnostics"];
+    for b in std::iter::once(&"decisions").chain(criterion_benches(triple)) {
+        args.extend(["--bench", b]);
+    }
     let cmd = if *execution == Execution::Native {
         Cmd::new("cargo").arg("bench").args(args)
     } else {
@@ -200,7 +204,7 @@ fn no_run(triple: &str, execution: &Execution) -> Result<bool> {
         return Ok(false);
     }
     let root = std::env::current_dir()?;
-    let exes: Vec<(String, String)> = bench_executables(&String::from_utf8_lossy(&out.stdout))
+    let mut exes: Vec<(String, String)> = bench_executables(&String::from_utf8_lossy(&out.stdout))
         .into_iter()
         .map(|(n, p)| {
             let rel =
@@ -208,6 +212,7 @@ fn no_run(triple: &str, execution: &Execution) -> Result<bool> {
             (n, rel)
         })
         .collect();
+    exes.sort_by_key(|(n, _)| (n != "decisions", n.clone()));
     println!("\n==> bench binaries for {triple} (release):");
     for (name, path) in &exes {
         println!("    {name:<18} {path}");
