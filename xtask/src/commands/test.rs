@@ -17,8 +17,23 @@ use crate::tools;
 /// The crates whose tests run for aarch64 under emulation, once per CPU model: the oracle
 /// (`qnn-ir`), and every crate with code that differs by architecture or CPU feature (kernels,
 /// dispatch). Add a crate here when it joins that set; this list is the only place.
-pub const AARCH64_TEST_PACKAGES: &[&str] =
-    &["qnn-ir", "qnn-legalize", "backend-template", "backend-arm-neon", "backend-arm-dotprod"];
+pub const AARCH64_TEST_PACKAGES: &[&str] = &[
+    "qnn-ir",
+    "qnn-legalize",
+    "qnn-kernels",
+    "backend-template",
+    "backend-arm-neon",
+    "backend-arm-dotprod",
+];
+
+/// The crates whose x86 dispatch runs a second time under `qemu-x86_64 -cpu max`: a CPU with
+/// AVX2 but neither AVX-512 nor AVX-VNNI (an old Intel machine), so the AVX-512 kernels are
+/// skipped, loudly, and the fallbacks are what runs.
+pub const X86_FALLBACK_TEST_PACKAGES: &[&str] =
+    &["qnn-kernels", "backend-x86-vnni", "backend-x86-avx2"];
+
+/// The runner of that step.
+pub const X86_FALLBACK_RUNNER: &str = "qemu-x86_64 -cpu max";
 
 /// CPU models for `QEMU_CPU`, one per Arm dispatch tier (ARCHITECTURE.md §7): NEON without
 /// dotprod (Raspberry Pi 3 class), dotprod (Graviton 2 class), and dotprod + i8mm.
@@ -77,6 +92,9 @@ pub struct Facts {
     pub execution: Result<Execution, String>,
     /// `QNN_PROPTEST_CASES` as the user set it.
     pub user_cases: Option<u32>,
+    /// On an x86-64 host: whether `qemu-x86_64` is installed (`None` on other hosts, where the
+    /// x86 fallback step does not apply).
+    pub qemu_x86: Option<bool>,
 }
 
 /// The CPU models to run under: every tier under emulation, one with `--cpu` or `--quick`, and
@@ -121,6 +139,26 @@ pub fn plan(args: &TestArgs, facts: &Facts) -> Vec<Step> {
             } else {
                 Step::run(name, cmd)
             });
+        }
+        let name = "x86_64 without AVX-512 (qemu-x86_64 -cpu max): x86 backends";
+        match facts.qemu_x86 {
+            None => {}
+            Some(false) => steps.push(Step::cannot_run(
+                name,
+                "`qemu-x86_64` is not installed; install with:\n    sudo apt-get install qemu-user",
+            )),
+            Some(true) => {
+                let mut cmd = Cmd::new("cargo")
+                    .args(["test"])
+                    .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER", X86_FALLBACK_RUNNER);
+                for p in X86_FALLBACK_TEST_PACKAGES {
+                    cmd = cmd.args(["-p", p]);
+                }
+                if let Some(n) = proptest_cases(facts.user_cases, true, args.quick) {
+                    cmd = cmd.env(CASES_VAR, n.to_string());
+                }
+                steps.push(Step::run(name, cmd));
+            }
         }
     }
 
@@ -217,7 +255,9 @@ pub fn run(args: &TestArgs) -> Result<bool> {
         Err(_) => println!("==> {triple}: missing tools (the step `{triple}: tools` says which)"),
     }
 
-    let facts = Facts { missing_components, execution, user_cases };
+    let qemu_x86 = (cfg!(target_arch = "x86_64") && args.target.is_none())
+        .then(|| tools::which("qemu-x86_64").is_some());
+    let facts = Facts { missing_components, execution, user_cases, qemu_x86 };
     let records = steps::run_all("cargo xtask test", &plan(args, &facts));
     println!("{banner}");
     Ok(steps::all_passed(&records))
@@ -230,7 +270,7 @@ mod tests {
     use crate::target::Runner;
 
     fn facts(execution: Result<Execution, String>) -> Facts {
-        Facts { missing_components: Vec::new(), execution, user_cases: None }
+        Facts { missing_components: Vec::new(), execution, user_cases: None, qemu_x86: None }
     }
 
     fn commands(steps: &[Step]) -> Vec<String> {
@@ -252,6 +292,23 @@ mod tests {
         assert_eq!(proptest_cases(None, false, true), Some(32));
         assert_eq!(proptest_cases(None, true, true), Some(4));
         assert_eq!(proptest_cases(Some(3), true, true), Some(1), "never zero cases");
+    }
+
+    #[test]
+    fn x86_fallback_step_runs_under_qemu_or_says_what_to_install() {
+        let run =
+            Facts { qemu_x86: Some(true), ..facts(Ok(Execution::Local(Runner::ConfiguredQemu))) };
+        let cmds = commands(&plan(&TestArgs::default(), &run));
+        assert_eq!(
+            cmds[3],
+            "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER='qemu-x86_64 -cpu max' \
+             QNN_PROPTEST_CASES=32 cargo test -p qnn-kernels -p backend-x86-vnni -p backend-x86-avx2"
+        );
+        let missing = Facts { qemu_x86: Some(false), ..run.clone() };
+        let cmds = commands(&plan(&TestArgs::default(), &missing));
+        assert!(cmds[3].starts_with("cannot:") && cmds[3].contains("qemu-user"), "{}", cmds[3]);
+        let other_host = Facts { qemu_x86: None, ..run };
+        assert_eq!(commands(&plan(&TestArgs::default(), &other_host)).len(), cmds.len() - 1);
     }
 
     #[test]
