@@ -31,8 +31,8 @@ pub fn svg(r: &BenchReport) -> String {
     let (left, top, plot_h, bottom) = (110.0, 70.0, 320.0, 190.0);
     let width = (left + group * n as f64 + 30.0).max(900.0);
     let height = top + plot_h + bottom;
-    // log2 scale from 1/8 to 8.
-    let (lo, hi) = (-3.0f64, 3.0f64);
+    // log2 scale from 1/16 to 16.
+    let (lo, hi) = (-4.0f64, 4.0f64);
     let y = |v: f64| top + plot_h * (hi - v.log2().clamp(lo, hi)) / (hi - lo);
 
     let mut s = String::new();
@@ -54,7 +54,7 @@ pub fn svg(r: &BenchReport) -> String {
     }
     let _ = writeln!(s, r##"<text x="{left}" y="40" fill="#444">{}</text>"##, esc(&sub));
     // Grid and axis labels.
-    for e in -3..=3 {
+    for e in -4..=4 {
         let v = 2f64.powi(e);
         let yy = y(v);
         let (stroke, w) = if e == 0 { ("#000", 1.5) } else { ("#ddd", 1.0) };

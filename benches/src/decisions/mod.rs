@@ -173,9 +173,10 @@ fn calibration(
 
 /// Runs the benchmark (the `decisions` bench's `main`).
 pub fn main() -> anyhow::Result<()> {
-    let a = args()?;
+    let mut a = args()?;
     let start = Instant::now();
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    a.out = std::fs::canonicalize(&a.out).unwrap_or(a.out);
     let machine = MachineKey::host();
     let host = Target::host();
     let load_before = load_average();
@@ -314,7 +315,7 @@ pub fn main() -> anyhow::Result<()> {
     for (name, text) in files {
         let p = a.out.join(name);
         std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
-        println!("wrote {}", std::fs::canonicalize(&p).unwrap_or(p).display());
+        println!("wrote {}", p.display());
     }
     println!(
         "load average before / after: {} / {} · {:.0} s",
