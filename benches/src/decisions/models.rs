@@ -75,7 +75,7 @@ fn compile(
         forced: forced.is_some(),
         kernels: counts(convs.into_iter()),
         lowerings,
-        sample: Sample { median_ns: 0.0, min_ns: 0.0, spread: 0.0, runs: 0 },
+        sample: Sample { median_ns: 0.0, min_ns: 0.0, spread: 0.0, runs: 0, preempted: 0 },
     };
     Ok(Some((v, Runnable::new(model, m.input.clone()))))
 }

@@ -286,8 +286,12 @@ impl LoweringPolicy for Measured {
                             } else {
                                 format!(", on {} ({backend} has no kernel for it)", m.ran_on)
                             };
+                            let set_aside = match m.sample.preempted {
+                                0 => String::new(),
+                                n => format!(", {n} preempted runs set aside"),
+                            };
                             e.note = format!(
-                                "{}; measured {} (median of {}, ±{:.0} %) with {}{via}",
+                                "{}; measured {} (median of {}, ±{:.0} %{set_aside}) with {}{via}",
                                 e.note,
                                 us(m.sample.median_ns),
                                 m.sample.runs,

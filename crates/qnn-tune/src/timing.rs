@@ -1,6 +1,14 @@
 //! Timing compiled models alternately: one run of each candidate per round (the order rotated
 //! every round), so that a disturbance on a shared machine (another build, a fuzzer) hits
 //! every candidate alike instead of one of them; medians, not means.
+//!
+//! On a machine with more runnable threads than cores, a run of a millisecond or more is
+//! often descheduled halfway, and its wall time then holds the other process's time slice:
+//! at a load of 7 on 2 cores a quarter or more of the runs can be several times too slow,
+//! enough to move a median. Where the kernel reports it (`/proc/thread-self/schedstat`,
+//! Linux), each run's wait on the run queue is read before and after, and runs that waited
+//! more than 2 % of their time are set aside; the median is taken over the others, as long
+//! as at least three of them (and half the runs) remain.
 
 use std::time::{Duration, Instant};
 
@@ -63,10 +71,25 @@ pub struct Sample {
     pub min_ns: f64,
     /// Interquartile range over the median: the run-to-run noise.
     pub spread: f64,
+    /// Runs the statistics are over.
     pub runs: usize,
+    /// Runs set aside because the thread waited for a core during them.
+    #[serde(default)]
+    pub preempted: usize,
 }
 
 impl Sample {
+    /// The statistics of the undisturbed runs of `runs` (time, preempted), or of all of them
+    /// when too few were undisturbed (at least one run).
+    fn of_runs(runs: &[(f64, bool)]) -> Sample {
+        let clean: Vec<f64> = runs.iter().filter(|r| !r.1).map(|r| r.0).collect();
+        if clean.len() >= 3 && 2 * clean.len() >= runs.len() {
+            Sample { preempted: runs.len() - clean.len(), ..Sample::of(clean) }
+        } else {
+            Sample::of(runs.iter().map(|r| r.0).collect())
+        }
+    }
+
     /// The statistics of `ns` (at least one run).
     fn of(mut ns: Vec<f64>) -> Sample {
         ns.sort_by(f64::total_cmp);
@@ -77,6 +100,7 @@ impl Sample {
             min_ns: ns[0],
             spread: (q(0.75) - q(0.25)) / median,
             runs: ns.len(),
+            preempted: 0,
         }
     }
 }
@@ -103,6 +127,23 @@ impl Runnable {
     }
 }
 
+/// Nanoseconds this thread has spent waiting on a run queue, where Linux reports it.
+fn run_queue_wait_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs `c` once: its time, and whether it waited for a core for more than 2 % of it.
+fn timed_run(c: &mut Runnable) -> Result<(f64, bool), RuntimeError> {
+    let before = run_queue_wait_ns();
+    let t = c.run_once()?.as_nanos() as f64;
+    let waited = match (before, run_queue_wait_ns()) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 > 0.02 * t,
+        _ => false,
+    };
+    Ok((t, waited))
+}
+
 /// Times `cands` alternately; one [`Sample`] per candidate. `progress` is called after each
 /// round. A failing run ends the measurement with the error.
 pub fn time_alternately(
@@ -116,7 +157,7 @@ pub fn time_alternately(
         }
     }
     let n = cands.len();
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut times: Vec<Vec<(f64, bool)>> = vec![Vec::new(); n];
     // Runs each candidate may take: unbounded, until the first round shows it is slow.
     let mut cap = vec![usize::MAX; n];
     let start = Instant::now();
@@ -125,7 +166,7 @@ pub fn time_alternately(
         for j in 0..n {
             let i = (j + round) % n;
             if times[i].len() < cap[i] {
-                times[i].push(cands[i].run_once()?.as_nanos() as f64);
+                times[i].push(timed_run(&mut cands[i])?);
             }
         }
         round += 1;
@@ -136,7 +177,7 @@ pub fn time_alternately(
         let probe_rounds = s.min_runs.clamp(1, 3);
         if round == probe_rounds {
             let mins: Vec<f64> =
-                times.iter().map(|t| t.iter().copied().fold(f64::INFINITY, f64::min)).collect();
+                times.iter().map(|t| t.iter().map(|r| r.0).fold(f64::INFINITY, f64::min)).collect();
             let best = mins.iter().copied().fold(f64::INFINITY, f64::min);
             for (c, m) in cap.iter_mut().zip(&mins) {
                 if *m > s.slow_factor * best {
@@ -144,10 +185,43 @@ pub fn time_alternately(
                 }
             }
         }
-        let enough = round >= s.min_runs && start.elapsed() >= s.min_time;
-        if enough || round >= s.max_runs.max(1) {
+        // Enough when every candidate still running has `min_runs` undisturbed runs, or
+        // after three times as many rounds (a long run is rarely left alone on a busy
+        // machine: then the median is over all runs).
+        let clean = times
+            .iter()
+            .zip(&cap)
+            .all(|(t, c)| t.len() >= *c || t.iter().filter(|r| !r.1).count() >= s.min_runs);
+        let enough = round >= s.min_runs && (clean || round >= 3 * s.min_runs);
+        if (enough && start.elapsed() >= s.min_time) || round >= s.max_runs.max(1) {
             break;
         }
     }
-    Ok(times.into_iter().map(Sample::of).collect())
+    Ok(times.iter().map(|t| Sample::of_runs(t)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sample;
+
+    #[test]
+    fn preempted_runs_are_set_aside_while_enough_remain() {
+        // Five clean runs near 100, three descheduled ones far slower.
+        let runs = [
+            (101.0, false),
+            (400.0, true),
+            (99.0, false),
+            (100.0, false),
+            (380.0, true),
+            (102.0, false),
+            (98.0, false),
+            (390.0, true),
+        ];
+        let s = Sample::of_runs(&runs);
+        assert_eq!((s.median_ns, s.min_ns, s.runs, s.preempted), (100.0, 98.0, 5, 3));
+        // Fewer clean runs than preempted ones: every run counts.
+        let mostly_preempted = [(100.0, false), (300.0, true), (310.0, true), (320.0, true)];
+        let s = Sample::of_runs(&mostly_preempted);
+        assert_eq!((s.median_ns, s.runs, s.preempted), (310.0, 4, 0));
+    }
 }
