@@ -186,9 +186,10 @@ pub fn main() -> anyhow::Result<()> {
     }
     println!("machine: {machine}");
     println!(
-        "backends: {} · threads: {} · load average: {load_before}",
+        "backends: {} · threads: {} · {} activations · load average: {load_before}",
         host.backend_names(),
-        a.threads
+        a.threads,
+        a.data
     );
     let unusable: Vec<String> = qnn_ir::backend::registry::backends()
         .into_iter()
