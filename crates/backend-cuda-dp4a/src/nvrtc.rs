@@ -88,11 +88,18 @@ impl Drop for Program {
     }
 }
 
+/// A C `char` as a byte: `c_char` is `i8` on x86-64 and `u8` on aarch64, where the cast is
+/// the identity.
+#[allow(clippy::unnecessary_cast)]
+fn byte(c: std::ffi::c_char) -> u8 {
+    c as u8
+}
+
 fn log_of(prog: &Program) -> String {
     // SAFETY: a live program.
     match unsafe { result::get_program_log(prog.0) } {
         Ok(log) => {
-            let bytes: Vec<u8> = log.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+            let bytes: Vec<u8> = log.iter().take_while(|&&c| c != 0).map(|&c| byte(c)).collect();
             String::from_utf8_lossy(&bytes).trim().to_string()
         }
         Err(e) => format!("(no log: {e:?})"),
@@ -132,7 +139,7 @@ pub fn compile(src: &str, arch: &str) -> Result<Image, CudaError> {
             // SAFETY: a compiled program.
             let ptx = unsafe { result::get_ptx(prog.0) }
                 .map_err(|e| fail(format!("nvrtcGetPTX: {e:?}")))?;
-            Ok(Image::Ptx(ptx.into_iter().map(|c| c as u8).collect()))
+            Ok(Image::Ptx(ptx.into_iter().map(byte).collect()))
         }
     })
 }

@@ -7,9 +7,10 @@
 //! cargo run -p qnn-legalize --example explain [-- --json] [-- --capability] [-- TARGET…]
 //! ```
 //!
-//! The real backend crates register their own descriptors; until they are linked here this
-//! example registers the test descriptors of `tests/common/descriptors.rs`, which are shaped
-//! like them.
+//! This crate cannot depend on the backend crates, so this example registers the test
+//! descriptors of `tests/common/descriptors.rs`, which are shaped like them. The same
+//! explanation with the real descriptors (every in-tree backend linked):
+//! `cargo run -p qnn-runtime --example explain`.
 
 #[path = "../tests/common/descriptors.rs"]
 mod descriptors;

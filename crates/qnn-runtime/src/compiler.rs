@@ -12,6 +12,7 @@ use crate::error::RuntimeError;
 use crate::model::CompiledModel;
 use crate::optimize::{fold::fold_constants, fuse::conv_spec, layout::to_nhwc};
 use crate::options::CompileOptions;
+use crate::plan::device::{DeviceMode, is_device_backend};
 use crate::plan::kernels::choose_kernel;
 use crate::plan::plan;
 use crate::plan::report::PlanReport;
@@ -65,12 +66,37 @@ impl Compiler {
     }
 
     /// Compiles a graph in the QNN dialect (or any mix of QNN and core ops).
+    ///
+    /// Fused conv/dense ops that a device backend of the target (`cuda-dp4a`) computes are
+    /// prepared on the device here, once: weights uploaded and prepacked; everything else
+    /// runs on the CPU. A target whose device backend cannot run on this machine (`cuda`
+    /// without a GPU) is an error, [`RuntimeError::DeviceUnavailable`], rather than a quiet
+    /// fallback to the CPU: [`plan`](Self::plan) shows such a target's plan.
     pub fn compile(&self, g: &Graph) -> Result<CompiledModel, RuntimeError> {
         let target = self.target()?;
+        require_devices(&target)?;
+        self.compile_for(g, &target, DeviceMode::Prepare)
+    }
+
+    /// The plan [`compile`](Self::compile) would make, without preparing device ops: which
+    /// op runs where and why, for any target, also one whose device this machine lacks
+    /// (device steps are placed by their kernels' `applicable` checks, which touch no
+    /// device, and marked as planned only).
+    pub fn plan(&self, g: &Graph) -> Result<PlanReport, RuntimeError> {
+        let target = self.target()?;
+        Ok(self.compile_for(g, &target, DeviceMode::PlanOnly)?.report)
+    }
+
+    fn compile_for(
+        &self,
+        g: &Graph,
+        target: &Target,
+        mode: DeviceMode,
+    ) -> Result<CompiledModel, RuntimeError> {
         let policy = self.options.effective_policy();
-        let l = legalize(g, &target, policy.as_ref())?;
+        let l = legalize(g, target, policy.as_ref())?;
         let hints = backend_hints(g, &l.explanation);
-        self.build(&l.graph, &target, Some(l.explanation), &hints)
+        self.build(&l.graph, target, Some(l.explanation), &hints, mode)
     }
 
     /// Compiles a graph that is already legalized (core ops only), e.g. one legalized for
@@ -81,7 +107,8 @@ impl Compiler {
         }
         g.verify()?;
         let target = self.target()?;
-        self.build(g, &target, None, &HashMap::new())
+        require_devices(&target)?;
+        self.build(g, &target, None, &HashMap::new(), DeviceMode::Prepare)
     }
 
     fn build(
@@ -90,6 +117,7 @@ impl Compiler {
         target: &Target,
         explanation: Option<Explanation>,
         hints: &HashMap<String, String>,
+        mode: DeviceMode,
     ) -> Result<CompiledModel, RuntimeError> {
         let g = fold_constants(lowered)?;
         let mut order: Vec<&str> = target.backends().iter().map(|d| d.name).collect();
@@ -118,7 +146,7 @@ impl Compiler {
                     pref.push(b);
                 }
             }
-            match choose_kernel(&spec, &pref) {
+            match choose_kernel(&spec, &pref, mode) {
                 Ok(chosen) => convs.push(ConvStep { spec, chosen }),
                 Err(why) => {
                     notes.insert(f.conv_node, format!("no kernel, runs unfused: {why}"));
@@ -153,6 +181,23 @@ impl Compiler {
             report,
         })
     }
+}
+
+/// Every device backend of `target` must be usable here (the host target holds only usable
+/// ones; a named target such as `cuda` may not).
+fn require_devices(target: &Target) -> Result<(), RuntimeError> {
+    for d in target.backends() {
+        if is_device_backend(d.name)
+            && let Err(why) = d.probe()
+        {
+            return Err(RuntimeError::DeviceUnavailable {
+                target: target.name().to_string(),
+                backend: d.name.to_string(),
+                why,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Lowered conv node name → the backend the legalizer chose for it. The lowering names its

@@ -16,6 +16,14 @@ pub enum RuntimeError {
     #[error("backend `{name}` cannot run on this machine: {why}")]
     BackendUnavailable { name: String, why: String },
 
+    /// The target runs conv/dense ops on a device backend that cannot run here (no GPU, no
+    /// driver, …). [`Compiler::plan`](crate::Compiler::plan) still shows the plan.
+    #[error(
+        "target `{target}` runs conv/dense ops on the device backend `{backend}`, which cannot \
+         run on this machine: {why}. (Compiler::plan shows the plan without a device.)"
+    )]
+    DeviceUnavailable { target: String, backend: String, why: String },
+
     /// Legalization failed (unsupported op, overflow, policy refusal, bad target, …).
     #[error("legalize: {0}")]
     Legalize(#[from] LegalizeError),
@@ -33,6 +41,10 @@ pub enum RuntimeError {
     /// A kernel failed at run time (a worker panicked, scratch too small, …).
     #[error("{node}: kernel `{kernel}`: {source}")]
     Kernel { node: String, kernel: String, source: KernelError },
+
+    /// A device kernel failed at run time (a driver error, a lost device, …).
+    #[error("{node}: device kernel `{kernel}`: {why}")]
+    Device { node: String, kernel: String, why: String },
 
     /// Wrong number of inputs for [`CompiledModel::run`](crate::CompiledModel::run).
     #[error("model `{model}` takes {expected} input(s) ({names}), got {got}")]

@@ -28,7 +28,19 @@
 //! them, plus its own `portable` backend (scalar kernels of the shared frame, any CPU):
 //! [`registered_backends`] lists them. `QNN_BACKEND=x86-avx2` (or
 //! [`CompileOptions::backend`]) restricts a compilation to one backend, with the portable
-//! kernels as its fallback; an unknown name is an error listing the registered ones.
+//! kernels as its fallback; an unknown name is an error listing the registered ones. An
+//! int8 layer whose operand pair the chosen backend has no int8 kernel for (arm-neon's
+//! exact int8 path is s8×s8 and u8×u8; a target without a dot product keeps u8×s8) runs on
+//! that backend's i16 kernel with the operands widened, exactly, rather than on `portable`.
+//!
+//! **Devices.** A target that includes the `cuda-dp4a` backend (the named target `cuda`,
+//! the host on a machine whose probe finds a GPU, or `QNN_BACKEND=cuda-dp4a`) runs each
+//! fused int8 conv/dense that a device kernel's `applicable` check accepts on the GPU:
+//! prepared at compile time (weights uploaded and prepacked once), its input and output
+//! moved by the runtime on every run. Everything else runs on the CPU; the report says
+//! which op runs where and why ([`Exec::Device`]). Compiling for a device this machine lacks
+//! is an error ([`RuntimeError::DeviceUnavailable`]), never a quiet CPU fallback;
+//! [`Compiler::plan`] shows that target's plan without a device.
 //!
 //! **Exactness.** Whatever runs a step — a registered kernel, a fast implementation here, or
 //! the reference interpreter — the outputs equal `qnn_ir::reference::run` on the original
@@ -37,9 +49,11 @@
 // The in-tree backends, named so that the linker keeps their registrations in every binary
 // that uses the runtime (ARCHITECTURE.md §5). Each registers its descriptor everywhere it
 // compiles (the Arm ones on every host, so that Arm targets can be planned from anywhere)
-// and its kernels on its own architecture. The CUDA crate joins the same way.
+// and its kernels on its own architecture. The CUDA crate registers its descriptor and
+// device kernels everywhere; they run where its probe finds a GPU.
 use backend_arm_dotprod as _;
 use backend_arm_neon as _;
+use backend_cuda_dp4a as _;
 use backend_x86_avx2 as _;
 use backend_x86_vnni as _;
 

@@ -1,145 +1,191 @@
 //! The legalizer's decision table re-run with the real backend descriptors this runtime
-//! links (x86 now), checked on the legalized graph's structure; and the plan's kernel choice
-//! per op when one backend is forced.
+//! links (every in-tree backend: the Arm and CUDA descriptors register on every host, the
+//! x86 ones on x86-64), for every named target and the host, under both policies. Each
+//! row is checked on the legalized graph's structure — the operand dtypes of each core
+//! conv/dense, the lowering and T3 of its canonical fused form — and on the backend the
+//! explanation names; never on printed text. Every legalized graph is also exact.
+//!
+//! The small conv net's four ops: conv1 (3×3 s2, 3→8, s8 per-channel symmetric weights),
+//! dw (depthwise 3×3, u8 weights with zero point 128), pw (1×1, s8 weights with per-channel
+//! zero points −3..3: T3 under int8), fc (dense 8→10, s8 symmetric). A change of a
+//! backend's descriptor figures changes this table: update it deliberately.
 
 mod common;
 
 use common::nets::{small_convnet, small_convnet_input};
-use qnn_ir::{DType, Graph, Op, reference};
+use qnn_ir::{DType, Op, reference};
+use qnn_legalize::match_fused_conv;
 use qnn_legalize::{Capability, CostModel, Lowering, LoweringPolicy, Target, legalize};
-use qnn_runtime::{CompileOptions, Compiler, Exec};
+
+/// One op's decision as the lowered graph shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Decision {
+    lowering: Lowering,
+    backend: &'static str,
+    operands: (DType, DType),
+    t3: bool,
+}
+
+const fn d(lowering: Lowering, backend: &'static str, o: (DType, DType), t3: bool) -> Decision {
+    Decision { lowering, backend, operands: o, t3 }
+}
 
 const I16: (DType, DType) = (DType::I16, DType::I16);
 const U8S8: (DType, DType) = (DType::U8, DType::I8);
+const S8S8: (DType, DType) = (DType::I8, DType::I8);
+const U8U8: (DType, DType) = (DType::U8, DType::U8);
+use Lowering::{Int8ZeroPointTerms as INT8, Int16Upcast as INT16};
 
-/// Operand dtypes (data, weight) of each core conv/dense in graph order (conv1, dw, pw, fc).
-fn operands(g: &Graph) -> Vec<(DType, DType)> {
-    g.nodes
-        .iter()
-        .filter(|n| matches!(n.op, Op::Conv2d { .. } | Op::Dense))
-        .map(|n| (g.ty(n.inputs[0]).dtype, g.ty(n.inputs[1]).dtype))
-        .collect()
-}
-
-fn decide(target: &Target, policy: &dyn LoweringPolicy) -> Vec<(DType, DType)> {
+/// Legalizes the net for `target` with `policy`, checks it exact, and reads each core
+/// conv/dense's decision off the graph (in graph order: conv1, dw, pw, fc).
+fn decide(target: &Target, policy: &dyn LoweringPolicy) -> Vec<Decision> {
     let g = small_convnet();
     let l = legalize(&g, target, policy).unwrap_or_else(|e| panic!("{target}: {e}"));
     let x = [small_convnet_input(3)];
-    assert_eq!(reference::run(&l.graph, &x).unwrap(), reference::run(&g, &x).unwrap());
-    operands(&l.graph)
-}
-
-fn avx2_target() -> Target {
-    "x86_64-unknown-linux-gnu:avx2".parse().unwrap()
-}
-
-fn host_has(name: &str) -> bool {
-    Target::host().backends().iter().any(|d| d.name == name)
-}
-
-/// The x86 descriptors are registered (their crates compile to nothing on other
-/// architectures); the x86 rows of the table need them.
-fn x86_linked() -> bool {
-    let linked = qnn_runtime::registered_backends().contains(&"x86-avx2");
-    if !linked {
-        eprintln!("SKIPPED: the x86 backends are not part of this build (not x86_64)");
-    }
-    linked
-}
-
-#[test]
-fn capability_rule_with_the_real_descriptors() {
-    if !x86_linked() {
-        return;
-    }
-    // AVX2 only: no int8 dot product anywhere → int16 on x86-avx2 for every op.
-    assert_eq!(decide(&avx2_target(), &Capability), [I16; 4]);
-    let l = legalize(&small_convnet(), &avx2_target(), &Capability).unwrap();
-    assert!(l.explanation.ops.iter().all(|o| o.backend == "x86-avx2"), "{}", l.explanation);
-    if host_has("x86-vnni") {
-        // VNNI: u8×s8 everywhere (dw's u8 weights shifted to s8, its zero point 128 → 0).
-        assert_eq!(decide(&Target::host(), &Capability), [U8S8; 4]);
-        assert_eq!(decide(&Target::host().restrict_to("x86-avx2").unwrap(), &Capability), [I16; 4]);
-    }
-}
-
-/// The cost model on the descriptors' figures. On AVX2, int8 (exact by widening, 18 MACs
-/// per cycle) and int16 (20) are close, so the int16 lowering's prepass and wider operands
-/// decide: int16 wins only for dw, whose u8 weights with zero point 128 would need the T3
-/// pass under int8 terms. With VNNI, int8 terms win everywhere (108 MACs per cycle, and the
-/// descriptor gives no int16 figure). A change of the backends' figures changes this table:
-/// update it deliberately.
-#[test]
-fn cost_model_with_the_real_descriptors() {
-    if !x86_linked() {
-        return;
-    }
-    let avx2 = [U8S8, I16, U8S8, U8S8];
-    assert_eq!(decide(&avx2_target(), &CostModel::new()), avx2);
-    let host = decide(&Target::host(), &CostModel::new());
-    if host_has("x86-vnni") {
-        assert_eq!(host, [U8S8; 4]);
-    } else if host_has("x86-avx2") {
-        assert_eq!(host, avx2);
-    }
-    let l = legalize(&small_convnet(), &avx2_target(), &CostModel::new()).unwrap();
-    let dw = l.explanation.op("dw").unwrap();
-    assert_eq!(dw.lowering, Lowering::Int16Upcast);
-    assert!(dw.reason.contains("cheapest"), "{}", dw.reason);
-}
-
-/// Kernel steps of a model compiled with `backend` forced: (step, backend, kernel, lowering).
-fn kernels_with(opts: CompileOptions) -> Vec<(String, String, String, String)> {
-    let g = small_convnet();
-    let m = Compiler::new(opts).compile(&g).unwrap();
-    let x = [small_convnet_input(4)];
-    assert_eq!(m.run(&x).unwrap(), reference::run(&g, &x).unwrap());
-    m.report()
-        .steps
-        .iter()
-        .filter(|s| s.exec == Exec::Kernel)
-        .map(|s| {
-            let f = |o: &Option<String>| o.clone().unwrap_or_default();
-            (s.step.clone(), f(&s.backend), f(&s.kernel), f(&s.lowering))
+    assert_eq!(reference::run(&l.graph, &x).unwrap(), reference::run(&g, &x).unwrap(), "{target}");
+    assert!(l.graph.nodes.iter().all(|n| !n.op.is_qnn()), "{target}");
+    let convs: Vec<usize> = (0..l.graph.nodes.len())
+        .filter(|&i| matches!(l.graph.nodes[i].op, Op::Conv2d { .. } | Op::Dense))
+        .collect();
+    assert_eq!(convs.len(), l.explanation.ops.len(), "{target}");
+    convs
+        .into_iter()
+        .zip(&l.explanation.ops)
+        .map(|(i, op)| {
+            let n = &l.graph.nodes[i];
+            let f = match_fused_conv(&l.graph, i).expect("the canonical fused form");
+            let backend = qnn_ir::backend::registry::backend(&op.backend).expect("registered").name;
+            Decision {
+                lowering: f.lowering,
+                backend,
+                operands: (l.graph.ty(n.inputs[0]).dtype, l.graph.ty(n.inputs[1]).dtype),
+                t3: f.weight_zero_points.is_some_and(|z| z.iter().any(|&z| z != 0)),
+            }
         })
         .collect()
 }
 
+fn named(s: &str) -> Target {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+const A53: &str = "aarch64-unknown-linux-gnu:cortex-a53";
+const N1: &str = "aarch64-unknown-linux-gnu:neoverse-n1";
+const I8MM: &str = "aarch64-unknown-linux-gnu:+dotprod,+i8mm";
+const AVX2: &str = "x86_64-unknown-linux-gnu:avx2";
+const CLX: &str = "x86_64-unknown-linux-gnu:cascadelake";
+const CUDA: &str = "cuda";
+
+/// The x86 descriptors register only in x86-64 builds (their crates compile to nothing
+/// elsewhere), so their rows run there.
+fn x86_linked() -> bool {
+    qnn_runtime::registered_backends().contains(&"x86-avx2")
+}
+
+/// The table: (target, policy) → decision per op.
+fn table() -> Vec<(&'static str, &'static str, [Decision; 4])> {
+    let neon16 = d(INT16, "arm-neon", I16, false);
+    let dot = |o, t3| d(INT8, "arm-dotprod", o, t3);
+    // sdot for the s8 weights (data shifted to s8); udot for dw's u8 weights and for pw,
+    // whose asymmetric weights need T3 anyway (shifting them to u8 is free, the data not).
+    let dotprod = [dot(S8S8, false), dot(U8U8, true), dot(U8U8, true), dot(S8S8, false)];
+    let vnni = |t3| d(INT8, "x86-vnni", U8S8, t3);
+    let avx2 = |l, o, t3| d(l, "x86-avx2", o, t3);
+    let dp4a = |t3| d(INT8, "cuda-dp4a", S8S8, t3);
+    vec![
+        // No dot product (Raspberry Pi 3): int16 everywhere under the capability rule; the
+        // cost model gives the 80-MAC fc int8 (u8×s8 as given), as int16 weights and
+        // widened data cost more than its arithmetic.
+        (A53, "capability", [neon16; 4]),
+        (A53, "cost-model", [neon16, neon16, neon16, d(INT8, "arm-neon", U8S8, false)]),
+        (N1, "capability", dotprod),
+        (N1, "cost-model", dotprod),
+        // i8mm changes kernels, not the lowering (the descriptor is arm-dotprod's).
+        (I8MM, "capability", dotprod),
+        (I8MM, "cost-model", dotprod),
+        // AVX2 only: int16 under the rule; the cost model keeps int8 (exact widening
+        // kernels, close figures) except for dw, whose u8 weights at 128 would need T3.
+        (AVX2, "capability", [avx2(INT16, I16, false); 4]),
+        (
+            AVX2,
+            "cost-model",
+            [
+                avx2(INT8, U8S8, false),
+                avx2(INT16, I16, false),
+                avx2(INT8, U8S8, true),
+                avx2(INT8, U8S8, false),
+            ],
+        ),
+        // VNNI: u8×s8 (dw's u8 weights shifted to s8, their zero point 128 → 0).
+        (CLX, "capability", [vnni(false), vnni(false), vnni(true), vnni(false)]),
+        (CLX, "cost-model", [vnni(false), vnni(false), vnni(true), vnni(false)]),
+        // dp4a: s8×s8 (u8 data and weights shifted by −128).
+        (CUDA, "capability", [dp4a(false), dp4a(false), dp4a(true), dp4a(false)]),
+        (CUDA, "cost-model", [dp4a(false), dp4a(false), dp4a(true), dp4a(false)]),
+    ]
+}
+
+fn policy(name: &str) -> Box<dyn LoweringPolicy> {
+    match name {
+        "capability" => Box::new(Capability),
+        _ => Box::new(CostModel::new()),
+    }
+}
+
 #[test]
-fn forcing_a_backend_picks_its_kernels() {
-    let prefixes: [(&str, &[&str]); 3] = [
-        ("x86-vnni", &["vnni_", "avxvnni_"]),
-        ("x86-avx2", &["avx2_"]),
-        ("portable", &["portable_"]),
-    ];
-    for (backend, prefix) in prefixes {
-        if !common::usable_backends().contains(&backend) {
-            eprintln!("SKIPPED: backend {backend} cannot run here");
+fn every_named_target_with_the_real_descriptors() {
+    let mut rows = 0;
+    for (target, p, want) in table() {
+        if target.starts_with("x86_64") && !x86_linked() {
+            eprintln!("SKIPPED: {target}: the x86 backends are not part of this build");
             continue;
         }
-        let ks = kernels_with(CompileOptions::new().backend(Some(backend)));
-        assert_eq!(ks.len(), 4, "{backend}: {ks:?}");
-        for (step, b, k, _) in &ks {
-            assert_eq!(b, backend, "{step}");
-            assert!(prefix.iter().any(|p| k.starts_with(p)), "{backend}: {step} runs {k}");
-        }
-        // QNN_BACKEND does the same as the API option.
-        let env = CompileOptions::from_env_with(|k| (k == "QNN_BACKEND").then(|| backend.into()));
-        assert_eq!(kernels_with(env), ks, "{backend}");
+        let t = named(target);
+        assert_eq!(decide(&t, policy(p).as_ref()), want, "{target}, {p}");
+        rows += 1;
     }
-    if common::usable_backends().contains(&"x86-avx2") {
-        // The lowerings of the AVX2 table, on AVX2 kernels: exact int8 by widening (the
-        // weights' pair sums exceed int16, so no vpmaddubsw), int16 for dw.
-        let ks = kernels_with(CompileOptions::new().backend(Some("x86-avx2")));
-        let got: Vec<(&str, &str)> = ks.iter().map(|k| (k.2.as_str(), k.3.as_str())).collect();
-        assert_eq!(
-            got,
-            [
-                ("avx2_gemm_u8s8_widen_6x16", "int8-terms"),
-                ("avx2_dw_i16_16", "int16-upcast"),
-                ("avx2_gemm_u8s8_widen_6x16", "int8-terms"),
-                ("avx2_gemm_u8s8_widen_1x32", "int8-terms"),
-            ]
-        );
+    assert!(rows >= 8, "{rows} rows");
+}
+
+/// The named targets carry the real backends: each tier's descriptors, and `cuda` alone.
+#[test]
+fn named_targets_hold_the_real_backends() {
+    let names = |t: &str| named(t).backends().iter().map(|d| d.name).collect::<Vec<_>>();
+    assert_eq!(names(A53), ["arm-neon", "portable"]);
+    assert_eq!(names(N1), ["arm-dotprod", "arm-neon", "portable"]);
+    assert_eq!(names(I8MM), ["arm-dotprod", "arm-neon", "portable"]);
+    assert_eq!(names(CUDA), ["cuda-dp4a"]);
+    if x86_linked() {
+        assert_eq!(names(AVX2), ["x86-avx2", "portable"]);
+        assert_eq!(names(CLX), ["x86-vnni", "x86-avx2", "portable"]);
+    }
+}
+
+/// The host decides as the named target with the same backends does (x86-64 with VNNI:
+/// cascadelake; AVX2 only: avx2; aarch64 per tier: cortex-a53, neoverse-n1, +i8mm). A
+/// machine with a usable GPU has cuda-dp4a among its host backends, which no named target
+/// describes: its host row is printed only.
+#[test]
+fn the_host_decides_as_its_named_target() {
+    let host = Target::host();
+    let backends = host.backend_names();
+    let twin = [CLX, AVX2, I8MM, N1, A53].into_iter().find(|t| {
+        let t = named(t);
+        // i8mm and dotprod tiers have the same backends: tell them apart by features.
+        t.backend_names() == backends
+            && t.features().iter().all(|f| f == "neon" || host.features().contains(f))
+    });
+    for p in ["capability", "cost-model"] {
+        let got = decide(&host, policy(p).as_ref());
+        match twin {
+            Some(t) => assert_eq!(
+                got,
+                decide(&named(t), policy(p).as_ref()),
+                "host ({backends}) vs {t}, {p}"
+            ),
+            None => {
+                eprintln!("host ({backends}), {p}: no named target has these backends: {got:?}")
+            }
+        }
     }
 }

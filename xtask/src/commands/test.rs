@@ -24,6 +24,10 @@ pub const AARCH64_TEST_PACKAGES: &[&str] = &[
     "backend-template",
     "backend-arm-neon",
     "backend-arm-dotprod",
+    // The runtime: the plan per CPU model (tests/arm_dispatch.rs) and whole graphs equal to
+    // the x86 host's outputs (tests/cross_arch.rs); its heavy peer-model test runs the
+    // ResNet-style models only under emulation.
+    "qnn-runtime",
 ];
 
 /// The crates whose x86 dispatch runs a second time under `qemu-x86_64 -cpu max`: a CPU with

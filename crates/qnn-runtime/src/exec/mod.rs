@@ -13,6 +13,7 @@ use qnn_kernels::{ConvPlan, Scratch, ThreadPool};
 
 use crate::error::RuntimeError;
 use crate::plan::arena::split;
+use crate::plan::device::DeviceOp;
 use data::{Pool, SumBlock, Transpose};
 use elementwise::ElementwiseGroup;
 
@@ -29,6 +30,17 @@ pub(crate) enum Buf {
 pub(crate) enum ExecKind {
     Conv {
         plan: Box<ConvPlan>,
+        kernel: &'static str,
+    },
+    /// A fused conv/dense prepared on a device: the input is copied there and the output
+    /// back on every run.
+    Device {
+        op: DeviceOp,
+        kernel: &'static str,
+    },
+    /// A device op placed by `Compiler::plan` and never prepared: such a model is only
+    /// reported, never returned, so this is never run.
+    Unprepared {
         kernel: &'static str,
     },
     Elementwise(ElementwiseGroup),
@@ -88,6 +100,13 @@ impl ExecStep {
                     source,
                 })
             }
+            (ExecKind::Device { op, kernel }, Some(out)) => op.run(inputs[0], out).map_err(|why| {
+                RuntimeError::Device { node: self.name.clone(), kernel: kernel.to_string(), why }
+            }),
+            (ExecKind::Unprepared { kernel }, _) => Err(RuntimeError::Internal(format!(
+                "{}: device kernel `{kernel}` was planned, not prepared",
+                self.name
+            ))),
             (ExecKind::Elementwise(g), _) => run_group(g, &inputs, &mut outs, pool),
             (ExecKind::Transpose(t), Some(out)) => {
                 t.run(inputs[0], out);

@@ -3,6 +3,7 @@
 //! liveness, and the report.
 
 pub(crate) mod arena;
+pub(crate) mod device;
 pub(crate) mod kernels;
 pub mod report;
 
@@ -15,6 +16,7 @@ use crate::exec::data::{Pool, SumBlock, Transpose};
 use crate::exec::elementwise::{GroupCompiler, Scatter, groupable};
 use crate::exec::{Buf, ExecKind, ExecStep, tensors};
 use crate::optimize::fuse::ConvKind;
+use crate::plan::kernels::KernelImpl;
 use crate::program::{Program, Step, StepKind, Vid};
 use arena::{Interval, allocate};
 use report::{Exec, StepReport};
@@ -378,16 +380,19 @@ fn single(
                     g.out_c
                 ),
             };
-            report.exec = Exec::Kernel;
             report.backend = Some(c.chosen.backend.to_string());
             report.kernel = Some(c.chosen.kernel.to_string());
             report.lowering = Some(c.spec.lowering.to_string());
             report.fused = c.spec.fused.clone();
             report.note = c.chosen.note.clone();
-            return Ok((
-                ExecKind::Conv { plan: Box::new(c.chosen.plan), kernel: c.chosen.kernel },
-                report,
-            ));
+            let kernel = c.chosen.kernel;
+            let (exec, kind) = match c.chosen.imp {
+                KernelImpl::Cpu(plan) => (Exec::Kernel, ExecKind::Conv { plan, kernel }),
+                KernelImpl::Device(op) => (Exec::Device, ExecKind::Device { op, kernel }),
+                KernelImpl::DevicePlanned => (Exec::Device, ExecKind::Unprepared { kernel }),
+            };
+            report.exec = exec;
+            return Ok((kind, report));
         }
         StepKind::Op(op) => *op,
     };

@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 /// What runs a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Exec {
-    /// A registered kernel of a backend (fused conv/dense).
+    /// A registered CPU kernel of a backend (fused conv/dense).
     Kernel,
+    /// A device kernel (fused conv/dense on a GPU): weights resident on the device, input
+    /// and output moved by the runtime on every run.
+    Device,
     /// A fast implementation in the runtime (element-wise groups, layout conversion, pooling,
     /// reductions, data movement), bit-exact with the reference.
     Fast,
@@ -23,6 +26,7 @@ impl Exec {
     pub fn as_str(self) -> &'static str {
         match self {
             Exec::Kernel => "kernel",
+            Exec::Device => "device",
             Exec::Fast => "fast",
             Exec::Reference => "reference",
         }
@@ -106,6 +110,7 @@ impl fmt::Display for PlanReport {
             .iter()
             .map(|s| {
                 let runs = match (&s.backend, &s.kernel) {
+                    (Some(b), Some(k)) if s.exec == Exec::Device => format!("{b} {k} (device)"),
                     (Some(b), Some(k)) => format!("{b} {k}"),
                     _ => s.exec.as_str().to_string(),
                 };
@@ -153,9 +158,11 @@ impl fmt::Display for PlanReport {
         }
         writeln!(
             f,
-            "{} steps: {} on kernels, {} fast, {} on the reference; arena {} B, constants {} B",
+            "{} steps: {} on kernels, {} on a device, {} fast, {} on the reference; arena {} B, \
+             constants {} B",
             self.steps.len(),
             self.count(Exec::Kernel),
+            self.count(Exec::Device),
             self.count(Exec::Fast),
             self.count(Exec::Reference),
             self.arena_bytes,

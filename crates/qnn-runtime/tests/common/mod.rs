@@ -16,6 +16,12 @@ pub fn config(default: u32) -> ProptestConfig {
     ProptestConfig { cases: cases(default), failure_persistence: None, ..ProptestConfig::default() }
 }
 
+/// True under user-mode emulation (an aarch64 build run by qemu with `QEMU_CPU` set, as
+/// `cargo xtask test` does per CPU model), where heavy tests run a documented subset.
+pub fn emulated() -> bool {
+    cfg!(target_arch = "aarch64") && std::env::var_os("QEMU_CPU").is_some()
+}
+
 /// Deterministic pseudo-random integers in `[lo, hi]`.
 pub fn values(n: usize, seed: u64, lo: i64, hi: i64) -> Vec<i64> {
     let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -49,4 +55,30 @@ pub fn usable_backends() -> Vec<&'static str> {
         .filter(|d| d.probe().is_ok())
         .map(|d| d.name)
         .collect()
+}
+
+/// Environment variable: every GPU test must run (a skip is a failure).
+pub const REQUIRE_CUDA_ENV: &str = "QNN_REQUIRE_CUDA";
+
+/// Why the `cuda-dp4a` backend cannot run here (`None`: a GPU is usable).
+pub fn cuda_unavailable() -> Option<String> {
+    match qnn_ir::backend::registry::backend("cuda-dp4a") {
+        Some(d) => d.probe().err(),
+        None => Some("the cuda-dp4a backend is not linked".into()),
+    }
+}
+
+/// True when a CUDA device is usable. Otherwise prints that `test` was SKIPPED and why, or
+/// fails when `QNN_REQUIRE_CUDA=1`.
+pub fn gpu_or_skip(test: &str) -> bool {
+    let Some(why) = cuda_unavailable() else { return true };
+    let required = std::env::var(REQUIRE_CUDA_ENV).is_ok_and(|v| v.trim() == "1");
+    assert!(!required, "{test}: no usable CUDA device ({why}) and {REQUIRE_CUDA_ENV}=1");
+    // Straight to stderr: the harness captures `eprintln!`, and a skip must be seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {test}: {why}. Set {REQUIRE_CUDA_ENV}=1 to make this a failure."
+    );
+    false
 }
