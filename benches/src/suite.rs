@@ -1,11 +1,13 @@
 //! The speed layer suite (`fixtures/layers.json`, a copy of the peers' `layers.json`):
 //! conv2d/dense layers at batch 1, u8 activations × s8 weights (zero point 0), planned on a
-//! backend under one lowering, ready to time.
+//! backend under one lowering, ready to time; and each layer's [`OpSignature`], from which
+//! `qnn_tune` builds the single-op QNN model the legalizer and runtime benches use.
 
 use anyhow::{Context, bail};
-use qnn_ir::backend::{KernelEntry, registry};
+use qnn_ir::backend::{KernelClass, KernelEntry, registry};
 use qnn_ir::{DType, RequantScale};
 use qnn_kernels::{ConvGeometry, ConvPlan, ConvProblem, EpilogueSpec, Scratch, ThreadPool};
+use qnn_legalize::{OpKind, OpSignature};
 
 /// The suite file, compiled in.
 const LAYERS_JSON: &str = include_str!("../fixtures/layers.json");
@@ -16,6 +18,58 @@ pub struct Layer {
     pub name: String,
     pub geometry: ConvGeometry,
     pub macs: u64,
+    /// A `QLinearMatMul` (dense) rather than a convolution.
+    pub dense: bool,
+}
+
+impl Layer {
+    /// The layer as the legalizer sees it: u8 data with zero point 128 (the suite's inputs
+    /// are uniform bytes), s8 weights with zero point 0, a bias, NHWC.
+    pub fn signature(&self) -> OpSignature {
+        self.signature_with_data(DType::U8)
+    }
+
+    /// [`signature`](Self::signature) with `data` activations: u8 (zero point 128) or s8
+    /// (zero point 0, the same real values), as TFLite-style models have them.
+    pub fn signature_with_data(&self, data: DType) -> OpSignature {
+        let g = &self.geometry;
+        let [oh, ow] = g.out_hw();
+        let kind = if self.dense {
+            OpKind::Dense
+        } else if g.groups > 1 && g.is_depthwise() {
+            OpKind::DepthwiseConv2d
+        } else {
+            OpKind::Conv2d
+        };
+        let conv = !self.dense;
+        OpSignature {
+            node: self.name.clone(),
+            kind,
+            n: g.batch,
+            h: g.in_h,
+            w: g.in_w,
+            c: g.in_c,
+            o: g.out_c,
+            r: g.kernel[0],
+            s: g.kernel[1],
+            oh,
+            ow,
+            strides: g.strides,
+            padding: g.padding,
+            dilation: g.dilation,
+            groups: g.groups,
+            data_layout: conv.then(|| "NHWC".into()),
+            kernel_layout: conv.then(|| "OHWI".into()),
+            data_dtype: data.to_string(),
+            weight_dtype: "i8".into(),
+            input_zero_point: if data == DType::I8 { 0 } else { 128 },
+            weight_zero_points: vec![0],
+            weight_zero_point_nonzero: false,
+            has_bias: true,
+            k: g.reduction_len(),
+            macs: self.macs,
+        }
+    }
 }
 
 fn int(v: &serde_json::Value, key: &str) -> anyhow::Result<usize> {
@@ -33,7 +87,8 @@ pub fn layers() -> anyhow::Result<Vec<Layer>> {
     let mut out = Vec::new();
     for l in doc["layers"].as_array().context("`layers`")? {
         let name = l["name"].as_str().context("`name`")?.to_string();
-        let geometry = if l["op"] == "QLinearMatMul" {
+        let dense = l["op"] == "QLinearMatMul";
+        let geometry = if dense {
             ConvGeometry::dense(int(l, "M_rows")?, int(l, "K")?, int(l, "N_cols")?)
         } else {
             let p = l["pads"].as_array().context("`pads`")?;
@@ -56,7 +111,7 @@ pub fn layers() -> anyhow::Result<Vec<Layer>> {
         if geometry.macs() != macs {
             bail!("layer {name}: {} MACs computed, {macs} in the file", geometry.macs());
         }
-        out.push(Layer { name, geometry, macs });
+        out.push(Layer { name, geometry, macs, dense });
     }
     Ok(out)
 }
@@ -114,15 +169,33 @@ impl Prepared {
     }
 }
 
+/// The data dtype of the int8 lowering on `backend`: u8 where it has a u8 × s8 kernel of the
+/// layer's class (VNNI, AVX2), else s8 (Arm `sdot`, `smull`: s8 × s8), as the legalizer's
+/// dtype legalization would choose.
+fn int8_data_dtype(g: &ConvGeometry, backend: &str) -> DType {
+    let class = if g.is_depthwise() { KernelClass::Int8Depthwise } else { KernelClass::Int8Gemm };
+    let u8s8 = registry::kernels_of(backend)
+        .iter()
+        .any(|k| k.class == class && k.operands == (DType::U8, DType::I8));
+    if u8s8 { DType::U8 } else { DType::I8 }
+}
+
 /// Plans `layer` under `lowering` on the cheapest applicable kernel of `backend`: u8 data
 /// (zero point 128), s8 weights in [−127, 127] (zero point 0), an i32 bias, ONNX Runtime's
-/// f32 requantize to u8 (zero point 128), as in the peers' layer models.
+/// f32 requantize to u8 (zero point 128), as in the peers' layer models. For the int8
+/// lowering on a backend without u8 × s8 kernels (Arm) the data is shifted to s8 (zero point
+/// 0: `x − 128` has the bits of `x ^ 0x80`), which leaves every product unchanged.
 pub fn prepare(layer: &Layer, backend: &str, lowering: Lowering) -> anyhow::Result<Prepared> {
     let g = &layer.geometry;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ layer.macs);
-    let a = 128;
+    let data = match lowering {
+        Lowering::Int8 => int8_data_dtype(g, backend),
+        Lowering::Int16 => DType::U8,
+    };
+    let a: i64 = if data == DType::I8 { 0 } else { 128 };
+    let flip = if data == DType::I8 { 0x80 } else { 0 };
     let weights: Vec<i32> = (0..g.weight_len()).map(|_| (rng.next() % 255) as i32 - 127).collect();
-    let input: Vec<u8> = (0..g.input_len()).map(|_| rng.next() as u8).collect();
+    let input: Vec<u8> = (0..g.input_len()).map(|_| rng.next() as u8 ^ flip).collect();
     let sums = qnn_kernels::column_sums(g, &weights);
     let bias: Vec<i32> = (0..g.out_c).map(|_| (rng.next() % 10_000) as i32 - 5_000).collect();
     // x_s · w_s / y_s with y_s = 4 · σ_acc · x_s · w_s / 128 (layer_models.py).
@@ -141,7 +214,7 @@ pub fn prepare(layer: &Layer, backend: &str, lowering: Lowering) -> anyhow::Resu
             // T2 folded into the constant (T3 and T4 vanish with w_k = 0).
             epilogue.bias =
                 bias.iter().zip(&sums).map(|(&b, &s)| (i64::from(b) - a * s) as i32).collect();
-            ConvProblem::int8(g.clone(), DType::U8, DType::I8, a as i32)
+            ConvProblem::int8(g.clone(), data, DType::I8, a as i32)
         }
         Lowering::Int16 => ConvProblem::int16(g.clone(), DType::U8, a as i32),
     };

@@ -6,6 +6,12 @@ pub const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
+  bench     the main job: every layer of the suite and both whole models on every usable
+            backend under both lowerings; which lowering the Capability, CostModel and
+            Measured policies pick and whether it was the fastest; decision quality;
+            target/qnn-bench/TRIPLE[-CPU]/{results.md,results.json,speedup.svg}
+  calibrate fit the cost model's figures to this machine
+            (target/qnn-bench/HOST/calibration.json, read by `bench`)
   test      host tests, clippy, rustfmt, then the aarch64 suites under qemu for
             cortex-a53, neoverse-n1 and max
   asm-report
@@ -28,6 +34,22 @@ options of `test`:
   --install         install missing tools (rustup target, apt packages); automatic when
                     running as root with CI set
   --no-cross        build locally even when `cross` would work
+
+options of `bench`:
+  --quick           fewer timed runs, no forced whole-model variants
+  --target TRIPLE   bench TRIPLE (aarch64-unknown-linux-gnu), run as for `test`; under
+                    emulation the timings are not representative (said at top and bottom)
+  --cpu NAME        the emulated CPU (QEMU_CPU; default under emulation: max)
+  --no-run          build the bench binaries, print their paths and the commands that copy
+                    them to a board and run them there
+  --criterion       also run the criterion benches (data in target/criterion/TRIPLE[/CPU])
+  --install, --no-cross
+                    as for `test`
+  -- ARGS           passed to the decisions bench (--layers a,b, --no-models, --threads N,
+                    --recalibrate, --remeasure)
+
+options of `calibrate`:
+  --quick           fewer timed runs
 
 options of `asm-report`:
   --no-build        disassemble the existing release build
@@ -88,6 +110,26 @@ impl Default for StressArgs {
     }
 }
 
+/// Options of `cargo xtask bench`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BenchArgs {
+    pub target: Option<String>,
+    pub cpu: Option<String>,
+    pub quick: bool,
+    pub no_run: bool,
+    pub criterion: bool,
+    pub install: bool,
+    pub no_cross: bool,
+    /// Arguments after `--`, for the decisions bench.
+    pub rest: Vec<String>,
+}
+
+/// Options of `cargo xtask calibrate`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CalibrateArgs {
+    pub quick: bool,
+}
+
 /// Options of `cargo xtask asm-report`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AsmReportArgs {
@@ -98,6 +140,8 @@ pub struct AsmReportArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Test(TestArgs),
+    Bench(BenchArgs),
+    Calibrate(CalibrateArgs),
     AsmReport(AsmReportArgs),
     Fuzz(FuzzArgs),
     Miri,
@@ -121,6 +165,28 @@ where
                 return Ok(Command::Help);
             }
             parse_test(rest.into_iter()).map(Command::Test)
+        }
+        "bench" => {
+            let rest: Vec<String> = args.collect();
+            let dash = rest.iter().position(|a| a == "--").unwrap_or(rest.len());
+            if rest[..dash].iter().any(|a| a == "-h" || a == "--help") {
+                return Ok(Command::Help);
+            }
+            parse_bench(rest[..dash].to_vec(), rest.get(dash + 1..).unwrap_or(&[]).to_vec())
+                .map(Command::Bench)
+        }
+        "calibrate" => {
+            let mut a = CalibrateArgs::default();
+            for arg in args {
+                match arg.as_str() {
+                    "--quick" => a.quick = true,
+                    "-h" | "--help" => return Ok(Command::Help),
+                    other => {
+                        bail!("unknown option `{other}` of `cargo xtask calibrate`\n\n{USAGE}")
+                    }
+                }
+            }
+            Ok(Command::Calibrate(a))
         }
         "asm-report" => {
             let mut a = AsmReportArgs::default();
@@ -240,6 +306,44 @@ fn parse_test(mut args: impl Iterator<Item = String>) -> Result<TestArgs> {
     Ok(t)
 }
 
+fn parse_bench(flags: Vec<String>, rest: Vec<String>) -> Result<BenchArgs> {
+    let mut b = BenchArgs { rest, ..BenchArgs::default() };
+    let mut args = flags.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String> {
+            match inline.clone().or_else(|| args.next()) {
+                Some(v) if !v.is_empty() && !v.starts_with("--") => Ok(v),
+                _ => bail!("`{name}` needs a value\n\n{USAGE}"),
+            }
+        };
+        match flag.as_str() {
+            "--target" => b.target = Some(value("--target")?),
+            "--cpu" => b.cpu = Some(value("--cpu")?),
+            "--quick" | "--no-run" | "--criterion" | "--install" | "--no-cross"
+                if inline.is_some() =>
+            {
+                bail!("`{flag}` takes no value\n\n{USAGE}")
+            }
+            "--quick" => b.quick = true,
+            "--no-run" => b.no_run = true,
+            "--criterion" => b.criterion = true,
+            "--install" => b.install = true,
+            "--no-cross" => b.no_cross = true,
+            other => bail!("unknown option `{other}` of `cargo xtask bench`\n\n{USAGE}"),
+        }
+    }
+    if b.cpu.is_some() && b.target.is_none() {
+        bail!(
+            "`--cpu` picks the emulated CPU of `--target TRIPLE`; the host runs on its own CPU\n\n{USAGE}"
+        );
+    }
+    Ok(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +433,48 @@ mod tests {
         );
         assert!(parse(["stress", "--threads", "0"]).unwrap_err().to_string().contains("usage"));
         assert!(parse(["miri", "--quick"]).unwrap_err().to_string().contains("usage"));
+    }
+
+    #[test]
+    fn bench_and_calibrate_options() {
+        assert_eq!(parse(["bench"]).unwrap(), Command::Bench(BenchArgs::default()));
+        let want = BenchArgs {
+            target: Some("aarch64-unknown-linux-gnu".into()),
+            cpu: Some("cortex-a53".into()),
+            quick: true,
+            no_run: true,
+            criterion: true,
+            install: true,
+            no_cross: true,
+            rest: vec!["--layers".into(), "a,b".into()],
+        };
+        let args = [
+            "bench",
+            "--target=aarch64-unknown-linux-gnu",
+            "--cpu",
+            "cortex-a53",
+            "--quick",
+            "--no-run",
+            "--criterion",
+            "--install",
+            "--no-cross",
+            "--",
+            "--layers",
+            "a,b",
+        ];
+        assert_eq!(parse(args).unwrap(), Command::Bench(want));
+        let e = parse(["bench", "--cpu", "max"]).unwrap_err().to_string();
+        assert!(e.contains("--target"), "{e}");
+        assert!(parse(["bench", "--frobnicate"]).unwrap_err().to_string().contains("usage"));
+        assert_eq!(
+            parse(["bench", "--", "--help"]).unwrap(),
+            Command::Bench(BenchArgs { rest: vec!["--help".into()], ..Default::default() })
+        );
+        assert_eq!(
+            parse(["calibrate", "--quick"]).unwrap(),
+            Command::Calibrate(CalibrateArgs { quick: true })
+        );
+        assert!(parse(["calibrate", "--slow"]).is_err());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `cargo xtask`: the project's commands (`test`; `bench` joins when the benchmarks exist).
+//! `cargo xtask`: the project's commands (`test`, `bench` — the main job —, `calibrate`,
+//! `asm-report`, `gpu-check`).
 //!
 //! * [`cli`] parses the command line;
 //! * [`target`] decides how to build and run for a target triple (native, `cross`, or cross
@@ -44,6 +45,8 @@ fn run() -> Result<bool> {
             Ok(true)
         }
         cli::Command::Test(args) => commands::test::run(&args),
+        cli::Command::Bench(args) => commands::bench::run(&args),
+        cli::Command::Calibrate(args) => commands::calibrate::run(&args),
         cli::Command::AsmReport(args) => commands::asm_report::run(&args),
         cli::Command::Fuzz(args) => commands::fuzz::run(&args),
         cli::Command::Miri => commands::miri::run(),

@@ -159,7 +159,14 @@ impl fmt::Display for Explanation {
             writeln!(f, "{} ({}): {}", o.node, o.lowering, o.reason)?;
             for e in &o.estimates {
                 let cy = e.cycles.map_or("-".into(), |c| format!("{c:.0} cycles"));
-                writeln!(f, "  estimate {} {}: {cy} ({})", e.backend, e.lowering, e.note)?;
+                let measured = e
+                    .measured_ns
+                    .map_or(String::new(), |ns| format!(", measured {:.1} µs", ns / 1e3));
+                writeln!(
+                    f,
+                    "  estimate {} {}: {cy}{measured} ({})",
+                    e.backend, e.lowering, e.note
+                )?;
             }
             for r in &o.rejected {
                 writeln!(f, "  rejected {}: {}", r.candidate, r.reason)?;

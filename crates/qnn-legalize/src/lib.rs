@@ -29,8 +29,9 @@
 //!    recorded: whether 16-bit pair-sum kernels (`vpmaddubsw`, `smull+smlal`, `umull+umlal`)
 //!    are exact for these weights.
 //! 4. [`policy`]: [`Capability`] (TVM's rule), [`CostModel`] (figures from the descriptors,
-//!    optional memory budget), [`Forced`] (force a lowering globally or per node); a measured
-//!    policy implements the same trait later. [`Target::restrict_to`] forces a backend.
+//!    optional memory budget, figures fitted on a machine: [`policy::Calibration`]), [`Forced`]
+//!    (force a lowering globally or per node); the measured policy (`qnn_tune::Measured`)
+//!    implements the same trait. [`Target::restrict_to`] forces a backend.
 //! 5. [`canonicalize`]: emission in the canonical form below; [`explain`]: the report.
 //!
 //! # Canonical lowered form

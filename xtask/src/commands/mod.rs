@@ -2,6 +2,8 @@
 //! function (unit-tested) and runs it with [`crate::steps::run_all`].
 
 pub mod asm_report;
+pub mod bench;
+pub mod calibrate;
 pub mod fuzz;
 pub mod gpu_check;
 pub mod miri;

@@ -1,8 +1,11 @@
 //! A static cost model: estimate each candidate from the op's shape and the backend's cost
 //! figures, pick the cheapest.
 
+use std::sync::Arc;
+
 use qnn_ir::backend::KernelClass;
 
+use super::calibration::Calibration;
 use super::{Candidate, Decision, DecisionContext, Estimate, LoweringPolicy, nothing_safe};
 use crate::lowering::Lowering;
 use crate::signature::OpSignature;
@@ -21,11 +24,14 @@ use crate::signature::OpSignature;
 /// widened 2); int16 weights count twice the bytes. A missing `WindowSum` figure falls back to
 /// the main kernel's rate; a missing main figure leaves the candidate unestimated. With a
 /// `memory_budget`, an int16 candidate whose weights would take the total (ops decided so far
-/// in graph order, plus this one) past the budget is ruled out.
-#[derive(Debug, Clone, Copy, Default)]
+/// in graph order, plus this one) past the budget is ruled out. With a [`Calibration`], its
+/// fitted figures replace the descriptors' for the backends and classes it measured.
+#[derive(Debug, Clone, Default)]
 pub struct CostModel {
     /// Bytes of weights the whole model may use.
     pub memory_budget: Option<u64>,
+    /// Figures measured on a machine (`cargo xtask calibrate`).
+    pub calibration: Option<Arc<Calibration>>,
 }
 
 impl CostModel {
@@ -34,19 +40,22 @@ impl CostModel {
     }
 
     pub fn with_memory_budget(bytes: u64) -> CostModel {
-        CostModel { memory_budget: Some(bytes) }
+        CostModel { memory_budget: Some(bytes), calibration: None }
+    }
+
+    /// This model with the figures of `calibration`.
+    pub fn calibrated(mut self, calibration: Calibration) -> CostModel {
+        self.calibration = Some(Arc::new(calibration));
+        self
     }
 
     /// The estimate of one candidate, or why there is none.
     pub fn estimate(&self, sig: &OpSignature, c: &Candidate) -> Result<f64, String> {
-        let caps = &c.backend.capabilities;
-        let rate = caps
-            .cost(c.class)
-            .filter(|r| *r > 0.0)
-            .ok_or_else(|| format!("{} gives no {} figure", c.backend.name, c.class.as_str()))?
-            as f64;
-        let pass_rate =
-            caps.cost(KernelClass::WindowSum).filter(|r| *r > 0.0).map_or(rate, f64::from);
+        let cal = self.calibration.as_deref();
+        let (rate, _) = Calibration::rate_or_descriptor(cal, c.backend, c.class)
+            .ok_or_else(|| format!("{} gives no {} figure", c.backend.name, c.class.as_str()))?;
+        let pass_rate = Calibration::rate_or_descriptor(cal, c.backend, KernelClass::WindowSum)
+            .map_or(rate, |(r, _)| r);
         let main = sig.macs as f64 / rate;
         let t3 = if c.needs_t3 { sig.window_sum_elements() as f64 / pass_rate } else { 0.0 };
         let int16 = c.lowering == Lowering::Int16Upcast;
@@ -54,8 +63,17 @@ impl CostModel {
             if int16 || c.data_shift != 0 { sig.input_elements() as f64 / pass_rate } else { 0.0 };
         let input_bytes = sig.input_elements() * if int16 { 3 } else { 1 };
         let bytes = c.weight_bytes + input_bytes + 4 * sig.output_elements();
-        let memory = bytes as f64 / f64::from(caps.bytes_per_cycle.max(f32::MIN_POSITIVE));
+        let memory = bytes as f64 / Calibration::bytes_per_cycle(cal, c.backend);
         Ok(main + t3 + prepass + memory)
+    }
+
+    /// ` (calibrated)` when the main figure of `c` comes from the calibration.
+    fn source(&self, c: &Candidate) -> &'static str {
+        let fitted = self
+            .calibration
+            .as_deref()
+            .is_some_and(|cal| cal.rate(c.backend.name, c.class).is_some_and(|r| r > 0.0));
+        if fitted { " (calibrated)" } else { "" }
     }
 
     fn over_budget(&self, ctx: &DecisionContext<'_>, c: &Candidate) -> Option<String> {
@@ -72,9 +90,17 @@ impl CostModel {
 
 impl LoweringPolicy for CostModel {
     fn name(&self) -> String {
-        match self.memory_budget {
-            Some(b) => format!("cost-model(memory budget {b} B)"),
-            None => "cost-model".into(),
+        let mut parts = Vec::new();
+        if let Some(c) = &self.calibration {
+            parts.push(format!("calibrated on {}", c.machine));
+        }
+        if let Some(b) = self.memory_budget {
+            parts.push(format!("memory budget {b} B"));
+        }
+        if parts.is_empty() {
+            "cost-model".into()
+        } else {
+            format!("cost-model({})", parts.join(", "))
         }
     }
 
@@ -87,7 +113,9 @@ impl LoweringPolicy for CostModel {
                 None => self.estimate(ctx.signature, c),
             };
             let (cycles, note) = match est {
-                Ok(cy) => (Some(cy), format!("{}; {}", c.class.as_str(), dtype_note(c))),
+                Ok(cy) => {
+                    (Some(cy), format!("{}{}; {}", c.class.as_str(), self.source(c), dtype_note(c)))
+                }
                 Err(why) => (None, why),
             };
             if let Some(cy) = cycles
@@ -100,6 +128,7 @@ impl LoweringPolicy for CostModel {
                 lowering: c.lowering,
                 cycles,
                 note,
+                measured_ns: None,
             });
         }
         let Some((choice, cycles)) = best else {

@@ -11,14 +11,19 @@
 //!   figures, with an optional memory budget for int16 weights.
 //! * [`Forced`]: wraps another policy and forces a lowering globally or per node.
 //!
-//! **A measured policy** (a later issue) implements the same trait: [`DecisionContext`]
+//! **The measured policy** (`qnn_tune::Measured`, in a crate above the runtime because it
+//! compiles and times single-op models) implements the same trait: [`DecisionContext`]
 //! carries the op's [`OpSignature`] (kind, N, H, W, C, O, R, S, strides, padding, dilation,
 //! groups, dtypes, zero points, MACs) and each candidate's backend descriptor, lowering and
 //! operand dtypes, which is what it needs to time both lowerings with the backend's kernels
 //! (keyed by backend, CPU and signature) and return its [`Estimate`]s, measured times
-//! included, for the explanation. The trait is object safe so the runtime can hold any of
-//! them as `&dyn LoweringPolicy`.
+//! ([`Estimate::measured_ns`]) next to the cost model's. The trait is object safe so the
+//! runtime can hold any of them as `&dyn LoweringPolicy`.
+//!
+//! [`Calibration`] holds cost figures fitted on a machine, which [`CostModel::calibrated`]
+//! uses in place of the descriptors'.
 
+pub mod calibration;
 mod capability;
 mod cost_model;
 mod forced;
@@ -33,6 +38,7 @@ use crate::lowering::Lowering;
 use crate::signature::OpSignature;
 use crate::target::Target;
 
+pub use calibration::{CalibratedFigures, Calibration};
 pub use capability::Capability;
 pub use cost_model::CostModel;
 pub use forced::Forced;
@@ -95,6 +101,10 @@ pub struct Estimate {
     pub cycles: Option<f64>,
     /// How the number was made, or why there is none.
     pub note: String,
+    /// The candidate's time measured on this machine (median, nanoseconds), when a measuring
+    /// policy timed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_ns: Option<f64>,
 }
 
 /// A policy's choice: an index into [`DecisionContext::candidates`], and why.
