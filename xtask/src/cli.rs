@@ -23,6 +23,9 @@ commands:
             (nightly; adds the miri component when missing)
   stress    many threads running one compiled model, then many models at once, each
             output compared with a single-threaded run
+  fixtures  regenerate or check qnn-onnx's conformance fixtures with ONNX Runtime
+            (needs Python with numpy 2.4.6, onnx 1.23.2, onnxruntime 1.32.0)
+  gpu-check build the CUDA backend's tests and a script that runs them on a GPU machine
   help      this text
 
 options of `test`:
@@ -58,6 +61,11 @@ options of `asm-report`:
 options of `fuzz`:
   --time S          seconds per target (default 60)
   --target NAME     only this target (onnx_bytes, onnx_mutate, ir_text, …)
+
+options of `fixtures`:
+  --peers DIR       also copy cases, node tests and models from a peers checkout
+  --only STEPS      comma-separated: copy, ort-node, qdq, check (default: all but copy)
+  --python PATH     the interpreter (default: $QNN_PYTHON, ~/.cache/qnn-peers/venv, python3)
 
 options of `stress`:
   --time S          seconds in all (default 60), half on one model, half on many
@@ -110,6 +118,14 @@ impl Default for StressArgs {
     }
 }
 
+/// Options of `cargo xtask fixtures`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FixturesArgs {
+    pub peers: Option<String>,
+    pub only: Option<String>,
+    pub python: Option<String>,
+}
+
 /// Options of `cargo xtask bench`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BenchArgs {
@@ -146,6 +162,7 @@ pub enum Command {
     Fuzz(FuzzArgs),
     Miri,
     Stress(StressArgs),
+    Fixtures(FixturesArgs),
     Help,
 }
 
@@ -216,6 +233,13 @@ where
             }
             parse_stress(rest.into_iter()).map(Command::Stress)
         }
+        "fixtures" => {
+            let rest: Vec<String> = args.collect();
+            if rest.iter().any(|a| a == "-h" || a == "--help") {
+                return Ok(Command::Help);
+            }
+            parse_fixtures(rest.into_iter()).map(Command::Fixtures)
+        }
         "miri" => match args.next() {
             None => Ok(Command::Miri),
             Some(a) if a == "-h" || a == "--help" => Ok(Command::Help),
@@ -265,6 +289,18 @@ fn parse_stress(args: impl Iterator<Item = String>) -> Result<StressArgs> {
         }
     }
     Ok(s)
+}
+
+fn parse_fixtures(args: impl Iterator<Item = String>) -> Result<FixturesArgs> {
+    let mut f = FixturesArgs::default();
+    for (flag, v) in options("fixtures", &["--peers", "--only", "--python"], args)? {
+        match flag.as_str() {
+            "--peers" => f.peers = Some(v),
+            "--only" => f.only = Some(v),
+            _ => f.python = Some(v),
+        }
+    }
+    Ok(f)
 }
 
 fn parse_fuzz(args: impl Iterator<Item = String>) -> Result<FuzzArgs> {
@@ -433,6 +469,21 @@ mod tests {
         );
         assert!(parse(["stress", "--threads", "0"]).unwrap_err().to_string().contains("usage"));
         assert!(parse(["miri", "--quick"]).unwrap_err().to_string().contains("usage"));
+    }
+
+    #[test]
+    fn fixtures_options() {
+        assert_eq!(parse(["fixtures"]).unwrap(), Command::Fixtures(FixturesArgs::default()));
+        assert_eq!(
+            parse(["fixtures", "--peers", "../shared/peers", "--only=check"]).unwrap(),
+            Command::Fixtures(FixturesArgs {
+                peers: Some("../shared/peers".into()),
+                only: Some("check".into()),
+                python: None,
+            })
+        );
+        assert!(parse(["fixtures", "--only"]).unwrap_err().to_string().contains("needs a value"));
+        assert!(parse(["fixtures", "--all"]).unwrap_err().to_string().contains("usage"));
     }
 
     #[test]

@@ -51,5 +51,6 @@ fn run() -> Result<bool> {
         cli::Command::Fuzz(args) => commands::fuzz::run(&args),
         cli::Command::Miri => commands::miri::run(),
         cli::Command::Stress(args) => commands::stress::run(&args),
+        cli::Command::Fixtures(args) => commands::fixtures::run(&args),
     }
 }

@@ -4,6 +4,7 @@
 pub mod asm_report;
 pub mod bench;
 pub mod calibrate;
+pub mod fixtures;
 pub mod fuzz;
 pub mod gpu_check;
 pub mod miri;
