@@ -22,9 +22,10 @@
 
 use std::arch::x86_64::*;
 
+use super::requant::{NarrowParams, block_bytes};
 use super::store::{lanes, requant_block};
 use qnn_ir::DType;
-use qnn_ir::backend::DepthwiseArgs;
+use qnn_ir::backend::{DepthwiseArgs, Epilogue, RequantLanes};
 
 /// Channels per block.
 pub const BLOCK: usize = 64;
@@ -44,6 +45,8 @@ struct Pos {
 pub unsafe fn depthwise(args: &DepthwiseArgs<'_>) {
     let c = args.channels;
     let t3 = args.epilogue.t3_zero_point.is_some();
+    // SAFETY: AVX-512 F/BW are enabled here.
+    let fast = unsafe { float_narrow(args.epilogue) };
     if args.stride_w == 1 && BLOCK.is_multiple_of(c) {
         // One flat array of channels: 64 elements at a time, block 0's parameters.
         let total = args.ow * c;
@@ -54,7 +57,7 @@ pub unsafe fn depthwise(args: &DepthwiseArgs<'_>) {
             let pair = [at(f * BLOCK), at((f + 1).min(chunks - 1) * BLOCK)];
             // SAFETY: flat chunks stay inside the padded rows (slack included) and the
             // output row, as `blocks2` requires.
-            unsafe { blocks2_dispatch(args, 1, 0, pair, t3) };
+            unsafe { blocks2_dispatch(args, 1, 0, pair, t3, fast.as_ref()) };
             f += 2;
         }
     } else {
@@ -72,10 +75,27 @@ pub unsafe fn depthwise(args: &DepthwiseArgs<'_>) {
                 let pair = [at(x), at((x + 1).min(args.ow - 1))];
                 // SAFETY: pixel blocks stay inside the padded rows (slack included) and the
                 // output row, as `blocks2` requires.
-                unsafe { blocks2_dispatch(args, blocks, b, pair, t3) };
+                unsafe { blocks2_dispatch(args, blocks, b, pair, t3, fast.as_ref()) };
                 x += 2;
             }
         }
+    }
+}
+
+/// The integer finish of ONNX Runtime's f32 requantize to u8/i8 (see `requant`), when the
+/// epilogue is that one: its parameters and the multipliers (block-lane order).
+///
+/// # Safety
+/// AVX-512 F/BW.
+#[inline(always)]
+unsafe fn float_narrow(e: &Epilogue<'_>) -> Option<(NarrowParams, *const f32)> {
+    match e.requant {
+        RequantLanes::Float { mult } if matches!(e.out_dtype, DType::U8 | DType::I8) => {
+            assert!(mult.len() >= e.bias.len(), "multipliers cover every block");
+            // SAFETY: the caller's CPU features.
+            Some((unsafe { NarrowParams::new(e) }, mult.as_ptr()))
+        }
+        _ => None,
     }
 }
 
@@ -91,13 +111,14 @@ unsafe fn blocks2_dispatch(
     b: usize,
     pos: [Pos; 2],
     t3: bool,
+    fast: Option<&(NarrowParams, *const f32)>,
 ) {
     // SAFETY: the caller's guarantees.
     unsafe {
         if t3 {
-            blocks2::<true>(args, blocks, b, pos);
+            blocks2::<true>(args, blocks, b, pos, fast);
         } else {
-            blocks2::<false>(args, blocks, b, pos);
+            blocks2::<false>(args, blocks, b, pos, fast);
         }
     }
 }
@@ -114,6 +135,7 @@ unsafe fn blocks2<const T3: bool>(
     blocks: usize,
     b: usize,
     pos: [Pos; 2],
+    fast: Option<&(NarrowParams, *const f32)>,
 ) {
     let e = args.epilogue;
     let tap_step = args.dilation_w * args.channels;
@@ -154,6 +176,32 @@ unsafe fn blocks2<const T3: bool>(
                 }
             }
         }
+    }
+    if let Some((p, mult)) = fast {
+        for q in 0..2 {
+            let mut v = acc[q];
+            if T3 && let Some(t3) = e.t3_zero_point {
+                // SAFETY: 64 i32 of T3 zero points in lane order; AVX-512 F.
+                unsafe {
+                    for j in 0..4 {
+                        let z = _mm512_loadu_si512(t3[b * BLOCK + 16 * j..][..16].as_ptr().cast());
+                        v[j] = _mm512_sub_epi32(v[j], _mm512_mullo_epi32(z, sums[q][j]));
+                    }
+                }
+            }
+            // SAFETY: 64 multipliers of block b (the frame pads to whole blocks); `out + n`
+            // bytes inside the output row.
+            unsafe {
+                let bytes = block_bytes(&v, mult.add(b * BLOCK), p);
+                let out = args.out.add(pos[q].out);
+                if pos[q].n == BLOCK {
+                    _mm512_storeu_si512(out.cast(), bytes);
+                } else {
+                    _mm512_mask_storeu_epi8(out.cast(), u64::MAX >> (64 - pos[q].n), bytes);
+                }
+            }
+        }
+        return;
     }
     let size = e.out_dtype.size_bytes();
     for q in 0..2 {

@@ -14,9 +14,10 @@
 use std::arch::x86_64::*;
 
 use qnn_ir::DType;
-use qnn_ir::backend::{Epilogue, IndirectGemmArgs, TileOutput};
+use qnn_ir::backend::{Epilogue, IndirectGemmArgs, RequantLanes, TileOutput};
 use qnn_kernels::epilogue::lanes::{mode, mode_of};
 
+use super::requant::{self, NarrowParams};
 use super::store::{requant_row, store_row};
 
 /// One k step of 4: `NV` weight vectors, `MR` broadcasts, `MR · NV` `vpdpbusd`.
@@ -144,6 +145,18 @@ pub unsafe fn gemm<const MR: usize, const NV: usize, const NR: usize>(args: &Ind
             _ => taps_any::<MR, NV>(&mut acc, args, b),
         }
     }
+    if let TileOutput::Fused { epilogue: e, row_sums, out, row_stride } = args.out
+        && let RequantLanes::Float { mult } = e.requant
+        && matches!(e.out_dtype, DType::U8 | DType::I8)
+    {
+        // ONNX Runtime's f32 rule with an integer finish (see `requant`), on the registers
+        // themselves: every index is a constant after unrolling.
+        // SAFETY: the output tile follows the contract.
+        unsafe {
+            float_narrow::<MR, NV, NR>(acc, args.m, args.n, e, mult, row_sums, out, row_stride)
+        };
+        return;
+    }
     // A copy for the epilogue: its row loop may index dynamically, which would keep `acc`
     // itself in memory (stored after every update) instead of in registers.
     let acc = std::hint::black_box(acc);
@@ -213,5 +226,50 @@ unsafe fn fused<const MR: usize, const NV: usize, const NR: usize, const M: u8>(
         let r = requant_row::<NV, NR, M>(&acc[i], e, row_sums.map(|s| s[i]));
         // SAFETY: row i of the output tile is valid for n elements.
         unsafe { store_row(&r, e.out_dtype, out.add(i * row_stride * size), n) };
+    }
+}
+
+/// ONNX Runtime's f32 requantize to u8/i8 of a tile (see `requant`), T3 included.
+///
+/// # Safety
+/// `mult` and the T3 zero points hold `NR` entries; `out` valid for `m` rows of `n` bytes at
+/// `row_stride`; AVX-512 F/BW (inlined into the kernel).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn float_narrow<const MR: usize, const NV: usize, const NR: usize>(
+    acc: [[__m512i; NV]; MR],
+    m: usize,
+    n: usize,
+    e: &Epilogue<'_>,
+    mult: &[f32],
+    row_sums: Option<&[i32]>,
+    out: *mut u8,
+    row_stride: usize,
+) {
+    assert!(mult.len() >= NR, "epilogue parameters are padded to whole tiles");
+    // SAFETY: the caller's pointers and CPU features.
+    unsafe {
+        let p = NarrowParams::new(e);
+        let t3 = match (e.t3_zero_point, row_sums) {
+            (Some(t3), Some(sums)) => {
+                assert!(t3.len() >= NR && sums.len() >= m, "T3 parameters cover the tile");
+                Some((t3.as_ptr(), sums.as_ptr()))
+            }
+            _ => None,
+        };
+        for i in 0..MR {
+            if i >= m {
+                break;
+            }
+            let mut v = acc[i];
+            if let Some((z, sums)) = t3 {
+                let s = _mm512_set1_epi32(*sums.add(i));
+                for (j, x) in v.iter_mut().enumerate() {
+                    let zj = _mm512_loadu_si512(z.add(16 * j).cast());
+                    *x = _mm512_sub_epi32(*x, _mm512_mullo_epi32(zj, s));
+                }
+            }
+            requant::store_row(&v, mult.as_ptr(), &p, out.add(i * row_stride), n);
+        }
     }
 }

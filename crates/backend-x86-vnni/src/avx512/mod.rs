@@ -2,6 +2,7 @@
 
 pub mod depthwise;
 pub mod gemm;
+pub mod requant;
 pub mod store;
 
 /// The CPU features every kernel of this module is compiled for.

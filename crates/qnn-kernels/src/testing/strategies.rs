@@ -427,7 +427,19 @@ fn build(shape: Shape, kn: Knobs, topic: Topic) -> Case {
     let requant = match kn.requant {
         Requant::Raw => None,
         Requant::Float => Some(RequantScale::Float {
-            mults: (0..n_mult).map(|_| multiplier(&mut rng, k_len, topic) as f32).collect(),
+            mults: (0..n_mult)
+                .map(|_| {
+                    // Now and then a multiplier whose products leave the i32 range (f32
+                    // conversions that overflow must still clamp to the right bound).
+                    if matches!(topic, Topic::Epilogues | Topic::Extremes)
+                        && rng.next_u64().is_multiple_of(6)
+                    {
+                        rng.pick(&[65_536.0f32, 1.0e9, 3.0e38])
+                    } else {
+                        multiplier(&mut rng, k_len, topic) as f32
+                    }
+                })
+                .collect(),
         }),
         Requant::Fixed(rounding) => Some(RequantScale::Fixed {
             mults: (0..n_mult)
