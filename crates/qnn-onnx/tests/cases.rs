@@ -19,6 +19,10 @@ fn family(dir: &std::path::Path) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs the reference interpreter on a corpus of models: hours under Miri; api, malformed, limits, float_ops and fuzz_regressions cover the same parsing"
+)]
 fn single_op_cases_equal_onnx_runtime() {
     let mut outcomes = Vec::new();
     for dir in subdirs("cases") {

@@ -64,6 +64,7 @@ fn check(name: &str, net: &str) -> Result<(), String> {
 macro_rules! model_tests {
     ($($test:ident: $name:literal, $net:literal;)*) => {$(
         #[test]
+        #[cfg_attr(miri, ignore = "whole models on the reference interpreter: hours under Miri")]
         fn $test() {
             let family = if $name.contains("qdq") { "QDQ" } else { "QOperator" };
             let outcome = Outcome { family: family.into(), name: $name.into(), error: check($name, $net).err() };

@@ -78,6 +78,10 @@ fn run(dir: &Path, against_ort: bool) -> Result<(), String> {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs the reference interpreter on a corpus of models: hours under Miri; api, malformed, limits, float_ops and fuzz_regressions cover the same parsing"
+)]
 fn onnx_node_tests_equal_their_expected_outputs() {
     let index: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("node/index.json")).unwrap())

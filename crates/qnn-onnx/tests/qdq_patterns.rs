@@ -13,6 +13,10 @@ use common::{Outcome, difference, numbered, report, run_model, subdirs};
 use qnn_onnx::{ImportOptions, Model};
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs the reference interpreter on a corpus of models: hours under Miri; api, malformed, limits, float_ops and fuzz_regressions cover the same parsing"
+)]
 fn qdq_patterns_equal_onnx_runtime_default_session() {
     let mut outcomes = Vec::new();
     for dir in subdirs("qdq") {
