@@ -253,23 +253,9 @@ where
 fn options(
     command: &str,
     names: &[&str],
-    mut args: impl Iterator<Item = String>,
+    args: impl Iterator<Item = String>,
 ) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((k, v)) if k.starts_with("--") => (k.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        if !names.contains(&flag.as_str()) {
-            bail!("unknown option `{flag}` of `cargo xtask {command}`\n\n{USAGE}");
-        }
-        match inline.or_else(|| args.next()) {
-            Some(v) if !v.is_empty() && !v.starts_with("--") => out.push((flag, v)),
-            _ => bail!("`{flag}` needs a value\n\n{USAGE}"),
-        }
-    }
-    Ok(out)
+    Ok(flags(command, names, &[], args)?.values)
 }
 
 /// A positive integer option value.
@@ -314,62 +300,78 @@ fn parse_fuzz(args: impl Iterator<Item = String>) -> Result<FuzzArgs> {
     Ok(f)
 }
 
-fn parse_test(mut args: impl Iterator<Item = String>) -> Result<TestArgs> {
-    let mut t = TestArgs::default();
+/// Options of `command`: `--name value` or `--name=value` for the names in `valued`, a bare
+/// `--name` for those in `switches`, in any order.
+struct Flags {
+    values: Vec<(String, String)>,
+    switches: Vec<String>,
+}
+
+fn flags(
+    command: &str,
+    valued: &[&str],
+    switches: &[&str],
+    mut args: impl Iterator<Item = String>,
+) -> Result<Flags> {
+    let mut out = Flags { values: Vec::new(), switches: Vec::new() };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        let mut value = |name: &str| -> Result<String> {
-            match inline.clone().or_else(|| args.next()) {
-                Some(v) if !v.is_empty() && !v.starts_with("--") => Ok(v),
-                _ => bail!("`{name}` needs a value\n\n{USAGE}"),
+        if valued.contains(&flag.as_str()) {
+            match inline.or_else(|| args.next()) {
+                Some(v) if !v.is_empty() && !v.starts_with("--") => out.values.push((flag, v)),
+                _ => bail!("`{flag}` needs a value\n\n{USAGE}"),
             }
-        };
+        } else if switches.contains(&flag.as_str()) {
+            if inline.is_some() {
+                bail!("`{flag}` takes no value\n\n{USAGE}");
+            }
+            out.switches.push(flag);
+        } else {
+            bail!("unknown option `{flag}` of `cargo xtask {command}`\n\n{USAGE}");
+        }
+    }
+    Ok(out)
+}
+
+fn parse_test(args: impl Iterator<Item = String>) -> Result<TestArgs> {
+    let mut t = TestArgs::default();
+    let f = flags("test", &["--target", "--cpu"], &["--quick", "--install", "--no-cross"], args)?;
+    for (flag, v) in f.values {
         match flag.as_str() {
-            "--target" => t.target = Some(value("--target")?),
-            "--cpu" => t.cpu = Some(value("--cpu")?),
-            "--quick" | "--install" | "--no-cross" if inline.is_some() => {
-                bail!("`{flag}` takes no value\n\n{USAGE}")
-            }
+            "--target" => t.target = Some(v),
+            _ => t.cpu = Some(v),
+        }
+    }
+    for flag in f.switches {
+        match flag.as_str() {
             "--quick" => t.quick = true,
             "--install" => t.install = true,
-            "--no-cross" => t.no_cross = true,
-            other => bail!("unknown option `{other}` of `cargo xtask test`\n\n{USAGE}"),
+            _ => t.no_cross = true,
         }
     }
     Ok(t)
 }
 
-fn parse_bench(flags: Vec<String>, rest: Vec<String>) -> Result<BenchArgs> {
+fn parse_bench(flag_args: Vec<String>, rest: Vec<String>) -> Result<BenchArgs> {
     let mut b = BenchArgs { rest, ..BenchArgs::default() };
-    let mut args = flags.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String> {
-            match inline.clone().or_else(|| args.next()) {
-                Some(v) if !v.is_empty() && !v.starts_with("--") => Ok(v),
-                _ => bail!("`{name}` needs a value\n\n{USAGE}"),
-            }
-        };
+    let switches = ["--quick", "--no-run", "--criterion", "--install", "--no-cross"];
+    let f = flags("bench", &["--target", "--cpu"], &switches, flag_args.into_iter())?;
+    for (flag, v) in f.values {
         match flag.as_str() {
-            "--target" => b.target = Some(value("--target")?),
-            "--cpu" => b.cpu = Some(value("--cpu")?),
-            "--quick" | "--no-run" | "--criterion" | "--install" | "--no-cross"
-                if inline.is_some() =>
-            {
-                bail!("`{flag}` takes no value\n\n{USAGE}")
-            }
+            "--target" => b.target = Some(v),
+            _ => b.cpu = Some(v),
+        }
+    }
+    for flag in f.switches {
+        match flag.as_str() {
             "--quick" => b.quick = true,
             "--no-run" => b.no_run = true,
             "--criterion" => b.criterion = true,
             "--install" => b.install = true,
-            "--no-cross" => b.no_cross = true,
-            other => bail!("unknown option `{other}` of `cargo xtask bench`\n\n{USAGE}"),
+            _ => b.no_cross = true,
         }
     }
     if b.cpu.is_some() && b.target.is_none() {

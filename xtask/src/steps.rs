@@ -210,6 +210,18 @@ fn indent(s: &str) -> String {
     s.replace('\n', "\n    ")
 }
 
+/// Each step as its command line (or `cannot: why`), for tests of the plans.
+#[cfg(test)]
+pub fn rendered(steps: &[Step]) -> Vec<String> {
+    steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Run(c) => c.to_string(),
+            Action::CannotRun(why) => format!("cannot: {why}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -291,23 +291,13 @@ pub fn run(args: &BenchArgs) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::Action;
+    use crate::steps::{Action, rendered as commands};
     use crate::target::{AARCH64, Runner};
 
     const HOST: &str = "x86_64-unknown-linux-gnu";
 
     fn facts(execution: Result<Execution, String>) -> Facts {
         Facts { host: HOST.into(), execution }
-    }
-
-    fn commands(steps: &[Step]) -> Vec<String> {
-        steps
-            .iter()
-            .map(|s| match &s.action {
-                Action::Run(c) => c.to_string(),
-                Action::CannotRun(why) => format!("cannot: {why}"),
-            })
-            .collect()
     }
 
     #[test]

@@ -270,21 +270,11 @@ pub fn run(args: &TestArgs) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::Action;
+    use crate::steps::{Action, rendered as commands};
     use crate::target::Runner;
 
     fn facts(execution: Result<Execution, String>) -> Facts {
         Facts { missing_components: Vec::new(), execution, user_cases: None, qemu_x86: None }
-    }
-
-    fn commands(steps: &[Step]) -> Vec<String> {
-        steps
-            .iter()
-            .map(|s| match &s.action {
-                Action::Run(c) => c.to_string(),
-                Action::CannotRun(why) => format!("cannot: {why}"),
-            })
-            .collect()
     }
 
     #[test]
