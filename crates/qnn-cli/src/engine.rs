@@ -20,16 +20,11 @@ pub enum Engine {
     },
 }
 
-/// Whether a compile error means "qnn cannot lower this op yet" (an unsupported form, or
-/// weights computed at run time: the reference interpreter still computes them exactly),
-/// rather than a bad model, option or machine.
+/// Whether a compile error means "qnn cannot lower this op yet" (an unsupported form, such
+/// as uint16 Q/DQ: the reference interpreter still computes it exactly), rather than a bad
+/// model, option or machine.
 fn unsupported(e: &RuntimeError) -> bool {
-    matches!(
-        e,
-        RuntimeError::Legalize(
-            LegalizeError::Unsupported { .. } | LegalizeError::NonConstantWeights { .. }
-        )
-    )
+    matches!(e, RuntimeError::Legalize(LegalizeError::Unsupported { .. }))
 }
 
 impl Engine {

@@ -53,6 +53,18 @@ pub fn legalize(
                     }
                     None => (node.output, out_name),
                 };
+                if graph.constant(node.inputs[1]).is_none() {
+                    // Weights computed at run time: no choice to make (see `emit_dynamic`).
+                    let bias = fold.map(|f| f.bias.clone());
+                    let y = conv::emit_dynamic(&mut rw, graph, node, bias, &out_name)?;
+                    rw.bind(out_src, y);
+                    ex.other_ops.push(LoweredOp {
+                        node: node.name.clone(),
+                        op: format!("{} (weights computed at run time)", node.op.name()),
+                        emitted: rw.take_emitted().into_iter().map(String::from).collect(),
+                    });
+                    continue;
+                }
                 let q = QConv::from_node(graph, node, fold.map(|f| f.bias.clone()))?;
                 let (report, y) = lower_conv(&mut rw, &q, target, policy, committed, &out_name)?;
                 committed += if report.lowering == crate::Lowering::Int16Upcast {

@@ -19,8 +19,12 @@
 //!
 //! # Pipeline of one conv/dense
 //!
-//! 1. [`analysis`]: dimensions, zero points, the constant weights (weights must be
-//!    constants), a following constant bias `add` folded in ([`canonicalize`] `bias`).
+//! 1. [`analysis`]: dimensions, zero points, the constant weights, a following constant bias
+//!    `add` folded in ([`canonicalize`] `bias`). Weights computed at run time (a MatMul of two
+//!    activations) leave nothing to fold, pack or choose: they get the int16 upcast with both
+//!    operands prepared at run time, the accumulator bounded by the dtypes' ranges (refused
+//!    as an overflow beyond i32), listed among the other ops of the explanation; the runtime
+//!    runs that core op on the reference interpreter.
 //! 2. [`dtype`]: per backend, the operand plan for its int8 dot product — u8×s8 (VNNI),
 //!    s8×s8 (sdot, dp4a), u8×u8 (udot) — shifting values and zero points together by 128.
 //! 3. [`range`]: for each plan and for the int16 lowering, bounds of every int32 value emitted

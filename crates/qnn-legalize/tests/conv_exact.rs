@@ -169,6 +169,13 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
 /// The QNN graph of a case: `qnn.conv2d → [add bias] → qnn.requantize → [qnn.relu|qnn.clip]`,
 /// and its input.
 fn build(c: &ConvCase) -> (Graph, Tensor) {
+    let (g, x, _) = build_with(c, false);
+    (g, x)
+}
+
+/// The case's QNN graph with the weights a constant or, `dynamic`, a second graph input (as
+/// when they are computed at run time); its input(s): the data, and the weights.
+fn build_with(c: &ConvCase, dynamic: bool) -> (Graph, Tensor, Tensor) {
     let g = &c.geo;
     let (cin, o) = (g.c(), g.o());
     let nchw = tensor(c.data, &[g.n, cin, g.h, g.w], c.x.clone());
@@ -197,7 +204,8 @@ fn build(c: &ConvCase) -> (Graph, Tensor) {
     };
     let mut b = GraphBuilder::new("conv");
     let xv = b.input("x", x.ty()).unwrap();
-    let wv = b.constant("w", w).unwrap();
+    let wv =
+        if dynamic { b.input("w", w.ty()).unwrap() } else { b.constant("w", w.clone()).unwrap() };
     let mut y = b
         .node(
             "conv",
@@ -237,7 +245,7 @@ fn build(c: &ConvCase) -> (Graph, Tensor) {
         };
     }
     b.output(y);
-    (b.finish().unwrap(), x)
+    (b.finish().unwrap(), x, w)
 }
 
 fn permute(t: &Tensor, perm: &[usize]) -> Tensor {
@@ -340,5 +348,16 @@ fn padding_larger_than_the_kernel() {
             activation: 2,
         };
         check_case(&case);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+    /// Weights computed at run time: the int16 upcast with both operands prepared at run time,
+    /// exact.
+    #[test]
+    fn conv2d_with_weights_computed_at_run_time_is_exact(c in conv_case()) {
+        let (g, x, w) = build_with(&c, true);
+        check_dynamic(&g, &[x, w]);
     }
 }

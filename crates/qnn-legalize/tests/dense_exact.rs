@@ -86,6 +86,13 @@ fn dense_case() -> impl Strategy<Value = DenseCase> {
 }
 
 fn build(c: &DenseCase) -> (Graph, Tensor) {
+    let (g, x, _) = build_with(c, false);
+    (g, x)
+}
+
+/// The case's QNN graph with the weights a constant or, `dynamic`, a second graph input (as
+/// when they are computed at run time); its input(s): the data, and the weights.
+fn build_with(c: &DenseCase, dynamic: bool) -> (Graph, Tensor, Tensor) {
     let mut shape = c.lead.clone();
     shape.push(c.k);
     let x = tensor(c.data, &shape, c.x.clone());
@@ -97,7 +104,8 @@ fn build(c: &DenseCase) -> (Graph, Tensor) {
     };
     let mut b = GraphBuilder::new("dense");
     let xv = b.input("x", x.ty()).unwrap();
-    let wv = b.constant("w", w).unwrap();
+    let wv =
+        if dynamic { b.input("w", w.ty()).unwrap() } else { b.constant("w", w.clone()).unwrap() };
     let mut y = b
         .node("fc", Op::QnnDense { input: QuantParams::per_tensor(0.1, c.a), kernel }, &[xv, wv])
         .unwrap();
@@ -120,7 +128,7 @@ fn build(c: &DenseCase) -> (Graph, Tensor) {
         )
         .unwrap();
     b.output(y);
-    (b.finish().unwrap(), x)
+    (b.finish().unwrap(), x, w)
 }
 
 proptest! {
@@ -146,5 +154,16 @@ proptest! {
             prop_assert_eq!(f.weight_zero_points.is_some(), l.explanation.ops[0].t3);
             prop_assert!(l.explanation.ops[0].bias_folded == c.bias.is_some());
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+    /// Weights computed at run time: the int16 upcast with both operands prepared at run time,
+    /// exact.
+    #[test]
+    fn dense_with_weights_computed_at_run_time_is_exact(c in dense_case()) {
+        let (g, x, w) = build_with(&c, true);
+        check_dynamic(&g, &[x, w]);
     }
 }

@@ -90,19 +90,26 @@ fn restricting_to_an_absent_backend_is_an_error() {
     assert_eq!(available, "arm-neon");
 }
 
+/// Weights computed at run time have no constant to prove ranges on: the dtype ranges bound
+/// the accumulator, and a reduction too long for them is refused, naming the node.
 #[test]
-fn weights_must_be_constants() {
-    let mut b = GraphBuilder::new("dyn");
-    let x = b.input("x", TensorType::new(DType::U8, [1, 4])).unwrap();
-    let w = b.input("w", TensorType::new(DType::I8, [2, 4])).unwrap();
-    let q = QuantParams::per_tensor(1.0, 0);
-    let y = b.node("fc", Op::QnnDense { input: q.clone(), kernel: q }, &[x, w]).unwrap();
-    b.output(y);
-    let e = legalize(&b.finish().unwrap(), &named("cuda"), &Capability).unwrap_err();
-    assert!(
-        matches!(e, LegalizeError::NonConstantWeights { ref value, .. } if value == "w"),
-        "{e}"
-    );
+fn weights_at_run_time_with_a_reduction_that_may_overflow_are_refused() {
+    let dense = |k: usize, wzp: i32| {
+        let mut b = GraphBuilder::new("dyn");
+        let x = b.input("x", TensorType::new(DType::U8, [1, k])).unwrap();
+        let w = b.input("w", TensorType::new(DType::I8, [2, k])).unwrap();
+        let (input, kernel) = (QuantParams::per_tensor(1.0, 0), QuantParams::per_tensor(1.0, wzp));
+        let y = b.node("fc", Op::QnnDense { input, kernel }, &[x, w]).unwrap();
+        b.output(y);
+        b.finish().unwrap()
+    };
+    // 255 · 255 per product: 33025 of them fit in i32, 33026 do not.
+    assert!(legalize(&dense(33_025, -128), &named("cuda"), &Capability).is_ok());
+    let e = legalize(&dense(33_026, -128), &named("cuda"), &Capability).unwrap_err();
+    assert!(matches!(e, LegalizeError::Overflow { ref node, .. } if node == "fc"), "{e}");
+    assert!(e.to_string().contains("weights computed at run time"), "{e}");
+    // A zero point in the middle of the range halves the bound.
+    assert!(legalize(&dense(33_026, 0), &named("cuda"), &Capability).is_ok());
 }
 
 #[test]

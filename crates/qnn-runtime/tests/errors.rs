@@ -79,19 +79,54 @@ fn compile_lowered_takes_core_ops_only() {
     assert!(matches!(&e, RuntimeError::NotLowered { node, .. } if node == "quant"), "{e}");
 }
 
-#[test]
-fn legalization_errors_pass_through() {
-    // Weights that are not constants cannot be folded.
+/// A conv whose weights are a graph input (computed at run time) over `c` input channels.
+fn conv_with_weights_as_input(c: usize) -> qnn_ir::Graph {
     let mut b = GraphBuilder::new("g");
-    let x = b.input("x", TensorType::new(DType::U8, [1, 2, 4, 4])).unwrap();
-    let w = b.input("w", TensorType::new(DType::I8, [2, 2, 1, 1])).unwrap();
-    let q = QuantParams::per_tensor(0.1, 0);
-    let op = Op::QnnConv2d { conv: Default::default(), input: q.clone(), kernel: q };
+    let x = b.input("x", TensorType::new(DType::U8, [1, c, 2, 2])).unwrap();
+    let w = b.input("w", TensorType::new(DType::I8, [2, c, 1, 1])).unwrap();
+    let (input, kernel) = (QuantParams::per_tensor(0.1, 3), QuantParams::per_tensor(0.1, -128));
+    let op = Op::QnnConv2d { conv: Default::default(), input, kernel };
     let y = b.node("conv", op, &[x, w]).unwrap();
     b.output(y);
-    let e = Compiler::new(CompileOptions::new()).compile(&b.finish().unwrap()).unwrap_err();
+    b.finish().unwrap()
+}
+
+#[test]
+fn legalization_errors_pass_through() {
+    // Weights computed at run time over a reduction whose sum may leave i32 (252 · 255 per
+    // product, 33,500 of them).
+    let e = Compiler::new(CompileOptions::new())
+        .compile(&conv_with_weights_as_input(33_500))
+        .unwrap_err();
     assert!(matches!(e, RuntimeError::Legalize(_)), "{e}");
-    assert!(e.to_string().contains("conv"), "{e}");
+    assert!(e.to_string().contains("conv") && e.to_string().contains("i32"), "{e}");
+}
+
+#[test]
+fn weights_computed_at_run_time_compile_and_equal_the_reference() {
+    let g = conv_with_weights_as_input(5);
+    let x = Tensor::from_i64(
+        "x",
+        DType::U8,
+        ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[1, 5, 2, 2]), |i| {
+            (i[1] * 53 + i[2] * 7 + i[3] * 250) as i64 % 256
+        }),
+    )
+    .unwrap();
+    let w = Tensor::from_i64(
+        "w",
+        DType::I8,
+        ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[2, 5, 1, 1]), |i| {
+            (i[0] * 97 + i[1] * 61) as i64 % 256 - 128
+        }),
+    )
+    .unwrap();
+    let inputs = [x, w];
+    let want = qnn_ir::reference::run(&g, &inputs).unwrap();
+    let m = Compiler::new(CompileOptions::new()).compile(&g).unwrap();
+    assert_eq!(m.run(&inputs).unwrap(), want);
+    let explanation = m.report().legalization.as_ref().unwrap().to_string();
+    assert!(explanation.contains("weights computed at run time"), "{explanation}");
 }
 
 #[test]

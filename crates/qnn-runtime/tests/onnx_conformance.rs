@@ -85,19 +85,20 @@ fn case_item(dir: &Path) -> Result<Item, String> {
     Ok(Item { name: name_of(dir), graph, inputs, expected })
 }
 
-fn node_item(dir: &Path, against_ort: bool) -> Result<Item, String> {
+/// A node test, with every input but the activations bound as a constant (`bind_all`, as a
+/// deployed model has its weights) or only the scales and zero points (weights computed at run
+/// time, as the test declares them).
+fn node_item(dir: &Path, against_ort: bool, bind_all: bool) -> Result<Item, String> {
     let model = Model::from_path(dir.join("model.onnx")).map_err(|e| e.to_string())?;
     let data = dir.join("test_data_set_0");
     let declared = model.inputs().map_err(|e| e.to_string())?;
     let values =
         numbered(&data, "input", "pb").iter().map(|p| read_pb(p)).collect::<Result<Vec<_>, _>>()?;
-    // Scales, zero points and weights are graph inputs in these tests: bind all but the first
-    // (the activations) as constants, as a deployed model has them, so that the runtime
-    // compiles the ops onto its kernels (qnn-onnx's test binds only what the importer needs).
+    let statics = model.static_inputs();
     let mut opts = ImportOptions::default();
     let mut inputs = Vec::new();
     for (k, (info, v)) in declared.iter().zip(values).enumerate() {
-        if k > 0 {
+        if (bind_all && k > 0) || statics.contains(&info.name) {
             opts.bindings.insert(info.name.clone(), v);
         } else {
             inputs.push(v.to_tensor().ok_or(format!("input `{}`: unsupported type", info.name))?);
@@ -115,7 +116,8 @@ fn node_item(dir: &Path, against_ort: bool) -> Result<Item, String> {
             .map(|p| read_pb(p)?.to_tensor().ok_or("unsupported output type".to_string()))
             .collect::<Result<_, _>>()?
     };
-    Ok(Item { name: name_of(dir), graph, inputs, expected })
+    let name = format!("{}{}", name_of(dir), if bind_all { "" } else { " (weights as inputs)" });
+    Ok(Item { name, graph, inputs, expected })
 }
 
 fn name_of(dir: &Path) -> String {
@@ -127,8 +129,8 @@ fn name_of(dir: &Path) -> String {
 struct Tally {
     /// Ops that ran on a backend kernel.
     kernels: usize,
-    /// Items the runtime does not compile (weights computed at run time, a form no lowering
-    /// takes: uint16 Q/DQ); `qnn run` interprets those on the reference, and so does this test.
+    /// Items the runtime does not compile (a form no lowering takes: uint16 Q/DQ); `qnn run`
+    /// interprets those on the reference, and so does this test.
     on_reference: Vec<String>,
 }
 
@@ -144,9 +146,7 @@ fn check(item: &Item, tally: &mut Tally) -> Vec<String> {
                 tally.kernels += m.report().count(Exec::Kernel);
                 m.run(&item.inputs).map_err(|e| format!("run: {e}"))
             }
-            Err(RuntimeError::Legalize(
-                LegalizeError::NonConstantWeights { .. } | LegalizeError::Unsupported { .. },
-            )) => {
+            Err(RuntimeError::Legalize(LegalizeError::Unsupported { .. })) => {
                 if backend.is_none() {
                     tally.on_reference.push(item.name.clone());
                 }
@@ -222,11 +222,14 @@ fn onnx_node_tests_onnx_runtime_passes_equal_on_every_backend() {
             // "exact": ONNX's expected outputs; "runs, output differs": ONNX's expectation is
             // wrong (wraps where the op saturates), ORT's output is the reference.
             match ort {
-                "exact" => items.push(node_item(&dir, false)),
-                "runs, output differs" => items.push(node_item(&dir, true)),
+                "exact" | "runs, output differs" => {
+                    let against_ort = ort != "exact";
+                    items.push(node_item(&dir, against_ort, true));
+                    items.push(node_item(&dir, against_ort, false));
+                }
                 _ => {}
             }
         }
     }
-    run_all("ONNX node tests ONNX Runtime passes", items, 34);
+    run_all("ONNX node tests ONNX Runtime passes, weights bound and as inputs", items, 68);
 }

@@ -1,7 +1,7 @@
 //! Emission of the two conv/dense lowerings in their canonical form (documented in the crate
 //! root; [`crate::pattern`] recognizes exactly this).
 
-use qnn_ir::{Conv2dAttrs, DType, DataLayout, Op, Pool2dAttrs, PoolKind, ValueId};
+use qnn_ir::{Conv2dAttrs, DType, DataLayout, Graph, Node, Op, Pool2dAttrs, PoolKind, ValueId};
 
 use super::Rewriter;
 use crate::analysis::{ConvForm, QConv};
@@ -185,5 +185,98 @@ pub(crate) fn emit_int16(
         &q.channel_const_shape(),
         q.bias.clone(),
     )?;
+    rw.node(out, Some(out), Op::Add, &[y, b])
+}
+
+/// Weights computed at run time (a `MatMulInteger`/`QLinearMatMul` whose B is an activation):
+/// nothing to pack, fold or prove ranges on, so the int16 upcast with both operands prepared
+/// at run time, `cast(i16) → [subtract a] ‖ cast(i16) → [subtract w_k] → conv/dense →
+/// [add bias]`. The accumulator bound takes every value of the 8-bit dtypes:
+/// `K · max|x − a| · max|w − w_k| + max|bias|` must fit in i32, else the op is refused.
+pub(crate) fn emit_dynamic(
+    rw: &mut Rewriter<'_>,
+    graph: &Graph,
+    node: &Node,
+    bias: Option<Vec<i64>>,
+    out: &str,
+) -> Result<ValueId, LegalizeError> {
+    let op_name = node.op.name();
+    let n = node.name.as_str();
+    let (core, input, kernel) = match &node.op {
+        Op::QnnConv2d { conv, input, kernel } => {
+            (Op::Conv2d { conv: conv.clone(), pad_value: 0 }, input, kernel)
+        }
+        Op::QnnDense { input, kernel } => (Op::Dense, input, kernel),
+        other => unreachable!("emit_dynamic on {}", other.name()),
+    };
+    let (data, w) = (node.inputs[0], node.inputs[1]);
+    let (x_ty, w_ty) = (graph.ty(data), graph.ty(w));
+    let out_shape = &graph.ty(node.output).shape;
+    // Output channels, reduction length, the kernel's output-channel axis, the output's
+    // channel axis.
+    let (o, k, w_axis, c_axis) = match &node.op {
+        Op::QnnConv2d { conv, .. } => {
+            let [o, cpg, r, s] = conv.kernel_layout.oihw(&w_ty.shape);
+            (o, cpg * r * s, conv.kernel_layout.output_axis(), conv.data_layout.channel_axis())
+        }
+        _ => (w_ty.shape[0], w_ty.shape[1], 0, out_shape.len() - 1),
+    };
+    let unsupported =
+        |what: String| LegalizeError::Unsupported { op: op_name.into(), node: n.into(), what };
+    let eight_bit = |d: DType| matches!(d, DType::U8 | DType::I8);
+    if !eight_bit(x_ty.dtype) || !eight_bit(w_ty.dtype) {
+        return Err(unsupported(format!(
+            "weights computed at run time with {} × {} operands (8-bit only)",
+            x_ty.dtype, w_ty.dtype
+        )));
+    }
+    let spread = |d: DType, zp: i64| {
+        let (lo, hi) = d.int_range().unwrap_or((0, 0));
+        (hi - zp).max(zp - lo)
+    };
+    let a = i64::from(input.zero_point_at(0));
+    let wzp: Vec<i64> = (0..o).map(|j| i64::from(kernel.zero_point_at(j))).collect();
+    let max_w = wzp.iter().map(|&z| spread(w_ty.dtype, z)).max().unwrap_or(0);
+    let bias = bias.unwrap_or_default();
+    let max_bias = bias.iter().map(|b| b.abs()).max().unwrap_or(0);
+    let bound =
+        (k as i128) * i128::from(spread(x_ty.dtype, a)) * i128::from(max_w) + i128::from(max_bias);
+    if bound > i128::from(i32::MAX) {
+        return Err(LegalizeError::Overflow {
+            op: op_name.into(),
+            node: n.into(),
+            detail: format!(
+                "weights computed at run time: K = {k} products of up to {} each (+ bias) may \
+                 reach {bound}, beyond i32",
+                spread(x_ty.dtype, a) * max_w
+            ),
+        });
+    }
+    let x = rw.value(data)?;
+    let mut x16 = rw.node(&format!("{n}.x16"), None, Op::Cast { to: DType::I16 }, &[x])?;
+    if a != 0 {
+        let za = rw.scalar(&format!("{n}.zp"), DType::I16, a)?;
+        x16 = rw.node(&format!("{n}.xz"), None, Op::Subtract, &[x16, za])?;
+    }
+    let wv = rw.value(w)?;
+    let mut w16 = rw.node(&format!("{n}.w16"), None, Op::Cast { to: DType::I16 }, &[wv])?;
+    if wzp.iter().any(|&z| z != 0) {
+        let z = if wzp.iter().all(|&z| z == wzp[0]) {
+            rw.scalar(&format!("{n}.wzp"), DType::I16, wzp[0])?
+        } else {
+            let mut shape = vec![1; w_ty.shape.len()];
+            shape[w_axis] = o;
+            rw.int_constant(&format!("{n}.wzp"), DType::I16, &shape, wzp)?
+        };
+        w16 = rw.node(&format!("{n}.wz"), None, Op::Subtract, &[w16, z])?;
+    }
+    let with_bias = bias.iter().any(|&b| b != 0);
+    let y = rw.node(&format!("{n}.acc"), (!with_bias).then_some(out), core, &[x16, w16])?;
+    if !with_bias {
+        return Ok(y);
+    }
+    let mut shape = vec![o];
+    shape.extend(std::iter::repeat_n(1, out_shape.len() - 1 - c_axis));
+    let b = rw.int_constant(&format!("{n}.bias"), DType::I32, &shape, bias)?;
     rw.node(out, Some(out), Op::Add, &[y, b])
 }

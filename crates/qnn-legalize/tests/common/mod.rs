@@ -88,3 +88,22 @@ pub fn check_exact(
 pub fn conv_nodes(g: &Graph) -> Vec<usize> {
     (0..g.nodes.len()).filter(|&i| matches!(g.nodes[i].op, Op::Conv2d { .. } | Op::Dense)).collect()
 }
+
+/// Legalizes `g`, whose conv/dense weights are a graph input, on every test backend
+/// and checks that the core graph computes the QNN graph's bits and says why it has no choice.
+pub fn check_dynamic(g: &Graph, inputs: &[Tensor]) {
+    let want = reference::run(g, inputs).expect("reference on the QNN graph");
+    for backend in LEGALIZATIONS {
+        let l = legalize(g, &only(backend), &Capability)
+            .unwrap_or_else(|e| panic!("legalize on {backend}: {e}"));
+        assert!(l.graph.nodes.iter().all(|n| !n.op.is_qnn()), "QNN op left on {backend}");
+        assert!(l.explanation.ops.is_empty(), "no decision to explain");
+        assert!(
+            l.explanation.other_ops.iter().any(|o| o.op.contains("weights computed at run time")),
+            "{:?}",
+            l.explanation.other_ops
+        );
+        let got = reference::run(&l.graph, inputs).expect("reference on the lowered graph");
+        assert_eq!(got, want, "{backend}: weights at run time\n{:?}", l.graph.nodes);
+    }
+}
