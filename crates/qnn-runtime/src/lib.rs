@@ -13,15 +13,15 @@
 //!   ── run ─────────────────────►  thread-parallel, reentrant (`CompiledModel: Send + Sync`)
 //! ```
 //!
-//! ```no_run
-//! use qnn_runtime::{CompileOptions, Compiler};
-//! # fn main() -> Result<(), qnn_runtime::RuntimeError> {
-//! # let graph: qnn_ir::Graph = unimplemented!();
-//! # let input: qnn_ir::Tensor = unimplemented!();
-//! let model = Compiler::new(CompileOptions::default()).compile(&graph)?;
-//! println!("{}", model.report());          // kernel and backend per op, or why the reference
-//! let outputs = model.run(&[input])?;      // bit-exact with qnn_ir::reference::run
-//! # Ok(()) }
+//! ```
+//! use qnn_ir::{Graph, Tensor};
+//! use qnn_runtime::{CompileOptions, Compiler, RuntimeError};
+//!
+//! fn infer(graph: &Graph, input: Tensor) -> Result<Vec<Tensor>, RuntimeError> {
+//!     let model = Compiler::new(CompileOptions::default()).compile(graph)?;
+//!     println!("{}", model.report()); // kernel and backend per op, or why the reference
+//!     model.run(&[input]) // bit-exact with qnn_ir::reference::run
+//! }
 //! ```
 //!
 //! **Backends.** This crate links the in-tree backends, so every user of `qnn-runtime` has

@@ -9,15 +9,15 @@
 //! [`CostModel`] decides, and the reason says why. Every decision's estimates carry the cost
 //! model's cycles next to the measured time ([`Estimate::measured_ns`]).
 //!
-//! ```no_run
-//! use qnn_runtime::{CompileOptions, Compiler};
+//! ```
+//! use qnn_runtime::{CompileOptions, CompiledModel, Compiler};
 //! use qnn_tune::Measured;
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let graph: qnn_ir::Graph = unimplemented!();
-//! // Measures what the file lacks, writes it back; ship the file with the model.
-//! let policy = Measured::with_cache_file("model.lowerings.json")?;
-//! let model = Compiler::new(CompileOptions::new().policy(policy)).compile(&graph)?;
-//! # Ok(()) }
+//!
+//! fn compile(graph: &qnn_ir::Graph) -> Result<CompiledModel, Box<dyn std::error::Error>> {
+//!     // Measures what the file lacks, writes it back; ship the file with the model.
+//!     let policy = Measured::with_cache_file("model.lowerings.json")?;
+//!     Ok(Compiler::new(CompileOptions::new().policy(policy)).compile(graph)?)
+//! }
 //! ```
 
 use std::collections::BTreeMap;
