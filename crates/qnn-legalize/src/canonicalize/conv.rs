@@ -154,6 +154,41 @@ fn window_sum_input(
     Ok((p, pool))
 }
 
+/// `cast(i16) → [subtract zp]`: an 8-bit operand with its zero point (when there is one)
+/// removed, exact in i16.
+fn upcast(
+    rw: &mut Rewriter<'_>,
+    stem: &str,
+    v: ValueId,
+    zp: Option<ValueId>,
+) -> Result<ValueId, LegalizeError> {
+    let v16 = rw.node(&format!("{stem}16"), None, Op::Cast { to: DType::I16 }, &[v])?;
+    match zp {
+        Some(z) => rw.node(&format!("{stem}z"), None, Op::Subtract, &[v16, z]),
+        None => Ok(v16),
+    }
+}
+
+/// The core conv/dense on prepared i16 operands, then `[add bias]` (a per-output-channel
+/// constant of `bias_shape`); the last node is named `out`.
+fn accumulate(
+    rw: &mut Rewriter<'_>,
+    n: &str,
+    core: Op,
+    operands: [ValueId; 2],
+    bias: &[i64],
+    bias_shape: &[usize],
+    out: &str,
+) -> Result<ValueId, LegalizeError> {
+    let with_bias = bias.iter().any(|&b| b != 0);
+    let y = rw.node(&format!("{n}.acc"), (!with_bias).then_some(out), core, &operands)?;
+    if !with_bias {
+        return Ok(y);
+    }
+    let b = rw.int_constant(&format!("{n}.bias"), DType::I32, bias_shape, bias.to_vec())?;
+    rw.node(out, Some(out), Op::Add, &[y, b])
+}
+
 /// int16 upcast: `cast(i16) → [subtract a] → conv/dense(x16, W − w) → [add bias]`.
 pub(crate) fn emit_int16(
     rw: &mut Rewriter<'_>,
@@ -163,29 +198,15 @@ pub(crate) fn emit_int16(
 ) -> Result<ValueId, LegalizeError> {
     let n = &q.node;
     let x = rw.value(q.data)?;
-    let mut x16 = rw.node(&format!("{n}.x16"), None, Op::Cast { to: DType::I16 }, &[x])?;
-    if q.a != 0 {
-        let za = rw.scalar(&format!("{n}.zp"), DType::I16, q.a)?;
-        x16 = rw.node(&format!("{n}.xz"), None, Op::Subtract, &[x16, za])?;
-    }
+    let za = (q.a != 0).then(|| rw.scalar(&format!("{n}.zp"), DType::I16, q.a)).transpose()?;
+    let x16 = upcast(rw, &format!("{n}.x"), x, za)?;
     let w = rw.int_constant(
         &format!("{n}.w16"),
         DType::I16,
         &q.weight_shape,
         f.weights.iter().copied().collect(),
     )?;
-    let with_bias = q.bias.iter().any(|&b| b != 0);
-    let y = rw.node(&format!("{n}.acc"), (!with_bias).then_some(out), core_op(q, 0), &[x16, w])?;
-    if !with_bias {
-        return Ok(y);
-    }
-    let b = rw.int_constant(
-        &format!("{n}.bias"),
-        DType::I32,
-        &q.channel_const_shape(),
-        q.bias.clone(),
-    )?;
-    rw.node(out, Some(out), Op::Add, &[y, b])
+    accumulate(rw, n, core_op(q, 0), [x16, w], &q.bias, &q.channel_const_shape(), out)
 }
 
 /// Weights computed at run time (a `MatMulInteger`/`QLinearMatMul` whose B is an activation):
@@ -253,30 +274,20 @@ pub(crate) fn emit_dynamic(
         });
     }
     let x = rw.value(data)?;
-    let mut x16 = rw.node(&format!("{n}.x16"), None, Op::Cast { to: DType::I16 }, &[x])?;
-    if a != 0 {
-        let za = rw.scalar(&format!("{n}.zp"), DType::I16, a)?;
-        x16 = rw.node(&format!("{n}.xz"), None, Op::Subtract, &[x16, za])?;
-    }
+    let za = (a != 0).then(|| rw.scalar(&format!("{n}.zp"), DType::I16, a)).transpose()?;
+    let x16 = upcast(rw, &format!("{n}.x"), x, za)?;
     let wv = rw.value(w)?;
-    let mut w16 = rw.node(&format!("{n}.w16"), None, Op::Cast { to: DType::I16 }, &[wv])?;
-    if wzp.iter().any(|&z| z != 0) {
-        let z = if wzp.iter().all(|&z| z == wzp[0]) {
-            rw.scalar(&format!("{n}.wzp"), DType::I16, wzp[0])?
-        } else {
-            let mut shape = vec![1; w_ty.shape.len()];
-            shape[w_axis] = o;
-            rw.int_constant(&format!("{n}.wzp"), DType::I16, &shape, wzp)?
-        };
-        w16 = rw.node(&format!("{n}.wz"), None, Op::Subtract, &[w16, z])?;
-    }
-    let with_bias = bias.iter().any(|&b| b != 0);
-    let y = rw.node(&format!("{n}.acc"), (!with_bias).then_some(out), core, &[x16, w16])?;
-    if !with_bias {
-        return Ok(y);
-    }
-    let mut shape = vec![o];
-    shape.extend(std::iter::repeat_n(1, out_shape.len() - 1 - c_axis));
-    let b = rw.int_constant(&format!("{n}.bias"), DType::I32, &shape, bias)?;
-    rw.node(out, Some(out), Op::Add, &[y, b])
+    let z = if wzp.iter().all(|&z| z == 0) {
+        None
+    } else if wzp.iter().all(|&z| z == wzp[0]) {
+        Some(rw.scalar(&format!("{n}.wzp"), DType::I16, wzp[0])?)
+    } else {
+        let mut shape = vec![1; w_ty.shape.len()];
+        shape[w_axis] = o;
+        Some(rw.int_constant(&format!("{n}.wzp"), DType::I16, &shape, wzp)?)
+    };
+    let w16 = upcast(rw, &format!("{n}.w"), wv, z)?;
+    let mut bias_shape = vec![o];
+    bias_shape.extend(std::iter::repeat_n(1, out_shape.len() - 1 - c_axis));
+    accumulate(rw, n, core, [x16, w16], &bias, &bias_shape, out)
 }
