@@ -15,9 +15,8 @@
 
 use std::arch::x86_64::*;
 
-use qnn_ir::DType;
 use qnn_ir::backend::{IndirectGemmArgs, TileOutput};
-use qnn_kernels::x86::ymm::{requant_row, store_row};
+use qnn_kernels::x86::ymm::store_tile;
 
 /// Accumulators starting at the fused epilogue's per-column constant (one addition fewer
 /// per output), or at zero for raw output.
@@ -36,43 +35,6 @@ fn bias_init<const MR: usize, const NV: usize>(args: &IndirectGemmArgs<'_>) -> [
         }
     }
     acc
-}
-
-/// Writes a finished tile: raw i32, or through the fused epilogue.
-///
-/// # Safety
-/// The output pointers of `args` follow the contract; AVX2 (inlined into the kernels).
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn finish<const MR: usize, const NV: usize, const NR: usize>(
-    acc: [[__m256i; NV]; MR],
-    args: &IndirectGemmArgs<'_>,
-) {
-    match args.out {
-        TileOutput::Raw { c, row_stride } => {
-            // Constant bounds (the loop unrolls and `acc` stays in registers); rows ≥ m
-            // are not written.
-            for i in 0..MR {
-                if i >= args.m {
-                    break;
-                }
-                let row = acc[i];
-                // SAFETY: row i of the tile is valid for n i32 elements.
-                unsafe { store_row(&row, DType::I32, c.add(i * row_stride).cast(), args.n) };
-            }
-        }
-        TileOutput::Fused { epilogue: e, row_sums, out, row_stride } => {
-            let size = e.out_dtype.size_bytes();
-            for i in 0..MR {
-                if i >= args.m {
-                    break;
-                }
-                let r = requant_row::<NV, NR>(&acc[i], e, 0, row_sums.map(|s| s[i]));
-                // SAFETY: row i of the output tile is valid for n elements.
-                unsafe { store_row(&r, e.out_dtype, out.add(i * row_stride * size), args.n) };
-            }
-        }
-    }
 }
 
 /// One tile of `MR` rows × `NR = 8 · NV` columns.
@@ -110,7 +72,7 @@ pub unsafe fn gemm_i16<const MR: usize, const NV: usize, const NR: usize>(
         }
     }
     // SAFETY: the output pointers follow the contract; AVX2 is enabled here.
-    unsafe { finish::<MR, NV, NR>(std::hint::black_box(acc), args) };
+    unsafe { store_tile::<MR, NV, NR>(std::hint::black_box(acc), args) };
 }
 
 /// u8 × s8 with `vpmaddubsw` (u8·s8 pair sums saturating to i16) then `vpmaddwd` by ones:
@@ -155,5 +117,5 @@ pub unsafe fn gemm_u8s8_maddubs<const MR: usize, const NV: usize, const NR: usiz
         }
     }
     // SAFETY: the output pointers follow the contract; AVX2 is enabled here.
-    unsafe { finish::<MR, NV, NR>(std::hint::black_box(acc), args) };
+    unsafe { store_tile::<MR, NV, NR>(std::hint::black_box(acc), args) };
 }

@@ -8,9 +8,8 @@
 
 use std::arch::x86_64::*;
 
-use qnn_ir::DType;
 use qnn_ir::backend::{IndirectGemmArgs, TileOutput};
-use qnn_kernels::x86::ymm::{requant_row, store_row};
+use qnn_kernels::x86::ymm::store_tile;
 
 /// One tile of `MR` rows × `NR = 8 · NV` columns.
 ///
@@ -58,29 +57,6 @@ pub unsafe fn gemm<const MR: usize, const NV: usize, const NR: usize>(args: &Ind
     // A copy for the epilogue: its row loop may index dynamically, which would keep `acc`
     // itself in memory (stored after every update) instead of in registers.
     let acc = std::hint::black_box(acc);
-    match args.out {
-        TileOutput::Raw { c, row_stride } => {
-            // Constant bounds (the loop unrolls and `acc` stays in registers); rows ≥ m
-            // are not written.
-            for i in 0..MR {
-                if i >= args.m {
-                    break;
-                }
-                let row = acc[i];
-                // SAFETY: row i of the tile is valid for n i32 elements.
-                unsafe { store_row(&row, DType::I32, c.add(i * row_stride).cast(), args.n) };
-            }
-        }
-        TileOutput::Fused { epilogue: e, row_sums, out, row_stride } => {
-            let size = e.out_dtype.size_bytes();
-            for i in 0..MR {
-                if i >= args.m {
-                    break;
-                }
-                let r = requant_row::<NV, NR>(&acc[i], e, 0, row_sums.map(|s| s[i]));
-                // SAFETY: row i of the output tile is valid for n elements.
-                unsafe { store_row(&r, e.out_dtype, out.add(i * row_stride * size), args.n) };
-            }
-        }
-    }
+    // SAFETY: the output tile follows the contract; AVX2 is enabled here.
+    unsafe { store_tile::<MR, NV, NR>(acc, args) };
 }

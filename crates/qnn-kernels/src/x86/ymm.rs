@@ -4,7 +4,7 @@
 use std::arch::x86_64::*;
 
 use qnn_ir::DType;
-use qnn_ir::backend::Epilogue;
+use qnn_ir::backend::{Epilogue, IndirectGemmArgs, TileOutput};
 
 use crate::epilogue::lanes::{requantize, sub_t3_lanes, sub_t3_row};
 
@@ -119,6 +119,46 @@ pub unsafe fn store_row<const NV: usize>(r: &[__m256i; NV], dtype: DType, out: *
             } else if left > 0 {
                 let a: [u8; 32] = std::mem::transmute(bytes);
                 std::ptr::copy_nonoverlapping(a.as_ptr(), ptr, left);
+            }
+        }
+    }
+}
+
+/// Writes a finished tile: raw i32, or through the fused epilogue.
+///
+/// # Safety
+/// The output pointers of `args` follow the contract; AVX2 (inlined into the kernels).
+/// Shared by every ymm GEMM kernel (AVX2 and AVX-VNNI).
+// Indexed row loops with constant bounds: they unroll and `acc` stays in registers.
+#[allow(clippy::needless_range_loop)]
+#[inline]
+#[target_feature(enable = "avx2")]
+pub unsafe fn store_tile<const MR: usize, const NV: usize, const NR: usize>(
+    acc: [[__m256i; NV]; MR],
+    args: &IndirectGemmArgs<'_>,
+) {
+    match args.out {
+        TileOutput::Raw { c, row_stride } => {
+            // Constant bounds (the loop unrolls and `acc` stays in registers); rows ≥ m
+            // are not written.
+            for i in 0..MR {
+                if i >= args.m {
+                    break;
+                }
+                let row = acc[i];
+                // SAFETY: row i of the tile is valid for n i32 elements.
+                unsafe { store_row(&row, DType::I32, c.add(i * row_stride).cast(), args.n) };
+            }
+        }
+        TileOutput::Fused { epilogue: e, row_sums, out, row_stride } => {
+            let size = e.out_dtype.size_bytes();
+            for i in 0..MR {
+                if i >= args.m {
+                    break;
+                }
+                let r = requant_row::<NV, NR>(&acc[i], e, 0, row_sums.map(|s| s[i]));
+                // SAFETY: row i of the output tile is valid for n elements.
+                unsafe { store_row(&r, e.out_dtype, out.add(i * row_stride * size), args.n) };
             }
         }
     }
