@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{Outcome, difference, numbered, report, run_model, subdirs};
-use qnn_onnx::{ImportOptions, Model};
+use common::{Outcome, check_npy_case, report, subdirs};
 
 /// The case's family as its `meta.json` states it (`qlinearconv`, `contrib`, …).
 fn family(dir: &std::path::Path) -> String {
@@ -27,26 +26,7 @@ fn single_op_cases_equal_onnx_runtime() {
     let mut outcomes = Vec::new();
     for dir in subdirs("cases") {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let run = || -> Result<(), String> {
-            let model = Model::from_path(dir.join("model.onnx")).map_err(|e| e.to_string())?;
-            let inputs = numbered(&dir, "input", "npy")
-                .iter()
-                .map(|p| qnn_npy::read(p).map_err(|e| e.to_string()))
-                .collect::<Result<Vec<_>, _>>()?;
-            let (_, got) = run_model(&model, &ImportOptions::default(), &inputs)?;
-            let expected = numbered(&dir, "output", "npy");
-            if expected.len() != got.len() {
-                return Err(format!("{} outputs expected, got {}", expected.len(), got.len()));
-            }
-            for (k, (p, g)) in expected.iter().zip(&got).enumerate() {
-                let e = qnn_npy::read(p).map_err(|e| e.to_string())?;
-                if let Some(d) = difference(&e, g) {
-                    return Err(format!("output {k}: {d}"));
-                }
-            }
-            Ok(())
-        };
-        outcomes.push(Outcome { family: family(&dir), name, error: run().err() });
+        outcomes.push(Outcome { family: family(&dir), name, error: check_npy_case(&dir).err() });
     }
     assert_eq!(outcomes.len(), 50, "the fixture set has 50 cases");
     report("single-op cases vs ONNX Runtime", &outcomes);

@@ -62,6 +62,28 @@ pub fn run_model(
     Ok((imported, out))
 }
 
+/// A fixture folder `model.onnx` + `input_<k>.npy` + `output_<k>.npy`: imports the model,
+/// runs it on the reference interpreter and compares every output bit for bit.
+pub fn check_npy_case(dir: &Path) -> Result<(), String> {
+    let model = Model::from_path(dir.join("model.onnx")).map_err(|e| e.to_string())?;
+    let inputs = numbered(dir, "input", "npy")
+        .iter()
+        .map(|p| qnn_npy::read(p).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (_, got) = run_model(&model, &ImportOptions::default(), &inputs)?;
+    let expected = numbered(dir, "output", "npy");
+    if expected.len() != got.len() {
+        return Err(format!("{} outputs expected, got {}", expected.len(), got.len()));
+    }
+    for (k, (p, g)) in expected.iter().zip(&got).enumerate() {
+        let e = qnn_npy::read(p).map_err(|e| e.to_string())?;
+        if let Some(d) = difference(&e, g) {
+            return Err(format!("output {k}: {d}"));
+        }
+    }
+    Ok(())
+}
+
 /// Outcome of one conformance item.
 #[derive(Debug)]
 pub struct Outcome {
