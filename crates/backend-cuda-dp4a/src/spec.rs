@@ -3,7 +3,7 @@
 //! lay out its epilogue with the same code.
 
 use qnn_ir::DType;
-use qnn_ir::backend::{DeviceConvGeometry, DeviceConvSpec, DeviceRequantize};
+use qnn_ir::backend::{DeviceConvSpec, DeviceRequantize};
 use qnn_kernels::epilogue::check_accumulator_range;
 use qnn_kernels::{ConvGeometry, ConvProblem, EpilogueSpec, KernelError, PreparedEpilogue};
 
@@ -12,20 +12,8 @@ use crate::error::CudaError;
 /// The device spec of a layer described for the CPU frame (what a runtime that plans for
 /// both already has): geometry, int8 operands, OHWI weights and the fused epilogue.
 pub fn spec_from_frame(problem: &ConvProblem, weights: &[i32], e: &EpilogueSpec) -> DeviceConvSpec {
-    let g = &problem.geometry;
     DeviceConvSpec {
-        geometry: DeviceConvGeometry {
-            batch: g.batch,
-            in_h: g.in_h,
-            in_w: g.in_w,
-            in_c: g.in_c,
-            out_c: g.out_c,
-            kernel: g.kernel,
-            strides: g.strides,
-            padding: g.padding,
-            dilation: g.dilation,
-            groups: g.groups,
-        },
+        geometry: problem.geometry.clone(),
         data: problem.data,
         weight: problem.weight,
         pad_value: problem.pad_value,
@@ -44,20 +32,7 @@ pub fn spec_from_frame(problem: &ConvProblem, weights: &[i32], e: &EpilogueSpec)
 
 /// The frame's view of `spec`.
 pub(crate) fn frame_of(spec: &DeviceConvSpec) -> (ConvProblem, EpilogueSpec) {
-    let g = &spec.geometry;
-    let geometry = ConvGeometry {
-        batch: g.batch,
-        in_h: g.in_h,
-        in_w: g.in_w,
-        in_c: g.in_c,
-        out_c: g.out_c,
-        kernel: g.kernel,
-        strides: g.strides,
-        padding: g.padding,
-        dilation: g.dilation,
-        groups: g.groups,
-    };
-    let problem = ConvProblem::int8(geometry, spec.data, spec.weight, spec.pad_value);
+    let problem = ConvProblem::int8(spec.geometry.clone(), spec.data, spec.weight, spec.pad_value);
     let rq = spec.requantize.as_ref();
     let epilogue = EpilogueSpec {
         bias: spec.channel_constant.clone(),
@@ -82,7 +57,7 @@ pub enum Family {
 
 impl Family {
     /// The family of a geometry.
-    pub fn of(g: &DeviceConvGeometry) -> Family {
+    pub fn of(g: &ConvGeometry) -> Family {
         if g.is_depthwise() { Family::Depthwise } else { Family::Gemm }
     }
 

@@ -6,7 +6,7 @@ mod common;
 
 use backend_cuda_dp4a::{CONV_KERNEL, DEPTHWISE_KERNEL, Family, NAME, applicable, probe};
 use qnn_ir::backend::{
-    Arch, DeviceConvGeometry, DeviceConvSpec, DeviceRequantize, Int8Dot, KernelClass, registry,
+    Arch, ConvGeometry, DeviceConvSpec, DeviceRequantize, Int8Dot, KernelClass, registry,
 };
 use qnn_ir::{DType, RequantScale};
 
@@ -53,7 +53,7 @@ fn probe_says_why_cuda_is_unavailable_without_panicking() {
     }
 }
 
-fn spec(geometry: DeviceConvGeometry, data: DType) -> DeviceConvSpec {
+fn spec(geometry: ConvGeometry, data: DType) -> DeviceConvSpec {
     let k = geometry.channels_per_group() * geometry.kernel[0] * geometry.kernel[1];
     DeviceConvSpec {
         weights: vec![1; geometry.out_c * k],
@@ -73,29 +73,28 @@ fn spec(geometry: DeviceConvGeometry, data: DType) -> DeviceConvSpec {
     }
 }
 
-fn depthwise() -> DeviceConvGeometry {
-    DeviceConvGeometry {
+fn depthwise() -> ConvGeometry {
+    ConvGeometry {
         groups: 8,
         kernel: [3, 3],
         padding: [1; 4],
         in_h: 4,
         in_w: 4,
-        ..DeviceConvGeometry::dense(1, 8, 8)
+        ..ConvGeometry::dense(1, 8, 8)
     }
 }
 
 /// `applicable` needs no device: the kernel for each family, refusals that say why.
 #[test]
 fn applicability_is_decided_without_a_device() {
-    let dense = spec(DeviceConvGeometry::dense(2, 16, 5), DType::I8);
+    let dense = spec(ConvGeometry::dense(2, 16, 5), DType::I8);
     applicable(&dense, Family::Gemm).unwrap();
     let e = applicable(&dense, Family::Depthwise).unwrap_err().to_string();
     assert!(e.contains(CONV_KERNEL), "{e}");
     applicable(&spec(depthwise(), DType::I8), Family::Depthwise).unwrap();
     let e = applicable(&spec(depthwise(), DType::I8), Family::Gemm).unwrap_err().to_string();
     assert!(e.contains(DEPTHWISE_KERNEL), "{e}");
-    let e = applicable(&spec(DeviceConvGeometry::dense(2, 16, 5), DType::U8), Family::Gemm)
-        .unwrap_err();
+    let e = applicable(&spec(ConvGeometry::dense(2, 16, 5), DType::U8), Family::Gemm).unwrap_err();
     assert!(e.to_string().contains("s8×s8"), "{e}");
     let mut bad = dense.clone();
     bad.weights.pop();
@@ -104,7 +103,7 @@ fn applicability_is_decided_without_a_device() {
     bad.channel_constant = vec![0, 1];
     assert!(applicable(&bad, Family::Gemm).is_err());
     // An accumulator that could leave i32 is refused (ARCHITECTURE.md §4).
-    let mut deep = spec(DeviceConvGeometry::dense(1, 140_000, 1), DType::I8);
+    let mut deep = spec(ConvGeometry::dense(1, 140_000, 1), DType::I8);
     deep.weights.fill(-128);
     let e = applicable(&deep, Family::Gemm).unwrap_err().to_string();
     assert!(e.contains("i32"), "{e}");
@@ -116,7 +115,7 @@ fn applicability_is_decided_without_a_device() {
 fn prepare_through_the_registry() {
     let conv =
         registry::device_kernels_of(NAME).into_iter().find(|k| k.name == CONV_KERNEL).unwrap();
-    let dense = spec(DeviceConvGeometry::dense(2, 16, 5), DType::I8);
+    let dense = spec(ConvGeometry::dense(2, 16, 5), DType::I8);
     (conv.applicable)(&dense).unwrap();
     let prepared = std::panic::catch_unwind(|| (conv.prepare)(&dense)).expect("no panic");
     match (probe(), prepared) {

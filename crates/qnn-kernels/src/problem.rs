@@ -9,153 +9,10 @@
 //! terms the epilogue applies). Weights are OHWI: `out_c × kh × kw × Cg`, given as `i32`
 //! values of the weight dtype. Dense `[rows, K] × [N, K]ᵀ` is the 1×1 case with `H = W = 1`.
 
-use qnn_ir::{DType, window_output};
+use qnn_ir::DType;
+pub use qnn_ir::backend::ConvGeometry;
 
 use crate::error::KernelError;
-
-/// Shape and window of a conv2d in NHWC (activations) and OHWI (weights).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ConvGeometry {
-    /// Images in the batch.
-    pub batch: usize,
-    /// Input height.
-    pub in_h: usize,
-    /// Input width.
-    pub in_w: usize,
-    /// Input channels, all groups.
-    pub in_c: usize,
-    /// Output channels, all groups.
-    pub out_c: usize,
-    /// Kernel (height, width).
-    pub kernel: [usize; 2],
-    /// (height, width) strides.
-    pub strides: [usize; 2],
-    /// (top, left, bottom, right) padding.
-    pub padding: [usize; 4],
-    /// (height, width) dilation.
-    pub dilation: [usize; 2],
-    /// Groups; `in_c / groups` input channels each. Depthwise: `groups == in_c`.
-    pub groups: usize,
-}
-
-impl ConvGeometry {
-    /// A dense layer `[rows, k] × [n, k]ᵀ` as a 1×1 convolution over `rows` images of 1×1.
-    pub fn dense(rows: usize, k: usize, n: usize) -> Self {
-        ConvGeometry {
-            batch: rows,
-            in_h: 1,
-            in_w: 1,
-            in_c: k,
-            out_c: n,
-            kernel: [1, 1],
-            strides: [1, 1],
-            padding: [0; 4],
-            dilation: [1, 1],
-            groups: 1,
-        }
-    }
-
-    /// Checks every dimension and returns the output (height, width).
-    pub fn validate(&self) -> Result<[usize; 2], KernelError> {
-        let bad = |msg: String| Err(KernelError::Geometry(msg));
-        let dims = [
-            ("batch", self.batch),
-            ("in_h", self.in_h),
-            ("in_w", self.in_w),
-            ("in_c", self.in_c),
-            ("out_c", self.out_c),
-            ("kernel height", self.kernel[0]),
-            ("kernel width", self.kernel[1]),
-            ("stride height", self.strides[0]),
-            ("stride width", self.strides[1]),
-            ("dilation height", self.dilation[0]),
-            ("dilation width", self.dilation[1]),
-            ("groups", self.groups),
-        ];
-        if let Some((name, _)) = dims.iter().find(|(_, v)| *v == 0) {
-            return bad(format!("{name} is 0"));
-        }
-        if !self.in_c.is_multiple_of(self.groups) || !self.out_c.is_multiple_of(self.groups) {
-            return bad(format!(
-                "groups {} do not divide in_c {} and out_c {}",
-                self.groups, self.in_c, self.out_c
-            ));
-        }
-        let [pt, pl, pb, pr] = self.padding;
-        let oh =
-            window_output(self.in_h, pt, pb, self.kernel[0], self.strides[0], self.dilation[0]);
-        let ow =
-            window_output(self.in_w, pl, pr, self.kernel[1], self.strides[1], self.dilation[1]);
-        let (Some(oh), Some(ow)) = (oh, ow) else {
-            return bad(format!(
-                "the {}×{} window (dilation {:?}) does not fit the padded {}×{} input",
-                self.kernel[0], self.kernel[1], self.dilation, self.in_h, self.in_w
-            ));
-        };
-        // Every element count must fit comfortably in usize (and pointer offsets in isize).
-        let checked = [
-            self.batch.checked_mul(self.in_h * self.in_w).and_then(|v| v.checked_mul(self.in_c)),
-            self.batch.checked_mul(oh * ow).and_then(|v| v.checked_mul(self.out_c)),
-            self.out_c.checked_mul(self.reduction_len()),
-        ];
-        if checked.iter().any(|v| v.is_none_or(|v| v > isize::MAX as usize / 8)) {
-            return bad("the tensors are too large to address".into());
-        }
-        Ok([oh, ow])
-    }
-
-    /// Output (height, width); call [`validate`](Self::validate) first.
-    pub fn out_hw(&self) -> [usize; 2] {
-        self.validate().unwrap_or([0, 0])
-    }
-
-    /// Input channels per group.
-    pub fn channels_per_group(&self) -> usize {
-        self.in_c / self.groups
-    }
-
-    /// Output channels per group.
-    pub fn outputs_per_group(&self) -> usize {
-        self.out_c / self.groups
-    }
-
-    /// Reduction length of one output: `Cg · kh · kw`.
-    pub fn reduction_len(&self) -> usize {
-        self.channels_per_group() * self.kernel[0] * self.kernel[1]
-    }
-
-    /// One input channel per group: a depthwise convolution (channel multiplier
-    /// `out_c / in_c`).
-    pub fn is_depthwise(&self) -> bool {
-        self.channels_per_group() == 1
-    }
-
-    /// Output pixels over the batch (the GEMM's M).
-    pub fn out_pixels(&self) -> usize {
-        let [oh, ow] = self.out_hw();
-        self.batch * oh * ow
-    }
-
-    /// Multiply-accumulates of the layer.
-    pub fn macs(&self) -> u64 {
-        self.out_pixels() as u64 * self.out_c as u64 * self.reduction_len() as u64
-    }
-
-    /// Elements of the input tensor.
-    pub fn input_len(&self) -> usize {
-        self.batch * self.in_h * self.in_w * self.in_c
-    }
-
-    /// Elements of the output tensor.
-    pub fn output_len(&self) -> usize {
-        self.out_pixels() * self.out_c
-    }
-
-    /// Elements of the OHWI weight tensor.
-    pub fn weight_len(&self) -> usize {
-        self.out_c * self.reduction_len()
-    }
-}
 
 /// A conv2d/dense layer: geometry and operands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -195,7 +52,7 @@ impl ConvProblem {
 
     /// Checks geometry, dtypes and the pad value; returns the output (height, width).
     pub fn validate(&self) -> Result<[usize; 2], KernelError> {
-        let hw = self.geometry.validate()?;
+        let hw = self.geometry.check().map_err(KernelError::Geometry)?;
         for (what, dtype) in [("data", self.data), ("weight", self.weight)] {
             if !matches!(dtype, DType::U8 | DType::I8 | DType::I16) {
                 return Err(KernelError::DType { what, dtype, why: "operands are u8, i8 or i16" });
@@ -254,10 +111,10 @@ mod tests {
             dilation: [1, 1],
             groups: 1,
         };
-        assert_eq!(stem.validate().unwrap(), [112, 112]);
+        assert_eq!(stem.check().unwrap(), [112, 112]);
         assert_eq!(stem.macs(), 118_013_952);
         let dense = ConvGeometry::dense(1, 1280, 1000);
-        assert_eq!(dense.validate().unwrap(), [1, 1]);
+        assert_eq!(dense.check().unwrap(), [1, 1]);
         assert_eq!(dense.macs(), 1_280_000);
     }
 
@@ -265,13 +122,13 @@ mod tests {
     fn bad_geometry_is_an_error() {
         let mut g = ConvGeometry::dense(1, 6, 4);
         g.groups = 4;
-        assert!(matches!(g.validate(), Err(KernelError::Geometry(m)) if m.contains("groups 4")));
+        assert!(matches!(g.check(), Err(m) if m.contains("groups 4")));
         let mut g = ConvGeometry::dense(1, 6, 4);
         g.kernel = [3, 3];
-        assert!(g.validate().is_err());
+        assert!(g.check().is_err());
         let mut g = ConvGeometry::dense(1, 6, 4);
         g.strides = [0, 1];
-        assert!(matches!(g.validate(), Err(KernelError::Geometry(m)) if m.contains("stride")));
+        assert!(matches!(g.check(), Err(m) if m.contains("stride")));
     }
 
     #[test]

@@ -24,94 +24,15 @@
 //!
 //! with `P` the data padded with `pad_value`, `channel_constant = bias − T2 + T4` and the
 //! window sum over the group's channels (depthwise: over the taps only). Dense
-//! `[rows, K] × [N, K]ᵀ` is the 1×1 case over `rows` images of 1×1 ([`DeviceConvGeometry::dense`]).
+//! `[rows, K] × [N, K]ᵀ` is the 1×1 case over `rows` images of 1×1 ([`ConvGeometry::dense`]).
 
 use std::fmt;
 
 use crate::dtype::DType;
-use crate::ops::{RequantScale, window_output};
+use crate::ops::RequantScale;
 
 use super::descriptor::KernelClass;
-
-/// Shape and window of a conv2d: activations NHWC, weights OHWI.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DeviceConvGeometry {
-    /// Images in the batch.
-    pub batch: usize,
-    /// Input height.
-    pub in_h: usize,
-    /// Input width.
-    pub in_w: usize,
-    /// Input channels, all groups.
-    pub in_c: usize,
-    /// Output channels, all groups.
-    pub out_c: usize,
-    /// Kernel (height, width).
-    pub kernel: [usize; 2],
-    /// (height, width) strides.
-    pub strides: [usize; 2],
-    /// (top, left, bottom, right) padding.
-    pub padding: [usize; 4],
-    /// (height, width) dilation.
-    pub dilation: [usize; 2],
-    /// Groups; `in_c / groups` input channels each. Depthwise: `groups == in_c` (channel
-    /// multiplier `out_c / in_c`).
-    pub groups: usize,
-}
-
-impl DeviceConvGeometry {
-    /// A dense layer `[rows, k] × [n, k]ᵀ` as a 1×1 convolution over `rows` images of 1×1.
-    pub fn dense(rows: usize, k: usize, n: usize) -> Self {
-        DeviceConvGeometry {
-            batch: rows,
-            in_h: 1,
-            in_w: 1,
-            in_c: k,
-            out_c: n,
-            kernel: [1, 1],
-            strides: [1, 1],
-            padding: [0; 4],
-            dilation: [1, 1],
-            groups: 1,
-        }
-    }
-
-    /// Output (height, width), `None` when the window does not fit or a dimension is 0.
-    pub fn out_hw(&self) -> Option<[usize; 2]> {
-        let [pt, pl, pb, pr] = self.padding;
-        let oh =
-            window_output(self.in_h, pt, pb, self.kernel[0], self.strides[0], self.dilation[0]);
-        let ow =
-            window_output(self.in_w, pl, pr, self.kernel[1], self.strides[1], self.dilation[1]);
-        Some([oh?, ow?])
-    }
-
-    /// Input channels per group (0 when `groups` is 0).
-    pub fn channels_per_group(&self) -> usize {
-        self.in_c.checked_div(self.groups).unwrap_or(0)
-    }
-
-    /// True for one input channel per group.
-    pub fn is_depthwise(&self) -> bool {
-        self.channels_per_group() == 1
-    }
-
-    /// Elements of the NHWC input.
-    pub fn input_len(&self) -> usize {
-        self.batch * self.in_h * self.in_w * self.in_c
-    }
-
-    /// Elements of the NHWC output (0 when the window does not fit).
-    pub fn output_len(&self) -> usize {
-        self.out_hw().map_or(0, |[oh, ow]| self.batch * oh * ow * self.out_c)
-    }
-
-    /// Multiply-accumulates of the layer.
-    pub fn macs(&self) -> u64 {
-        let k = self.channels_per_group() * self.kernel[0] * self.kernel[1];
-        (self.output_len() as u64) * k as u64
-    }
-}
+use super::geometry::ConvGeometry;
 
 /// The requantize step fused after the accumulation.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +48,7 @@ pub struct DeviceRequantize {
 /// Everything a device backend needs to compute one fused conv2d/dense, owned, plain data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceConvSpec {
-    pub geometry: DeviceConvGeometry,
+    pub geometry: ConvGeometry,
     /// Element type of the input (after dtype legalization: i8 for dp4a).
     pub data: DType,
     /// Element type of the weights.

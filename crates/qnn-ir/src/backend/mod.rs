@@ -15,13 +15,13 @@
 
 pub mod descriptor;
 pub mod device;
+pub mod geometry;
 pub mod kernel;
 pub mod registry;
 
 pub use descriptor::{Arch, BackendDescriptor, Capabilities, Int8Dot, KernelClass, KernelCost};
-pub use device::{
-    DeviceConvGeometry, DeviceConvSpec, DeviceKernelEntry, DeviceRequantize, PreparedDeviceOp,
-};
+pub use device::{DeviceConvSpec, DeviceKernelEntry, DeviceRequantize, PreparedDeviceOp};
+pub use geometry::ConvGeometry;
 pub use kernel::{
     DepthwiseArgs, DepthwiseMicrokernel, Epilogue, GemmMicrokernel, GemmTile, IndirectGemmArgs,
     IndirectGemmMicrokernel, KernelEntry, KernelImpl, RequantLanes, TileOutput, WeightConstraint,

@@ -180,7 +180,7 @@ impl Case {
     pub fn expected(&self) -> Result<Vec<u8>, String> {
         let l = &self.layer;
         let g = &l.geometry;
-        let [oh, ow] = g.validate().map_err(|e| e.to_string())?;
+        let [oh, ow] = g.check().map_err(|e| crate::KernelError::Geometry(e).to_string())?;
         let data = tensor(&[g.batch, g.in_h, g.in_w, g.in_c], l.data_dtype, &l.input);
         let cg = g.channels_per_group();
         let [kh, kw] = g.kernel;
