@@ -51,6 +51,15 @@ pub fn applicable(entry: &KernelEntry, problem: &ConvProblem) -> Result<(), Kern
             ),
         });
     }
+    if matches!(
+        entry.imp,
+        KernelImpl::Pool(_) | KernelImpl::Elementwise(_) | KernelImpl::Transpose(_)
+    ) {
+        return Err(KernelError::NotApplicable {
+            kernel: entry.name,
+            why: "it is not a convolution kernel".into(),
+        });
+    }
     if matches!(entry.imp, KernelImpl::Depthwise(_)) && !problem.geometry.is_depthwise() {
         return Err(KernelError::NotApplicable {
             kernel: entry.name,
@@ -85,6 +94,9 @@ pub fn estimated_cost(entry: &KernelEntry, problem: &ConvProblem) -> f64 {
         KernelImpl::Depthwise(dk) => {
             let c = g.out_c.div_ceil(dk.block) * dk.block;
             g.out_pixels() as f64 * c as f64 * k
+        }
+        KernelImpl::Pool(_) | KernelImpl::Elementwise(_) | KernelImpl::Transpose(_) => {
+            f64::INFINITY
         }
     }
 }
@@ -159,6 +171,13 @@ impl ConvPlan {
                 }
                 let epi = PreparedEpilogue::new_block_lanes(epilogue, out_c, dk.block, dk.kr)?;
                 Ok(ConvPlan::Depthwise(DepthwisePlan::new(problem, weights, epi, entry.name, dk)?))
+            }
+            // `applicable` refused them above.
+            KernelImpl::Pool(_) | KernelImpl::Elementwise(_) | KernelImpl::Transpose(_) => {
+                Err(KernelError::NotApplicable {
+                    kernel: entry.name,
+                    why: "it is not a convolution kernel".into(),
+                })
             }
         }
     }

@@ -75,6 +75,12 @@ pub enum KernelClass {
     Int16Depthwise,
     /// Window sums of the data (the T3 term), in elements per cycle.
     WindowSum,
+    /// Pooling windows, in input elements per cycle.
+    Pool,
+    /// Element-wise ops, in elements per cycle.
+    Elementwise,
+    /// Layout conversions (transposes), in elements per cycle.
+    Layout,
 }
 
 impl KernelClass {
@@ -85,6 +91,9 @@ impl KernelClass {
             KernelClass::Int8Depthwise => "int8-depthwise",
             KernelClass::Int16Depthwise => "int16-depthwise",
             KernelClass::WindowSum => "window-sum",
+            KernelClass::Pool => "pool",
+            KernelClass::Elementwise => "elementwise",
+            KernelClass::Layout => "layout",
         }
     }
 }
@@ -93,7 +102,8 @@ impl KernelClass {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KernelCost {
     pub class: KernelClass,
-    /// Multiply-accumulates (or, for [`KernelClass::WindowSum`], elements) per cycle.
+    /// Multiply-accumulates (or, for [`KernelClass::WindowSum`] and the classes of the
+    /// kernels around convolutions, elements) per cycle.
     pub macs_per_cycle: f32,
 }
 

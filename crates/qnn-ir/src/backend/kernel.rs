@@ -20,6 +20,7 @@
 use crate::dtype::DType;
 use crate::ops::FixedRounding;
 
+use super::data_kernels::{ElementwiseMicrokernel, PoolMicrokernel, TransposeMicrokernel};
 use super::descriptor::KernelClass;
 
 /// Arguments of one [`IndirectGemmMicrokernel`] call: one `mr × nr` tile of the output.
@@ -300,6 +301,12 @@ pub enum KernelImpl {
     IndirectGemm(IndirectGemmMicrokernel),
     /// Depthwise convolution.
     Depthwise(DepthwiseMicrokernel),
+    /// Max / average / sum pooling windows on NHWC data.
+    Pool(PoolMicrokernel),
+    /// An element-wise op on contiguous runs.
+    Elementwise(ElementwiseMicrokernel),
+    /// A blocked transpose, optionally quantizing or dequantizing (the graph's edges).
+    Transpose(TransposeMicrokernel),
 }
 
 /// A kernel a backend registers with `inventory::submit!`.
@@ -314,7 +321,8 @@ pub struct KernelEntry {
     /// The class a cost model files it under.
     pub class: KernelClass,
     /// Operand dtypes of the layers it computes (data, weight). A kernel for i16 data also
-    /// takes u8/i8 data, which the frame widens (applying the layer's data offset).
+    /// takes u8/i8 data, which the frame widens (applying the layer's data offset). For the
+    /// kernels around convolutions (pooling, element-wise, transpose): (input, output).
     pub operands: (DType, DType),
     /// The microkernel.
     pub imp: KernelImpl,
@@ -328,6 +336,9 @@ impl KernelEntry {
             KernelImpl::Gemm(_) => Ok(()),
             KernelImpl::IndirectGemm(k) => (k.probe)(),
             KernelImpl::Depthwise(k) => (k.probe)(),
+            KernelImpl::Pool(k) => (k.probe)(),
+            KernelImpl::Elementwise(k) => (k.probe)(),
+            KernelImpl::Transpose(k) => (k.probe)(),
         }
     }
 }

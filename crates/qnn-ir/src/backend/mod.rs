@@ -13,12 +13,18 @@
 //!
 //! and [`registry::backends`] lists what is registered, so a missing backend is visible.
 
+pub mod data_kernels;
 pub mod descriptor;
 pub mod device;
 pub mod geometry;
 pub mod kernel;
 pub mod registry;
 
+pub use data_kernels::{
+    ElementwiseArgs, ElementwiseKind, ElementwiseMicrokernel, ElementwiseOp, PoolArgs, PoolKind,
+    PoolMicrokernel, PoolOp, TransposeArgs, TransposeConvert, TransposeConvertKind,
+    TransposeMicrokernel,
+};
 pub use descriptor::{Arch, BackendDescriptor, Capabilities, Int8Dot, KernelClass, KernelCost};
 pub use device::{DeviceConvSpec, DeviceKernelEntry, DeviceRequantize, PreparedDeviceOp};
 pub use geometry::ConvGeometry;
@@ -29,6 +35,6 @@ pub use kernel::{
 
 /// Version of this contract. A backend built against another version is refused by the
 /// registry's checks, because the function-pointer signatures may have changed.
-pub const BACKEND_ABI_VERSION: u32 = 2;
+pub const BACKEND_ABI_VERSION: u32 = 3;
 
 pub use inventory;

@@ -488,6 +488,9 @@ pub fn cases(entry: &KernelEntry, topic: Topic) -> BoxedStrategy<Case> {
         KernelImpl::IndirectGemm(k) => gemm_shape(topic, k.mr, k.nr),
         KernelImpl::Gemm(k) => gemm_shape(topic, k.mr, k.nr),
         KernelImpl::Depthwise(k) => depthwise_shape(topic, k.block),
+        KernelImpl::Pool(_) | KernelImpl::Elementwise(_) | KernelImpl::Transpose(_) => {
+            panic!("`{}` is not a conv kernel: it has a conformance suite of its own", entry.name)
+        }
     };
     (shapes, knobs(entry, topic)).prop_map(move |(s, k)| build(s, k, topic)).boxed()
 }
@@ -529,6 +532,9 @@ pub fn tail_sweep(entry: &KernelEntry) -> Vec<Case> {
             };
             let channels = (1..=2 * k.block + 1).map(|c| dw(c, 2));
             channels.chain((1..=9).map(|w| dw(k.block + 1, w))).collect()
+        }
+        KernelImpl::Pool(_) | KernelImpl::Elementwise(_) | KernelImpl::Transpose(_) => {
+            panic!("`{}` is not a conv kernel: it has a conformance suite of its own", entry.name)
         }
     };
     let mut runner = proptest::test_runner::TestRunner::deterministic();
