@@ -22,11 +22,13 @@ pub enum PoolOp {
     ///
     /// ```text
     /// sum = +0; for each cell in window order: sum += f32(x − zp_in) · scale_in
-    /// y   = clamp(rne(sum / count / scale_out + zp_out), lo, hi)     (each operation rounded to f32)
+    /// v   = rne(sum / count / scale_out + zp_out)          (each operation rounded to f32)
+    /// y   = NaN ? 0 : clamp(v, lo, hi)                      (the saturating cast's rule)
     /// ```
     ///
-    /// `x − zp_in` is the exact integer; padded cells point at a pixel of `zp_in` (they add
-    /// +0). `count` is given per output pixel ([`PoolArgs::counts`]).
+    /// `x − zp_in` is the exact integer (the product and the sum are separate roundings, not
+    /// a fused multiply-add); padded cells point at a pixel of `zp_in` (they add +0). `count`
+    /// is given per output pixel ([`PoolArgs::counts`]).
     AverageF32 {
         /// Input zero point.
         zp_in: i32,
