@@ -12,6 +12,8 @@
 //! * the generic epilogue arithmetic ([`epilogue::lanes`]) that backends instantiate inside
 //!   their `#[target_feature]` microkernels, and x86 store helpers ([`x86`]);
 //! * portable scalar microkernels ([`portable`]) that define the ABI by example;
+//! * one declaration per kernel ([`kernel!`]: the entry, its registration and its
+//!   conformance suite), the run-time CPU feature probe of every backend ([`cpu_probe!`]);
 //! * the conformance suite (`conformance_tests!`, feature `testing`).
 //!
 //! The runtime's entry point is [`ConvPlan`]: plan once (checks, range proof, weight
@@ -36,6 +38,7 @@
 
 pub mod aligned;
 mod convert;
+pub mod declare;
 pub mod depthwise;
 pub mod epilogue;
 pub mod error;
@@ -44,6 +47,7 @@ pub mod indirect;
 pub mod pack;
 pub mod plan;
 pub mod portable;
+pub mod probe;
 pub mod problem;
 pub mod threads;
 #[cfg(target_arch = "x86_64")]
@@ -86,8 +90,9 @@ pub(crate) fn check_len(
     if got == expected { Ok(()) } else { Err(KernelError::Length { what, expected, got }) }
 }
 
-/// Names the conformance macro needs from the crates it expands in.
+/// Names the declaration and conformance macros need from the crates they expand in.
 #[doc(hidden)]
 pub mod __private {
-    pub use qnn_ir::backend::KernelEntry;
+    pub use qnn_ir::backend::inventory;
+    pub use qnn_ir::backend::{DepthwiseArgs, KernelEntry, KernelImpl};
 }
