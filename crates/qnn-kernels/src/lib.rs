@@ -11,14 +11,15 @@
 //!   ([`epilogue::check_accumulator_range`]) that lets every kernel work in i32;
 //! * the generic epilogue arithmetic ([`epilogue::lanes`]) that backends instantiate inside
 //!   their `#[target_feature]` microkernels, and x86 store helpers ([`x86`]);
-//! * portable scalar microkernels ([`portable`]) that define the ABI by example;
+//! * scalar microkernels in plain Rust ([`scalar`]) that define the ABI by example (what
+//!   `backend-portable` registers, and the frame's own test subjects);
 //! * one declaration per kernel ([`kernel!`]: the entry, its registration and its
 //!   conformance suite), the run-time CPU feature probe of every backend ([`cpu_probe!`]);
 //! * the conformance suite (`conformance_tests!`, feature `testing`).
 //!
 //! The runtime's entry point is [`ConvPlan`]: plan once (checks, range proof, weight
 //! prepacking), run many times, from any number of threads, each with its own [`Scratch`].
-//! Here a 4 → 2 dense layer with raw i32 output on the portable kernels (a runtime passes
+//! Here a 4 → 2 dense layer with raw i32 output on the scalar test kernels (a runtime passes
 //! `qnn_ir::backend::registry::kernels()` instead, the kernels of the backends it links):
 //!
 //! ```
@@ -28,7 +29,7 @@
 //! let problem = ConvProblem::int8(ConvGeometry::dense(1, 4, 2), DType::U8, DType::I8, 0);
 //! let weights = [1, 2, 3, 4, -1, -2, -3, -4]; // OHWI: 2 outputs × 4 inputs
 //! let epilogue = EpilogueSpec::raw(vec![100, 0]); // per-channel constant, i32 output
-//! let plan = ConvPlan::best(&problem, &weights, &epilogue, qnn_kernels::portable::KERNELS)?;
+//! let plan = ConvPlan::best(&problem, &weights, &epilogue, qnn_kernels::scalar::KERNELS)?;
 //! let mut out = [0u8; 8];
 //! plan.run(&[1, 1, 1, 2], &mut out, &mut Scratch::new(), &ThreadPool::new(2))?;
 //! assert_eq!(i32::from_le_bytes(out[..4].try_into().unwrap()), 100 + 14);
@@ -46,9 +47,9 @@ pub mod gemm;
 pub mod indirect;
 pub mod pack;
 pub mod plan;
-pub mod portable;
 pub mod probe;
 pub mod problem;
+pub mod scalar;
 pub mod threads;
 #[cfg(target_arch = "x86_64")]
 pub mod x86;

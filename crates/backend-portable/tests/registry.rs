@@ -1,0 +1,43 @@
+//! The backend as a binary that names the crate sees it: the descriptor and every kernel in
+//! the registry (the conformance suites run inside the crate's own test build).
+
+use backend_portable as _;
+use qnn_ir::backend::{Arch, KernelClass, registry};
+
+const B: &str = "portable";
+
+#[test]
+fn the_descriptor_is_the_fallback() {
+    let d = registry::backend(B).expect("portable is registered");
+    assert_eq!(d.arch, Arch::Portable);
+    assert_eq!(d.priority, -100);
+    assert!(d.features.is_empty() && d.runs_on(&[]));
+    assert_eq!(d.probe(), Ok(()));
+    assert!(!d.capabilities.has_int8_dot());
+    assert_eq!(d.capabilities.cost(KernelClass::Int8Gemm), Some(1.0));
+    assert_eq!(d.capabilities.cost(KernelClass::WindowSum), Some(2.0));
+    assert!(registry::problems().is_empty(), "{:?}", registry::problems());
+}
+
+#[test]
+fn registers_every_kernel() {
+    let names: Vec<&str> = registry::kernels_of(B).iter().map(|k| k.name).collect();
+    assert_eq!(
+        names,
+        [
+            "portable_dw_i16_8",
+            "portable_dw_s8s8_8",
+            "portable_dw_s8u8_8",
+            "portable_dw_u8s8_8",
+            "portable_dw_u8u8_8",
+            "portable_gemm_i16_4x8",
+            "portable_gemm_s8s8_4x8",
+            "portable_gemm_s8u8_4x8",
+            "portable_gemm_u8s8_4x8",
+            "portable_gemm_u8u8_4x8",
+        ]
+    );
+    for k in registry::kernels_of(B) {
+        assert_eq!(k.probe(), Ok(()), "{}", k.name);
+    }
+}
