@@ -25,6 +25,10 @@ fn registers_every_kernel() {
     assert_eq!(
         names,
         [
+            "portable_add_s8",
+            "portable_add_u8",
+            "portable_dequantize_s8",
+            "portable_dequantize_u8",
             "portable_dw_i16_8",
             "portable_dw_s8s8_8",
             "portable_dw_s8u8_8",
@@ -35,6 +39,25 @@ fn registers_every_kernel() {
             "portable_gemm_s8u8_4x8",
             "portable_gemm_u8s8_4x8",
             "portable_gemm_u8u8_4x8",
+            "portable_lookup_s8s8",
+            "portable_lookup_s8u8",
+            "portable_lookup_u8s8",
+            "portable_lookup_u8u8",
+            "portable_pool_avg_s8",
+            "portable_pool_avg_u8",
+            "portable_pool_max_s8",
+            "portable_pool_max_u8",
+            "portable_pool_sum_s8",
+            "portable_pool_sum_u8",
+            "portable_quantize_s8",
+            "portable_quantize_u8",
+            "portable_transpose_dequantize_s8",
+            "portable_transpose_dequantize_u8",
+            "portable_transpose_quantize_s8",
+            "portable_transpose_quantize_u8",
+            "portable_transpose_x16",
+            "portable_transpose_x32",
+            "portable_transpose_x8",
         ]
     );
     for k in registry::kernels_of(B) {

@@ -102,4 +102,31 @@ macro_rules! __kernel_suite {
             )
         );
     };
+    (pool, $name:ident) => {
+        $crate::pool_conformance_tests!(
+            $name,
+            $crate::testing::conformance::registered(
+                super::$name.backend,
+                ::core::stringify!($name)
+            )
+        );
+    };
+    (elementwise, $name:ident) => {
+        $crate::elementwise_conformance_tests!(
+            $name,
+            $crate::testing::conformance::registered(
+                super::$name.backend,
+                ::core::stringify!($name)
+            )
+        );
+    };
+    (transpose, $name:ident) => {
+        $crate::transpose_conformance_tests!(
+            $name,
+            $crate::testing::conformance::registered(
+                super::$name.backend,
+                ::core::stringify!($name)
+            )
+        );
+    };
 }

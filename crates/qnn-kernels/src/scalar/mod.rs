@@ -2,17 +2,23 @@
 //! (every contract of `qnn_ir::backend`, written as simply as it can be), what
 //! `backend-portable` registers (any CPU), and the frame's own test subjects ([`KERNELS`]).
 //!
-//! Nothing here is registered. The `const fn`s ([`gemm_entry`], [`depthwise_entry`]) fill in
-//! a [`KernelEntry`] for a backend's name and a kernel's parameters; a backend declares it with
-//! `qnn_kernels::kernel!`, which sets the name. The entries of [`KERNELS`] belong to no
-//! backend ([`TEST_BACKEND`]).
+//! Nothing here is registered. The `const fn`s ([`gemm_entry`], [`depthwise_entry`],
+//! [`pool_max_entry`], [`qlinear_add_entry`], [`transpose_entry`], …) fill in a
+//! [`KernelEntry`] for a backend's name and a kernel's parameters; a backend declares it with
+//! `qnn_kernels::kernel!`, which sets the name. The entries of [`KERNELS`] and
+//! [`DATA_KERNELS`] belong to no backend ([`TEST_BACKEND`]).
 
 pub mod conv;
+pub mod elementwise;
+pub mod pool;
+pub mod transpose;
 
 use qnn_ir::DType;
 use qnn_ir::backend::{
-    BACKEND_ABI_VERSION, DepthwiseMicrokernel, GemmMicrokernel, IndirectGemmMicrokernel,
-    KernelClass, KernelEntry, KernelImpl, WeightConstraint,
+    BACKEND_ABI_VERSION, DepthwiseMicrokernel, ElementwiseArgs, ElementwiseKind,
+    ElementwiseMicrokernel, GemmMicrokernel, IndirectGemmMicrokernel, KernelClass, KernelEntry,
+    KernelImpl, PoolArgs, PoolKind, PoolMicrokernel, TransposeArgs, TransposeConvertKind,
+    TransposeMicrokernel, WeightConstraint,
 };
 
 pub use conv::{depthwise, gemm, panel_gemm_u8s8};
@@ -232,4 +238,139 @@ pub const KERNELS: &[KernelEntry] = &[
 /// The test entry named `name`.
 pub fn kernel(name: &str) -> Option<&'static KernelEntry> {
     KERNELS.iter().find(|k| k.name == name)
+}
+
+/// The entry of the scalar max pooling of `E` (output `E`).
+pub const fn pool_max_entry<E: Elem>(backend: &'static str) -> KernelEntry {
+    pool(backend, PoolKind::Max, E::DTYPE, E::DTYPE, pool::pool_max::<E>)
+}
+
+/// The entry of the scalar f32 average pooling of `E` into `O`.
+pub const fn pool_average_entry<E: Elem, O: Elem>(backend: &'static str) -> KernelEntry {
+    pool(backend, PoolKind::AverageF32, E::DTYPE, O::DTYPE, pool::pool_average_f32::<E, O>)
+}
+
+/// The entry of the scalar window sum of `E` into i32.
+pub const fn pool_sum_entry<E: Elem>(backend: &'static str) -> KernelEntry {
+    pool(backend, PoolKind::SumI32, E::DTYPE, DType::I32, pool::pool_sum_i32::<E>)
+}
+
+const fn pool(
+    backend: &'static str,
+    kind: PoolKind,
+    input: DType,
+    output: DType,
+    run: unsafe fn(&PoolArgs<'_>),
+) -> KernelEntry {
+    KernelEntry {
+        abi_version: BACKEND_ABI_VERSION,
+        backend,
+        name: "",
+        class: KernelClass::Pool,
+        operands: (input, output),
+        imp: KernelImpl::Pool(PoolMicrokernel { kind, input, probe: always, run }),
+    }
+}
+
+/// The entry of the scalar `QLinearAdd` of `A` and `B` into `O`.
+pub const fn qlinear_add_entry<A: Elem, B: Elem, O: Elem>(backend: &'static str) -> KernelEntry {
+    let dtypes = (A::DTYPE, B::DTYPE, O::DTYPE);
+    elementwise(backend, ElementwiseKind::QLinearAdd, dtypes, elementwise::qlinear_add::<A, B, O>)
+}
+
+/// The entry of the scalar table lookup from `I` to `O` (8-bit types).
+pub const fn lookup_entry<I: Elem, O: Elem>(backend: &'static str) -> KernelEntry {
+    let dtypes = (I::DTYPE, I::DTYPE, O::DTYPE);
+    elementwise(backend, ElementwiseKind::Lookup, dtypes, elementwise::lookup)
+}
+
+/// The entry of the scalar `QuantizeLinear` of f32 into `O`.
+pub const fn quantize_entry<O: Elem>(backend: &'static str) -> KernelEntry {
+    let dtypes = (DType::F32, DType::F32, O::DTYPE);
+    elementwise(backend, ElementwiseKind::Quantize, dtypes, elementwise::quantize_f32::<O>)
+}
+
+/// The entry of the scalar `DequantizeLinear` of `E` into f32.
+pub const fn dequantize_entry<E: Elem>(backend: &'static str) -> KernelEntry {
+    let dtypes = (E::DTYPE, E::DTYPE, DType::F32);
+    elementwise(backend, ElementwiseKind::Dequantize, dtypes, elementwise::dequantize_f32::<E>)
+}
+
+const fn elementwise(
+    backend: &'static str,
+    kind: ElementwiseKind,
+    dtypes: (DType, DType, DType),
+    run: unsafe fn(&ElementwiseArgs<'_>),
+) -> KernelEntry {
+    KernelEntry {
+        abi_version: BACKEND_ABI_VERSION,
+        backend,
+        name: "",
+        class: KernelClass::Elementwise,
+        operands: (dtypes.0, dtypes.2),
+        imp: KernelImpl::Elementwise(ElementwiseMicrokernel { kind, dtypes, probe: always, run }),
+    }
+}
+
+/// The entry of the scalar transpose of `dtype` elements (1, 2 or 4 bytes), no conversion.
+pub const fn transpose_entry(backend: &'static str, dtype: DType) -> KernelEntry {
+    let run: unsafe fn(&TransposeArgs<'_>) = match dtype.size_bytes() {
+        1 => transpose::transpose_bytes::<1>,
+        2 => transpose::transpose_bytes::<2>,
+        _ => transpose::transpose_bytes::<4>,
+    };
+    transposing(backend, TransposeConvertKind::None, (dtype, dtype), run)
+}
+
+/// The entry of the scalar transpose quantizing f32 into `O`.
+pub const fn transpose_quantize_entry<O: Elem>(backend: &'static str) -> KernelEntry {
+    let dtypes = (DType::F32, O::DTYPE);
+    transposing(backend, TransposeConvertKind::Quantize, dtypes, transpose::transpose_quantize::<O>)
+}
+
+/// The entry of the scalar transpose dequantizing `E` into f32.
+pub const fn transpose_dequantize_entry<E: Elem>(backend: &'static str) -> KernelEntry {
+    let dtypes = (E::DTYPE, DType::F32);
+    let run = transpose::transpose_dequantize::<E>;
+    transposing(backend, TransposeConvertKind::Dequantize, dtypes, run)
+}
+
+const fn transposing(
+    backend: &'static str,
+    converts: TransposeConvertKind,
+    dtypes: (DType, DType),
+    run: unsafe fn(&TransposeArgs<'_>),
+) -> KernelEntry {
+    KernelEntry {
+        abi_version: BACKEND_ABI_VERSION,
+        backend,
+        name: "",
+        class: KernelClass::Layout,
+        operands: dtypes,
+        imp: KernelImpl::Transpose(TransposeMicrokernel { dtypes, converts, probe: always, run }),
+    }
+}
+
+const fn test_entry(entry: KernelEntry, name: &'static str) -> KernelEntry {
+    KernelEntry { backend: TEST_BACKEND, ..named(entry, name) }
+}
+
+/// The frame's test subjects of the kernels around convolutions, unregistered: one per kind
+/// and family, on both 8-bit types between them.
+pub const DATA_KERNELS: &[KernelEntry] = &[
+    test_entry(pool_max_entry::<I8>(TEST_BACKEND), "scalar_pool_max_i8"),
+    test_entry(pool_average_entry::<U8, U8>(TEST_BACKEND), "scalar_pool_avg_u8"),
+    test_entry(pool_sum_entry::<I8>(TEST_BACKEND), "scalar_pool_sum_i8"),
+    test_entry(qlinear_add_entry::<U8, U8, U8>(TEST_BACKEND), "scalar_add_u8"),
+    test_entry(lookup_entry::<I8, U8>(TEST_BACKEND), "scalar_lookup_s8u8"),
+    test_entry(quantize_entry::<I8>(TEST_BACKEND), "scalar_quantize_s8"),
+    test_entry(dequantize_entry::<U8>(TEST_BACKEND), "scalar_dequantize_u8"),
+    test_entry(transpose_entry(TEST_BACKEND, DType::I16), "scalar_transpose_x16"),
+    test_entry(transpose_quantize_entry::<U8>(TEST_BACKEND), "scalar_transpose_quantize_u8"),
+    test_entry(transpose_dequantize_entry::<I8>(TEST_BACKEND), "scalar_transpose_dequantize_s8"),
+];
+
+/// The data-kernel test entry named `name`.
+pub fn data_kernel(name: &str) -> Option<&'static KernelEntry> {
+    DATA_KERNELS.iter().find(|k| k.name == name)
 }
