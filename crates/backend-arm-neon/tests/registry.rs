@@ -58,3 +58,24 @@ fn on_arm_the_probes_agree_with_the_cpu() {
         assert_eq!(k.probe().is_ok(), neon, "{}: {:?}", k.name, k.probe());
     }
 }
+
+/// On aarch64 a binary that names the crate has every kernel it declares, sorted by name
+/// (the conformance suites run inside the crate's own test build).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn on_arm_every_kernel_is_registered() {
+    let names: Vec<&str> = registry::kernels_of("arm-neon").iter().map(|k| k.name).collect();
+    assert_eq!(
+        names,
+        [
+            "neon_dw_i16_16",
+            "neon_dw_s8s8_16",
+            "neon_dw_u8u8_16",
+            "neon_gemm_i16_1x32",
+            "neon_gemm_i16_4x16",
+            "neon_gemm_s8s8_4x4c16_mlal",
+            "neon_gemm_s8s8_4x4c16_sadalp",
+            "neon_gemm_u8u8_4x4c16",
+        ]
+    );
+}

@@ -5,6 +5,9 @@
 //! operands widened to i16 by the frame, the zero-point terms in the epilogue) share the
 //! `vpmaddwd` microkernels. `…_maddubs_…` is the u8 × s8 kernel on `vpmaddubsw`, which the
 //! frame accepts only for weights whose pair sums provably fit i16.
+//!
+//! Each `kernel!` line defines the entry (named by its identifier), registers it and, in
+//! this crate's test build, runs the shared conformance suite on the registered entry.
 
 use qnn_ir::DType;
 use qnn_ir::backend::{
@@ -12,15 +15,18 @@ use qnn_ir::backend::{
     KernelImpl, WeightConstraint,
 };
 
+use qnn_kernels::kernel;
+
 use crate::descriptor::{NAME, probe};
 use crate::{depthwise, gemm};
 
+/// An entry of a `vpmaddwd` GEMM tile (its name is set by `kernel!`).
 macro_rules! gemm_i16 {
-    ($name:literal, $class:ident, $operands:expr, $mr:literal, $nv:literal, $nr:literal) => {
+    ($class:ident, $operands:expr, $mr:literal, $nv:literal, $nr:literal) => {
         KernelEntry {
             abi_version: BACKEND_ABI_VERSION,
             backend: NAME,
-            name: $name,
+            name: "",
             class: KernelClass::$class,
             operands: $operands,
             imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
@@ -37,12 +43,13 @@ macro_rules! gemm_i16 {
     };
 }
 
+/// An entry of the `vpmaddwd` depthwise kernel.
 macro_rules! depthwise_i16 {
-    ($name:literal, $class:ident, $operands:expr) => {
+    ($class:ident, $operands:expr) => {
         KernelEntry {
             abi_version: BACKEND_ABI_VERSION,
             backend: NAME,
-            name: $name,
+            name: "",
             class: KernelClass::$class,
             operands: $operands,
             imp: KernelImpl::Depthwise(DepthwiseMicrokernel {
@@ -61,20 +68,21 @@ const U8S8: (DType, DType) = (DType::U8, DType::I8);
 const S8S8: (DType, DType) = (DType::I8, DType::I8);
 const U8U8: (DType, DType) = (DType::U8, DType::U8);
 
-/// Every kernel of the backend.
-pub const KERNELS: &[KernelEntry] = &[
-    gemm_i16!("avx2_gemm_i16_6x16", Int16Gemm, I16, 6, 2, 16),
-    gemm_i16!("avx2_gemm_i16_1x32", Int16Gemm, I16, 1, 4, 32),
-    depthwise_i16!("avx2_dw_i16_16", Int16Depthwise, I16),
-    gemm_i16!("avx2_gemm_u8s8_widen_6x16", Int8Gemm, U8S8, 6, 2, 16),
-    gemm_i16!("avx2_gemm_u8s8_widen_1x32", Int8Gemm, U8S8, 1, 4, 32),
-    gemm_i16!("avx2_gemm_s8s8_widen_6x16", Int8Gemm, S8S8, 6, 2, 16),
-    gemm_i16!("avx2_gemm_u8u8_widen_6x16", Int8Gemm, U8U8, 6, 2, 16),
-    depthwise_i16!("avx2_dw_u8s8_widen_16", Int8Depthwise, U8S8),
-    KernelEntry {
+kernel!(conv avx2_gemm_i16_6x16 = gemm_i16!(Int16Gemm, I16, 6, 2, 16));
+kernel!(conv avx2_gemm_i16_1x32 = gemm_i16!(Int16Gemm, I16, 1, 4, 32));
+kernel!(conv avx2_dw_i16_16 = depthwise_i16!(Int16Depthwise, I16));
+kernel!(conv avx2_gemm_u8s8_widen_6x16 = gemm_i16!(Int8Gemm, U8S8, 6, 2, 16));
+kernel!(conv avx2_gemm_u8s8_widen_1x32 = gemm_i16!(Int8Gemm, U8S8, 1, 4, 32));
+kernel!(conv avx2_gemm_s8s8_widen_6x16 = gemm_i16!(Int8Gemm, S8S8, 6, 2, 16));
+kernel!(conv avx2_gemm_u8u8_widen_6x16 = gemm_i16!(Int8Gemm, U8U8, 6, 2, 16));
+kernel!(conv avx2_dw_u8s8_widen_16 = depthwise_i16!(Int8Depthwise, U8S8));
+// Its conformance cases keep |w| ≤ 64 (the weight constraint); tests/registry.rs checks
+// the refusal of weights beyond it.
+kernel!(
+    conv avx2_gemm_u8s8_maddubs_6x16 = KernelEntry {
         abi_version: BACKEND_ABI_VERSION,
         backend: NAME,
-        name: "avx2_gemm_u8s8_maddubs_6x16",
+        name: "",
         class: KernelClass::Int8Gemm,
         operands: U8S8,
         imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
@@ -87,15 +95,5 @@ pub const KERNELS: &[KernelEntry] = &[
             probe,
             run: gemm::gemm_u8s8_maddubs::<6, 2, 16>,
         }),
-    },
-];
-
-inventory::submit! { KERNELS[0] }
-inventory::submit! { KERNELS[1] }
-inventory::submit! { KERNELS[2] }
-inventory::submit! { KERNELS[3] }
-inventory::submit! { KERNELS[4] }
-inventory::submit! { KERNELS[5] }
-inventory::submit! { KERNELS[6] }
-inventory::submit! { KERNELS[7] }
-inventory::submit! { KERNELS[8] }
+    }
+);

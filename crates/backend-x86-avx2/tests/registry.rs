@@ -18,6 +18,29 @@ fn descriptor_says_no_int8_dot_product() {
     assert!(registry::problems().is_empty(), "{:?}", registry::problems());
 }
 
+/// A binary that names the crate has every kernel it declares, sorted by name (the linker
+/// keeps registrations only of crates something names; the conformance suites run inside
+/// the crate's own test build).
+#[test]
+fn registers_every_kernel() {
+    let names: Vec<&str> = registry::kernels_of("x86-avx2").iter().map(|k| k.name).collect();
+    assert_eq!(
+        names,
+        [
+            "avx2_dw_i16_16",
+            "avx2_dw_u8s8_widen_16",
+            "avx2_gemm_i16_1x32",
+            "avx2_gemm_i16_6x16",
+            "avx2_gemm_s8s8_widen_6x16",
+            "avx2_gemm_u8s8_maddubs_6x16",
+            "avx2_gemm_u8s8_widen_1x32",
+            "avx2_gemm_u8s8_widen_6x16",
+            "avx2_gemm_u8u8_widen_6x16",
+        ]
+    );
+    assert!(registry::kernels_of("x86-avx2").iter().all(|k| k.backend == "x86-avx2"));
+}
+
 /// Weights whose pair sums could saturate `vpmaddubsw` are refused at planning (the
 /// runtime then takes the widening kernel); weights within the bound are accepted.
 #[test]

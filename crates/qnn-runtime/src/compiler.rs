@@ -7,7 +7,6 @@ use qnn_ir::{Graph, Op};
 use qnn_kernels::ThreadPool;
 use qnn_legalize::{Explanation, Target, legalize, match_all};
 
-use crate::backend_portable;
 use crate::error::RuntimeError;
 use crate::model::CompiledModel;
 use crate::optimize::{fold::fold_constants, fuse::conv_spec, layout::to_nhwc};
@@ -122,8 +121,8 @@ impl Compiler {
     ) -> Result<CompiledModel, RuntimeError> {
         let g = fold_constants(lowered)?;
         let mut order: Vec<&str> = target.backends().iter().map(|d| d.name).collect();
-        if !order.contains(&backend_portable::NAME) {
-            order.push(backend_portable::NAME);
+        if !order.contains(&crate::PORTABLE_BACKEND) {
+            order.push(crate::PORTABLE_BACKEND);
         }
         let mut convs = Vec::new();
         let mut notes = HashMap::new();

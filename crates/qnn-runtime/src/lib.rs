@@ -25,7 +25,7 @@
 //! ```
 //!
 //! **Backends.** This crate links the in-tree backends, so every user of `qnn-runtime` has
-//! them, plus its own `portable` backend (scalar kernels of the shared frame, any CPU):
+//! them, `portable` included (`backend-portable`: scalar kernels of the shared frame, any CPU):
 //! [`registered_backends`] lists them. `QNN_BACKEND=x86-avx2` (or
 //! [`CompileOptions::backend`]) restricts a compilation to one backend, with the portable
 //! kernels as its fallback; an unknown name is an error listing the registered ones. An
@@ -50,14 +50,15 @@
 // that uses the runtime (ARCHITECTURE.md §5). Each registers its descriptor everywhere it
 // compiles (the Arm ones on every host, so that Arm targets can be planned from anywhere)
 // and its kernels on its own architecture. The CUDA crate registers its descriptor and
-// device kernels everywhere; they run where its probe finds a GPU.
+// device kernels everywhere; they run where its probe finds a GPU. `portable` runs anywhere:
+// the fallback of every compilation.
 use backend_arm_dotprod as _;
 use backend_arm_neon as _;
 use backend_cuda_dp4a as _;
+use backend_portable as _;
 use backend_x86_avx2 as _;
 use backend_x86_vnni as _;
 
-mod backend_portable;
 mod compiler;
 mod error;
 mod exec;

@@ -1,4 +1,4 @@
-//! `portable_gemm_u8i8_4x4`: `C[4×4] (+)= A·B` over `k`, u8 data times i8 weights, in plain Rust.
+//! `template_gemm_u8i8_4x4`: `C[4×4] (+)= A·B` over `k`, u8 data times i8 weights, in plain Rust.
 //!
 //! Packed panels, as [`GemmTile`] defines them, with `kr = 1` (one k value per block):
 //! `a[p·4 + i] = A[i][p]` and `b[p·4 + j] = B[p][j]`, so each step of `p` reads 4 data and 4
@@ -35,7 +35,7 @@ pub const KR: usize = 1;
 /// at `c + i · c_row_stride`, are valid for reads and writes and not accessed by anyone else
 /// during the call. When `k = 0`, `a` and `b` are not read (they may dangle); the tile of `c`
 /// always is (written, and also read when `accumulate`).
-pub unsafe fn portable_gemm_u8i8_4x4(tile: &GemmTile) {
+pub unsafe fn gemm_u8i8_4x4(tile: &GemmTile) {
     let (a, b): (&[u8], &[i8]) = if tile.k == 0 {
         (&[], &[])
     } else {
@@ -71,24 +71,29 @@ pub unsafe fn portable_gemm_u8i8_4x4(tile: &GemmTile) {
     }
 }
 
-/// The kernel entry this crate registers. Field by field:
-///
-/// * `abi_version`: as in the descriptor;
-/// * `backend`: the descriptor's [`NAME`]: a kernel whose backend is not registered is reported
-///   by `registry::problems`;
-/// * `name`: ISA, op, operand dtypes, tile (`portable_gemm_u8i8_4x4`), unique within the backend;
-/// * `class`: [`KernelClass::Int8Gemm`]: 8-bit operands, i32 accumulation; cost models look up
-///   the descriptor's figure for this class;
-/// * `operands`: (data, weight) = (u8, i8), what the packed panels hold;
-/// * `imp`: a [`GemmMicrokernel`] with its tile (`mr × nr`), its `kr`, which the packing code
-///   reads to lay out the panels, and the function pointer.
-pub const KERNEL: KernelEntry = KernelEntry {
-    abi_version: BACKEND_ABI_VERSION,
-    backend: NAME,
-    name: "portable_gemm_u8i8_4x4",
-    class: KernelClass::Int8Gemm,
-    operands: (DType::U8, DType::I8),
-    imp: KernelImpl::Gemm(GemmMicrokernel { mr: MR, nr: NR, kr: KR, run: portable_gemm_u8i8_4x4 }),
-};
-
-inventory::submit! { KERNEL }
+qnn_kernels::kernel!(
+    /// The kernel this crate registers, declared once: `kernel!` defines the `pub const` entry
+    /// named by the identifier (its `name` field), registers it with `inventory`, checks that it
+    /// is a `conv` kernel and, in this crate's test build, runs the shared conformance suite of
+    /// `qnn-kernels` on the registered entry (random layers through the frame's packing, against
+    /// the reference interpreter). Field by field:
+    ///
+    /// * `abi_version`: as in the descriptor;
+    /// * `backend`: the descriptor's [`NAME`]: a kernel whose backend is not registered is reported
+    ///   by `registry::problems`;
+    /// * `name`: set by `kernel!` from the identifier: ISA, op, operand dtypes, tile
+    ///   (`template_gemm_u8i8_4x4`), unique within the backend;
+    /// * `class`: [`KernelClass::Int8Gemm`]: 8-bit operands, i32 accumulation; cost models look up
+    ///   the descriptor's figure for this class;
+    /// * `operands`: (data, weight) = (u8, i8), what the packed panels hold;
+    /// * `imp`: a [`GemmMicrokernel`] with its tile (`mr × nr`), its `kr`, which the packing code
+    ///   reads to lay out the panels, and the function pointer.
+    conv template_gemm_u8i8_4x4 = KernelEntry {
+        abi_version: BACKEND_ABI_VERSION,
+        backend: NAME,
+        name: "",
+        class: KernelClass::Int8Gemm,
+        operands: (DType::U8, DType::I8),
+        imp: KernelImpl::Gemm(GemmMicrokernel { mr: MR, nr: NR, kr: KR, run: gemm_u8i8_4x4 }),
+    }
+);
