@@ -16,5 +16,8 @@
 
 pub mod depthwise;
 pub mod descriptor;
+pub mod elementwise;
 pub mod gemm;
 pub mod kernels;
+pub mod pool;
+pub mod transpose;
