@@ -14,6 +14,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
+pub mod data_kernels;
 pub mod depthwise;
 pub mod descriptor;
 pub mod elementwise;

@@ -27,6 +27,10 @@ fn registers_every_kernel() {
     assert_eq!(
         names,
         [
+            "avx2_add_s8",
+            "avx2_add_u8",
+            "avx2_dequantize_s8",
+            "avx2_dequantize_u8",
             "avx2_dw_i16_16",
             "avx2_dw_u8s8_widen_16",
             "avx2_gemm_i16_1x32",
@@ -36,6 +40,24 @@ fn registers_every_kernel() {
             "avx2_gemm_u8s8_widen_1x32",
             "avx2_gemm_u8s8_widen_6x16",
             "avx2_gemm_u8u8_widen_6x16",
+            "avx2_lookup_s8s8",
+            "avx2_lookup_s8u8",
+            "avx2_lookup_u8s8",
+            "avx2_lookup_u8u8",
+            "avx2_pool_avg_s8",
+            "avx2_pool_avg_u8",
+            "avx2_pool_max_s8",
+            "avx2_pool_max_u8",
+            "avx2_pool_sum_s8",
+            "avx2_pool_sum_u8",
+            "avx2_quantize_s8",
+            "avx2_quantize_u8",
+            "avx2_transpose_dequantize_s8",
+            "avx2_transpose_dequantize_u8",
+            "avx2_transpose_quantize_s8",
+            "avx2_transpose_quantize_u8",
+            "avx2_transpose_x32",
+            "avx2_transpose_x8",
         ]
     );
     assert!(registry::kernels_of("x86-avx2").iter().all(|k| k.backend == "x86-avx2"));
