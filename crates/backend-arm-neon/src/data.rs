@@ -6,6 +6,9 @@
 //! shorter than a vector go through stack copies, so nothing is read or written past the
 //! contract's bounds.
 
+// Register quarters are indexed by their lane group, as the formulas are.
+#![allow(clippy::needless_range_loop)]
+
 use core::arch::aarch64::*;
 
 use qnn_ir::backend::{
