@@ -1,7 +1,7 @@
 //! What legalization decided, per node of the source graph, as typed values: the hand-off to
 //! the runtime.
 //!
-//! [`legalize`](crate::legalize) returns, next to the lowered graph and the explanation, one
+//! [`legalize`](crate::legalize()) returns, next to the lowered graph and the explanation, one
 //! [`Record`] per source node, in source order: which lowered nodes it emitted, the lowered
 //! value that stands for its output, and — for the QNN ops — what the lowering decided and
 //! computed ([`RecordKind`]). The runtime builds its fused conv/dense ops from these records

@@ -1,6 +1,6 @@
 //! Canonicalization: QNN ops → core integer ops, one module per op family.
 //!
-//! [`Rewriter`] rebuilds a graph node by node: graph inputs keep their names and order, core
+//! `Rewriter` rebuilds a graph node by node: graph inputs keep their names and order, core
 //! ops are copied, each QNN op is replaced by its lowering, whose last node keeps the QNN
 //! op's output name (so graph outputs keep their names) and whose other values get fresh
 //! names `NODE.part`. Constants are copied only when a kept node reads them: weights that a
