@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
+use qnn_ir::backend::ConvGeometry;
 use qnn_ir::{Conv2dAttrs, DType, Graph, Node, Op, Tensor, ValueId};
 
 use crate::error::LegalizeError;
@@ -162,6 +163,26 @@ impl QConv {
             .map(|(i, &v)| f((i / inner.max(1)) % o.max(1), v))
             .collect();
         ArrayD::from_shape_vec(IxDyn(shape), flat).expect("same shape")
+    }
+
+    /// Shape and window in the frame's terms (NHWC; dense: `n` rows of K → N).
+    pub fn geometry(&self) -> ConvGeometry {
+        let d = self.dims;
+        match &self.form {
+            ConvForm::Dense => ConvGeometry::dense(d.n, d.c, d.o),
+            ConvForm::Conv2d(conv) => ConvGeometry {
+                batch: d.n,
+                in_h: d.h,
+                in_w: d.w,
+                in_c: d.c,
+                out_c: d.o,
+                kernel: [d.r, d.s],
+                strides: conv.strides,
+                padding: conv.padding,
+                dilation: conv.dilation,
+                groups: d.groups,
+            },
+        }
     }
 
     /// True for depthwise convolution (one input channel per group, groups > 1).

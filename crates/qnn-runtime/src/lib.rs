@@ -2,16 +2,22 @@
 //!
 //! ```text
 //! Graph (QNN dialect)
-//!   ── legalize(target, policy) ──►  core ops, a lowering per conv/dense, with reasons
-//!   ── fold constants ──────────►  every all-constant node evaluated once (reference)
-//!   ── fuse ────────────────────►  conv/dense + zero-point terms + bias + requantize + clamp
-//!                                   = one op; kernel chosen from the registry, weights
-//!                                   prepacked once
-//!   ── layout ──────────────────►  NHWC inside, transposes only at the graph edges
-//!   ── plan ────────────────────►  element-wise chains grouped into one fast evaluator,
-//!                                   buffers shared by liveness, a report per step
-//!   ── run ─────────────────────►  thread-parallel, reentrant (`CompiledModel: Send + Sync`)
+//!   ── legalize(target, policy) ─►  core ops, a lowering per conv/dense, with reasons, and
+//!                                    a typed record of each decision   (qnn-legalize)
+//!   ── optimize ─────────────────►  fold: every all-constant node evaluated once
+//!                                   fuse: each recorded conv/dense chain (zero-point terms,
+//!                                         bias, requantize, clamp) = one ConvSpec step
+//!                                   layout: NHWC inside, transposes only at the edges
+//!   ── plan ─────────────────────►  kernels: a registered kernel per fused op, the
+//!                                            legalizer's backend first, weights prepacked
+//!                                   units: element-wise chains grouped into one program
+//!                                   arena: buffers shared by liveness
+//!   ── program ──────────────────►  executable steps on planned buffers, a report per step
+//!   ── execute ──────────────────►  thread-parallel, reentrant (`CompiledModel: Send + Sync`)
 //! ```
+//!
+//! One module per pass (`optimize`, `plan`, `program`, `exec`), each importing only the
+//! passes before it; [`Compiler`] runs them in order.
 //!
 //! ```
 //! use qnn_ir::{Graph, Tensor};
@@ -59,6 +65,7 @@ use backend_portable as _;
 use backend_x86_avx2 as _;
 use backend_x86_vnni as _;
 
+mod broadcast;
 mod compiler;
 mod error;
 mod exec;

@@ -21,8 +21,8 @@ use qnn_ir::reference::eval_op;
 use qnn_ir::{Conv2dAttrs, DType, DataLayout, KernelLayout, Op, QuantParams, RequantScale, Tensor};
 
 use crate::epilogue::EpilogueSpec;
+use crate::layer::{ConvPlan, Scratch};
 use crate::pack::column_sums;
-use crate::plan::{ConvPlan, Scratch};
 use crate::problem::{ConvGeometry, ConvProblem};
 use crate::threads::ThreadPool;
 

@@ -13,14 +13,13 @@ use std::collections::HashMap;
 use qnn_ir::{DataLayout, Op, Tensor, TensorType};
 
 use crate::error::RuntimeError;
-use crate::optimize::fuse::ConvKind;
-use crate::program::{Program, Step, StepKind, Vid};
+use crate::optimize::dataflow::{ConvKind, Dataflow, Step, StepKind, Vid};
 
 /// Physical axis `p` of an NHWC-stored value holds logical (NCHW) axis `TO_NHWC[p]`.
-const TO_NHWC: [usize; 4] = [0, 2, 3, 1];
+pub(crate) const TO_NHWC: [usize; 4] = [0, 2, 3, 1];
 /// The transpose from NHWC storage back to NCHW; also the physical position of a logical
 /// axis (`PHYSICAL[a]`).
-const PHYSICAL: [usize; 4] = [0, 3, 1, 2];
+pub(crate) const PHYSICAL: [usize; 4] = [0, 3, 1, 2];
 
 /// The physical type of a logical NCHW type stored NHWC.
 fn nhwc_type(ty: &TensorType) -> TensorType {
@@ -28,14 +27,14 @@ fn nhwc_type(ty: &TensorType) -> TensorType {
 }
 
 struct Pass {
-    p: Program,
+    p: Dataflow,
     steps: Vec<Step>,
     /// (value, NHWC wanted) → the converted value.
     converted: HashMap<(Vid, bool), Vid>,
 }
 
 /// Rewrites `p` so that fused convs read and write NHWC, with transposes only at the edges.
-pub(crate) fn to_nhwc(mut p: Program) -> Result<Program, RuntimeError> {
+pub(crate) fn to_nhwc(mut p: Dataflow) -> Result<Dataflow, RuntimeError> {
     let old = std::mem::take(&mut p.steps);
     let mut pass = Pass { p, steps: Vec::with_capacity(old.len()), converted: HashMap::new() };
     for step in old {
@@ -99,7 +98,7 @@ impl Pass {
 
     fn step(&mut self, mut step: Step) -> Result<(), RuntimeError> {
         let nhwc = match &step.kind {
-            StepKind::Conv(c) => matches!(c.spec.kind, ConvKind::Conv2d(DataLayout::Nchw)),
+            StepKind::Conv(c) => matches!(c.kind, ConvKind::Conv2d(DataLayout::Nchw)),
             StepKind::Op(op) => {
                 // NHWC when an operand is stored NHWC, or already has an NHWC copy (a graph
                 // input that a conv also reads): no new conversion then.
@@ -192,7 +191,8 @@ impl Pass {
     }
 }
 
-fn transpose(t: &Tensor, perm: &[usize]) -> Tensor {
+/// `t` with its axes permuted (output axis `i` is axis `perm[i]` of `t`).
+pub(crate) fn transpose(t: &Tensor, perm: &[usize]) -> Tensor {
     qnn_ir::with_array!(t, a => qnn_ir::Element::wrap(
         a.view().permuted_axes(ndarray::IxDyn(perm)).as_standard_layout().into_owned()
     ))

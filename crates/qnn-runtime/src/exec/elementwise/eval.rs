@@ -4,10 +4,12 @@ use std::ops::Range;
 
 use qnn_ir::DType;
 
-use super::numeric::{f32_to_int, round_half_even};
-use super::{
-    Arg, CHUNK, ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Overflow, Pattern, Reg,
-    Requant, Scatter, Source,
+use super::Overflow;
+use crate::broadcast::Pattern;
+use crate::program::elementwise::numeric::{f32_to_int, round_half_even};
+use crate::program::elementwise::{
+    Arg, CHUNK, ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Reg, Requant, Scatter,
+    Source,
 };
 
 /// Registers of one task: `int_regs` (resp. `f32_regs`) chunks, one after the other.

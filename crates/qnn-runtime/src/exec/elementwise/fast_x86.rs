@@ -1,4 +1,4 @@
-//! The whole-group forms of [`fast`](super::fast) written with AVX-512, straight from the
+//! The whole-group forms of [`FastForm`] written with AVX-512, straight from the
 //! input bytes to the output bytes (no register chunks), 16 lanes per instruction:
 //!
 //! * `QLinearAdd`: `clamp(rne(fma(a, m_a, fma(b, m_b, c))))` on two 8-bit operands;
@@ -17,8 +17,8 @@ use std::ops::Range;
 use qnn_ir::DType;
 use qnn_kernels::{KernelError, ThreadPool};
 
-use super::fast::FastForm;
-use super::{ElementwiseGroup, Reg, Scatter};
+use crate::program::elementwise::fast::FastForm;
+use crate::program::elementwise::{ElementwiseGroup, Reg, Scatter};
 
 /// Whether this CPU runs the AVX-512 forms.
 fn avx512() -> bool {
@@ -368,7 +368,7 @@ unsafe fn store_bytes(out: *mut u8, m: __mmask16, v: __m512) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::elementwise::numeric::round_half_even;
+    use crate::program::elementwise::numeric::round_half_even;
 
     /// Scalar `QLinearAdd` and `Quantize`, as `fast.rs` computes them.
     fn scalar_add(p: f32, q: f32, ma: f32, mb: f32, c: f32, lo: f32, hi: f32) -> u8 {

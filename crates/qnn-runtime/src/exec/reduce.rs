@@ -1,140 +1,12 @@
-//! Fast forms of the data-movement and reduction ops: `transpose` (the layout conversions
-//! at the edges), `reshape`, `concatenate`, `sum` over a contiguous block of axes (global
-//! average pooling) and NHWC `pool2d`. Each computes what the reference computes (integer
-//! sums exact with the same overflow errors; f32 sums in the reference's order).
+//! Running the reduction steps. Each computes what the reference computes (integer sums
+//! exact, with the same overflow errors; f32 sums in the reference's order).
 
-use qnn_ir::{DType, DataLayout, IrError, Pool2dAttrs, PoolKind};
+use qnn_ir::{DType, DataLayout, IrError, PoolKind};
 
 use super::elementwise::eval::{decode_int, encode_int};
-
-/// A transpose of a tensor of `shape` (elements of `elem` bytes) by `perm`.
-#[derive(Debug, Clone)]
-pub(crate) struct Transpose {
-    shape: Vec<usize>,
-    perm: Vec<usize>,
-    elem: usize,
-    /// Only unit axes move: the bytes do not change.
-    trivial: bool,
-}
-
-impl Transpose {
-    pub(crate) fn new(shape: &[usize], perm: &[usize], elem: usize) -> Self {
-        let moved: Vec<usize> = perm.iter().copied().filter(|&a| shape[a] > 1).collect();
-        let trivial = moved.windows(2).all(|w| w[0] < w[1]);
-        Transpose { shape: shape.to_vec(), perm: perm.to_vec(), elem, trivial }
-    }
-
-    pub(crate) fn run(&self, input: &[u8], out: &mut [u8]) {
-        if self.trivial {
-            out.copy_from_slice(input);
-            return;
-        }
-        match self.elem {
-            1 => self.typed::<1>(input, out),
-            2 => self.typed::<2>(input, out),
-            _ => self.typed::<4>(input, out),
-        }
-    }
-
-    fn typed<const E: usize>(&self, input: &[u8], out: &mut [u8]) {
-        let rank = self.shape.len();
-        let row_major = |shape: &[usize]| {
-            let mut st = vec![1usize; shape.len()];
-            for a in (0..shape.len().saturating_sub(1)).rev() {
-                st[a] = st[a + 1] * shape[a + 1];
-            }
-            st
-        };
-        let out_shape: Vec<usize> = self.perm.iter().map(|&a| self.shape[a]).collect();
-        let (in_st, out_st) = (row_major(&self.shape), row_major(&out_shape));
-        // Output axis i reads input axis perm[i]: input stride per output axis, and output
-        // stride per input axis.
-        let in_per_out: Vec<usize> = self.perm.iter().map(|&a| in_st[a]).collect();
-        let mut out_per_in = vec![0usize; rank];
-        for (i, &a) in self.perm.iter().enumerate() {
-            out_per_in[a] = out_st[i];
-        }
-        // Walk the tensor whose last axis is longer, so the inner loop is long: contiguous
-        // writes (output order) or contiguous reads (input order, e.g. NCHW → NHWC with
-        // three channels).
-        let (walk_shape, read, write) = if out_shape[rank - 1] >= self.shape[rank - 1] {
-            (out_shape.clone(), in_per_out, out_st)
-        } else {
-            (self.shape.clone(), in_st, out_per_in)
-        };
-        let inner = walk_shape[rank - 1];
-        let (rs, ws) = (read[rank - 1], write[rank - 1]);
-        let rows: usize = walk_shape[..rank - 1].iter().product();
-        let mut idx = vec![0usize; rank - 1];
-        for _ in 0..rows {
-            let r0: usize = idx.iter().zip(&read).map(|(i, s)| i * s).sum();
-            let w0: usize = idx.iter().zip(&write).map(|(i, s)| i * s).sum();
-            for k in 0..inner {
-                let (r, w) = ((r0 + k * rs) * E, (w0 + k * ws) * E);
-                out[w..w + E].copy_from_slice(&input[r..r + E]);
-            }
-            for a in (0..rank - 1).rev() {
-                idx[a] += 1;
-                if idx[a] < walk_shape[a] {
-                    break;
-                }
-                idx[a] = 0;
-            }
-        }
-    }
-}
-
-/// `concatenate` along `axis` of tensors with these shapes (elements of `elem` bytes).
-pub(crate) fn concatenate(
-    shapes: &[Vec<usize>],
-    axis: usize,
-    elem: usize,
-    inputs: &[&[u8]],
-    out: &mut [u8],
-) {
-    let outer: usize = shapes[0][..axis].iter().product();
-    let blocks: Vec<usize> =
-        shapes.iter().map(|s| s[axis..].iter().product::<usize>() * elem).collect();
-    let total: usize = blocks.iter().sum();
-    for o in 0..outer {
-        let mut at = o * total;
-        for (x, &b) in inputs.iter().zip(&blocks) {
-            out[at..at + b].copy_from_slice(&x[o * b..(o + 1) * b]);
-            at += b;
-        }
-    }
-}
-
-/// A `sum` whose reduced axes form one contiguous block: `[outer, reduced, inner]`.
-#[derive(Debug, Clone)]
-pub(crate) struct SumBlock {
-    pub outer: usize,
-    pub reduced: usize,
-    pub inner: usize,
-    pub dtype: DType,
-}
+use crate::program::reduce::{Pool, SumBlock};
 
 impl SumBlock {
-    /// The block form of a sum over `axes` of `shape`, if the axes are contiguous (unit axes
-    /// aside).
-    pub(crate) fn new(shape: &[usize], axes: &[usize], dtype: DType) -> Option<Self> {
-        let real: Vec<usize> = axes.iter().copied().filter(|&a| shape[a] > 1).collect();
-        let (Some(&first), Some(&last)) = (real.first(), real.last()) else {
-            // Only unit axes are reduced: every output element is one input element.
-            let n = shape.iter().product();
-            return Some(SumBlock { outer: n, reduced: 1, inner: 1, dtype });
-        };
-        if !(first..=last).all(|a| shape[a] == 1 || real.contains(&a)) {
-            return None;
-        }
-        Some(SumBlock {
-            outer: shape[..first].iter().product(),
-            reduced: shape[first..=last].iter().product(),
-            inner: shape[last + 1..].iter().product(),
-            dtype,
-        })
-    }
-
     /// Integers: exact into i32 (overflow is the reference's error). f32: accumulated per
     /// output in input order from +0.
     pub(crate) fn run(&self, op: &str, input: &[u8], out: &mut [u8]) -> Result<(), IrError> {
@@ -175,17 +47,6 @@ impl SumBlock {
         }
         Ok(())
     }
-}
-
-/// `pool2d` on integer data in NHWC or NCHW (`in_shape` is `[n, c, h, w]` either way).
-#[derive(Debug, Clone)]
-pub(crate) struct Pool {
-    pub kind: PoolKind,
-    pub pool: Pool2dAttrs,
-    pub pad_value: i32,
-    pub in_shape: [usize; 4],
-    pub out_hw: [usize; 2],
-    pub dtype: DType,
 }
 
 impl Pool {

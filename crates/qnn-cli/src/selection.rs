@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use qnn_ir::backend::Arch;
 use qnn_legalize::{Capability, CostModel, Forced, Lowering, LoweringPolicy, Target};
 
-use crate::cli::{LoweringArg, PlanArgs, PolicyArg};
+use crate::cli::{LoweringArg, PolicyArg, SelectionArgs};
 
 /// The target named on the command line (`host` when none).
 pub fn target(name: Option<&str>) -> Result<Target> {
@@ -36,7 +36,7 @@ pub fn lowering(arg: Option<LoweringArg>) -> Option<Lowering> {
 }
 
 /// The policy, wrapped in [`Forced`] when a lowering is forced.
-pub fn policy(args: &PlanArgs) -> Box<dyn LoweringPolicy> {
+pub fn policy(args: &SelectionArgs) -> Box<dyn LoweringPolicy> {
     let base: Box<dyn LoweringPolicy> = match args.policy {
         PolicyArg::Capability => Box::new(Capability),
         PolicyArg::CostModel => Box::new(CostModel::new()),

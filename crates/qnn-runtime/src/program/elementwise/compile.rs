@@ -1,4 +1,5 @@
-//! Which steps join an element-wise group, and their compilation to instructions.
+//! The compilation of a group of element-wise steps (which steps form one is the
+//! planner's decision, `plan::units`) to instructions.
 
 use std::collections::HashMap;
 
@@ -6,114 +7,18 @@ use ndarray::IxDyn;
 use qnn_ir::{DType, Op, RequantScale, Tensor};
 
 use super::numeric::FixedStages;
-use super::{
-    Arg, ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Pattern, Reg, Requant, Source,
-};
-use crate::program::{Program, Step, StepKind, Vid};
-
-/// The pattern by which the elements of `out` read a tensor of shape `src` broadcast to it
-/// (numpy rules, `src` aligned right), or `None` when the broadcast axes are not one
-/// contiguous block.
-pub(crate) fn broadcast_pattern(src: &[usize], out: &[usize]) -> Option<Pattern> {
-    if src.len() > out.len() {
-        return None;
-    }
-    if src == out {
-        return Some(Pattern::Full);
-    }
-    let pad = out.len() - src.len();
-    // Axes of extent > 1 in the output, each read (`true`) or broadcast (`false`).
-    let mut read = Vec::new();
-    for (a, &d) in out.iter().enumerate() {
-        let s = if a < pad { 1 } else { src[a - pad] };
-        if s != d && s != 1 {
-            return None;
-        }
-        if d > 1 {
-            read.push((a, s == d));
-        }
-    }
-    let first = read.iter().position(|r| r.1);
-    let Some(first) = first else {
-        return Some(Pattern::Block { inner: 1, len: 1 });
-    };
-    let last = read.iter().rposition(|r| r.1).unwrap_or(first);
-    if read[first..=last].iter().any(|r| !r.1) {
-        return None;
-    }
-    let inner = out[read[last].0 + 1..].iter().product();
-    let len = read[first..=last].iter().map(|r| out[r.0]).product();
-    Some(Pattern::Block { inner, len })
-}
-
-/// The multiplier pattern of a requantize over `axes` of `shape`: one contiguous block.
-fn axes_pattern(axes: &[usize], count: usize, shape: &[usize]) -> Option<Pattern> {
-    if count == 1 {
-        return Some(Pattern::Block { inner: 1, len: 1 });
-    }
-    let mut mult_shape = vec![1; shape.len()];
-    for &a in axes {
-        mult_shape[a] = shape[a];
-    }
-    broadcast_pattern(&mult_shape, shape)
-}
+use super::{Arg, ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Reg, Requant, Source};
+use crate::broadcast::{Pattern, axes_pattern, broadcast_pattern};
+use crate::optimize::dataflow::{Dataflow, Step, StepKind, Vid, clip_bounds};
 
 fn int_range(d: DType) -> Option<(i64, i64)> {
     d.int_range()
 }
 
-/// The integer bounds of an integer `clip`, as the reference computes them; `None` when no
-/// value lies inside (the reference then refuses the op at run time).
-fn clip_bounds(min: f64, max: f64, d: DType) -> Option<(i32, i32)> {
-    let (lo_d, hi_d) = int_range(d)?;
-    if min.is_nan() || max.is_nan() || min > max {
-        return None;
-    }
-    let lo = (min.ceil() as i64).max(lo_d);
-    let hi = (max.floor() as i64).min(hi_d);
-    (lo <= hi).then_some((lo as i32, hi as i32))
-}
-
-/// True when `step` can run in an element-wise group: a supported op on supported dtypes,
-/// every operand readable through a [`Pattern`] (constants can always be expanded).
-pub(crate) fn groupable(p: &Program, step: &Step) -> bool {
-    let StepKind::Op(op) = &step.kind else { return false };
-    let op: &Op = op;
-    let out = &p.values[step.output].ty;
-    let ins: Vec<&qnn_ir::TensorType> = step.inputs.iter().map(|&v| &p.values[v].ty).collect();
-    let operands_ok = step.inputs.iter().all(|&v| {
-        p.constant(v).is_some() || broadcast_pattern(&p.values[v].ty.shape, &out.shape).is_some()
-    });
-    let same = |d: DType| ins.iter().all(|t| t.dtype == d);
-    let kind_ok = match op {
-        Op::Add | Op::Subtract | Op::Multiply => ins.len() == 2 && same(ins[0].dtype),
-        Op::Divide | Op::Round => same(DType::F32),
-        Op::Fma => ins.len() == 3 && same(DType::F32),
-        Op::Cast { .. } => ins.len() == 1,
-        Op::Clip { min, max } => match ins.first().map(|t| t.dtype) {
-            Some(DType::F32) => !(min.is_nan() || max.is_nan() || min > max),
-            Some(d) => clip_bounds(*min, *max, d).is_some(),
-            None => false,
-        },
-        Op::Requantize { scale, axes, out_dtype, .. } => {
-            ins.len() == 1
-                && ins[0].dtype.is_integer()
-                && out_dtype.is_integer()
-                && axes_pattern(axes, scale.len(), &out.shape).is_some()
-                && match scale {
-                    RequantScale::Float { mults } => mults.iter().all(|m| m.is_finite()),
-                    RequantScale::Fixed { .. } => true,
-                }
-        }
-        _ => false,
-    };
-    kind_ok && operands_ok
-}
-
 /// Builds the program of one group, step by step.
 #[derive(Debug)]
 pub(crate) struct GroupCompiler<'p> {
-    p: &'p Program,
+    p: &'p Dataflow,
     shape: Vec<usize>,
     regs: HashMap<Vid, Reg>,
     operands: Vec<Operand>,
@@ -130,7 +35,7 @@ pub(crate) struct GroupCompiler<'p> {
 }
 
 impl<'p> GroupCompiler<'p> {
-    pub(crate) fn new(p: &'p Program, shape: Vec<usize>) -> Self {
+    pub(crate) fn new(p: &'p Dataflow, shape: Vec<usize>) -> Self {
         GroupCompiler {
             p,
             shape,
@@ -206,7 +111,7 @@ impl<'p> GroupCompiler<'p> {
         Some(constant_operand(t, &self.shape).0)
     }
 
-    /// Appends a [`groupable`] step.
+    /// Appends a step the planner grouped (`plan::units::groupable`).
     pub(crate) fn add(&mut self, step: &Step) {
         let StepKind::Op(op) = &step.kind else { return };
         let op: &Op = op;
@@ -405,29 +310,4 @@ fn constant_operand(t: &Tensor, shape: &[usize]) -> (Source, Pattern) {
         ),
     };
     (source, pattern)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns() {
-        let out = [1, 4, 5, 3];
-        assert_eq!(broadcast_pattern(&out, &out), Some(Pattern::Full));
-        assert_eq!(broadcast_pattern(&[3], &out), Some(Pattern::Block { inner: 1, len: 3 }));
-        assert_eq!(broadcast_pattern(&[], &out), Some(Pattern::Block { inner: 1, len: 1 }));
-        assert_eq!(broadcast_pattern(&[4, 1, 1], &out), Some(Pattern::Block { inner: 15, len: 4 }));
-        assert_eq!(
-            broadcast_pattern(&[1, 4, 5, 1], &out),
-            Some(Pattern::Block { inner: 3, len: 20 })
-        );
-        assert_eq!(broadcast_pattern(&[4, 1, 3], &out), None);
-        assert_eq!(broadcast_pattern(&[2], &out), None);
-        // Unit output axes never break a block.
-        assert_eq!(
-            broadcast_pattern(&[1, 1, 4, 1, 3], &[2, 1, 4, 1, 3]),
-            Some(Pattern::Block { inner: 1, len: 12 })
-        );
-    }
 }

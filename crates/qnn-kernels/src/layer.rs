@@ -1,4 +1,6 @@
-//! The entry point of the frame: plan a layer on a registered kernel, then run it.
+//! A layer on a kernel, the entry point of the frame: check a registered kernel against a
+//! layer ([`applicable`]), choose one ([`choose`]), prepack its weights once ([`ConvPlan`]), then
+//! run it any number of times.
 
 use qnn_ir::DType;
 use qnn_ir::backend::{KernelEntry, KernelImpl};
