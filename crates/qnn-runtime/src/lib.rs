@@ -6,11 +6,17 @@
 //!                                    a typed record of each decision   (qnn-legalize)
 //!   ── optimize ─────────────────►  fold: every all-constant node evaluated once
 //!                                   fuse: each recorded conv/dense chain (zero-point terms,
-//!                                         bias, requantize, clamp) = one ConvSpec step
+//!                                         bias, requantize, clamp) = one ConvSpec step;
+//!                                         each recorded pool, QLinearAdd, quantize,
+//!                                         dequantize, concatenation = one typed DataSpec
 //!                                   layout: NHWC inside, transposes only at the edges
+//!                                   edges: quantize/dequantize + transpose = one step
 //!   ── plan ─────────────────────►  kernels: a registered kernel per fused op, the
-//!                                            legalizer's backend first, weights prepacked
-//!                                   units: element-wise chains grouped into one program
+//!                                            legalizer's backend first, weights prepacked;
+//!                                            a pool / element-wise / transpose kernel per
+//!                                            typed step
+//!                                   units: element-wise chains grouped into one program,
+//!                                          a group of one 8-bit value = one lookup kernel
 //!                                   arena: buffers shared by liveness
 //!   ── program ──────────────────►  executable steps on planned buffers, a report per step
 //!   ── execute ──────────────────►  thread-parallel, reentrant (`CompiledModel: Send + Sync`)
@@ -48,9 +54,10 @@
 //! is an error ([`RuntimeError::DeviceUnavailable`]), never a quiet CPU fallback;
 //! [`Compiler::plan`] shows that target's plan without a device.
 //!
-//! **Exactness.** Whatever runs a step — a registered kernel, a fast implementation here, or
-//! the reference interpreter — the outputs equal `qnn_ir::reference::run` on the original
-//! graph bit for bit, and an integer overflow the reference reports is reported too.
+//! **Exactness.** Whatever runs a step — a registered kernel, a portable implementation here
+//! (element-wise groups no kernel kind covers, data movement, reductions), or the reference
+//! interpreter — the outputs equal `qnn_ir::reference::run` on the original graph bit for
+//! bit, and an integer overflow the reference reports is reported too.
 
 // The in-tree backends, named so that the linker keeps their registrations in every binary
 // that uses the runtime (ARCHITECTURE.md §5). Each registers its descriptor everywhere it
@@ -66,6 +73,7 @@ use backend_x86_avx2 as _;
 use backend_x86_vnni as _;
 
 mod broadcast;
+mod byte_function;
 mod compiler;
 mod error;
 mod exec;

@@ -106,13 +106,30 @@ impl ExecStep {
             }
             (ExecKind::Sum(s), Some(out)) => s.run("sum", inputs[0], out).map_err(ir),
             (ExecKind::Pool(p), Some(out)) => p.run("pool2d", inputs[0], out).map_err(ir),
-            (ExecKind::Unfused { graph, nhwc, input, output }, Some(out)) => {
-                let x = tensors::from_bytes(input, inputs[0])?;
-                let x = if *nhwc { transpose(&x, &PHYSICAL) } else { x };
-                let y = qnn_ir::reference::run(graph, &[x]).map_err(ir)?;
+            (ExecKind::PoolKernel { plan, kernel }, Some(out)) => {
+                plan.run(inputs[0], out, pool).map_err(|e| self.kernel_error(kernel, e))
+            }
+            (ExecKind::ElementwiseKernel { plan, kernel }, Some(out)) => plan
+                .run(inputs[0], inputs.get(1).copied(), out, pool)
+                .map_err(|e| self.kernel_error(kernel, e)),
+            (ExecKind::TransposeKernel { plan, kernel }, Some(out)) => {
+                plan.run(inputs[0], out, pool).map_err(|e| self.kernel_error(kernel, e))
+            }
+            (ExecKind::Unfused { graph, inputs: stored, output }, Some(out)) => {
+                // Each distinct value once (the unfused graph has one input per value).
+                let xs = stored
+                    .iter()
+                    .zip(&inputs)
+                    .filter_map(|(s, b)| Some((s.as_ref()?, b)))
+                    .map(|(s, b)| {
+                        let x = tensors::from_bytes(&s.ty, b)?;
+                        Ok(if s.nhwc { transpose(&x, &PHYSICAL) } else { x })
+                    })
+                    .collect::<Result<Vec<_>, RuntimeError>>()?;
+                let y = qnn_ir::reference::run(graph, &xs).map_err(ir)?;
                 let y = y.into_iter().next().ok_or_else(|| internal(&self.name, "no output"))?;
-                let y = if *nhwc { transpose(&y, &TO_NHWC) } else { y };
-                if y.ty() != *output {
+                let y = if output.nhwc { transpose(&y, &TO_NHWC) } else { y };
+                if y.ty() != output.ty {
                     return Err(internal(
                         &self.name,
                         &format!("the unfused graph gave {}", y.ty()),
@@ -141,6 +158,12 @@ impl ExecStep {
             }
             (_, None) => Err(RuntimeError::Internal(format!("{}: no output buffer", self.name))),
         }
+    }
+}
+
+impl ExecStep {
+    fn kernel_error(&self, kernel: &str, source: qnn_kernels::KernelError) -> RuntimeError {
+        RuntimeError::Kernel { node: self.name.clone(), kernel: kernel.to_string(), source }
     }
 }
 

@@ -1,11 +1,15 @@
 //! The dataflow the optimizer produces and the planner consumes: the folded graph with each
-//! fused conv/dense as one step ([`ConvSpec`]), values carrying their physical layout.
-//! [`fuse`](super::fuse) builds it, [`layout`](super::layout) rewrites it to NHWC.
+//! fused conv/dense as one step ([`ConvSpec`]), each op around the convolutions that the
+//! frame's kernels compute as one typed step ([`DataSpec`]: pooling, element-wise ops,
+//! concatenation, layout conversions), values carrying their physical layout.
+//! [`fuse`](super::fuse) builds it, [`layout`](super::layout) rewrites it to NHWC and
+//! [`edges`](super::edges) fuses the conversions at its edges.
 
 use std::sync::Arc;
 
-use qnn_ir::{DType, DataLayout, Graph, Op, Tensor, TensorType, ValueId};
-use qnn_kernels::{ConvProblem, EpilogueSpec};
+use qnn_ir::backend::{PoolOp, TransposeConvert};
+use qnn_ir::{DType, DataLayout, Graph, Op, Pool2dAttrs, Tensor, TensorType, ValueId};
+use qnn_kernels::{ConvProblem, ElementwiseSpec, EpilogueSpec};
 use qnn_legalize::Lowering;
 
 /// Index of a dataflow value.
@@ -65,6 +69,72 @@ pub(crate) struct ConvSpec {
     pub unfused: Arc<Graph>,
 }
 
+/// An op around the convolutions as a typed step: what one kernel of the frame computes
+/// (`qnn_kernels`' `PoolPlan`, `ElementwisePlan`, `TransposePlan`), or a concatenation of
+/// copies. Read off the legalizer's records ([`fuse`](super::fuse)), or made by the layout
+/// passes (the conversions at the edges).
+#[derive(Debug, Clone)]
+pub(crate) struct DataSpec {
+    pub op: DataOp,
+    /// Indices of the graph nodes it replaces, sorted (none for a layout conversion).
+    pub nodes: Vec<usize>,
+    /// The same computation as a graph of those nodes (inputs → output, logical layout):
+    /// what runs, on the reference interpreter, when no kernel takes the step. `None` for a
+    /// plain layout conversion (the runtime's own transpose runs it then).
+    pub unfused: Option<Arc<Graph>>,
+}
+
+/// What a [`DataSpec`] computes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum DataOp {
+    /// A window reduction of 8-bit data: max, ONNX Runtime's f32 average, or the exact i32
+    /// sum (padded cells `pad_value`; a global average pool is the sum over the whole
+    /// image, its requantize a step of its own). `pool.layout` is the data's (NHWC after
+    /// the layout pass).
+    Pool { op: PoolOp, pool: Pool2dAttrs, count_include_pad: bool, pad_value: i32 },
+    /// An element-wise op of the frame on operands of the output's shape: QLinearAdd,
+    /// a lookup (any function of one 8-bit value), quantize, dequantize.
+    Elementwise(ElementwiseSpec),
+    /// Concatenation along `axis` (of the stored tensors) of plain copies.
+    Concat { axis: usize },
+    /// A layout conversion (`perm` of the stored tensor), converting each element.
+    Transpose { perm: Vec<usize>, convert: TransposeConvert },
+}
+
+impl DataOp {
+    /// What it computes, for the plan report (`max pool 3×3 s2`, `qlinear-add`, …).
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            DataOp::Pool { op, pool, .. } => {
+                let what = match op {
+                    PoolOp::Max => "max pool",
+                    PoolOp::AverageF32 { .. } => "average pool (f32)",
+                    PoolOp::SumI32 => "sum pool",
+                };
+                let [kh, kw] = pool.kernel;
+                let s = if pool.strides != [1, 1] {
+                    format!(" s{}", pool.strides[0])
+                } else {
+                    String::new()
+                };
+                format!("{what} {kh}×{kw}{s}")
+            }
+            DataOp::Elementwise(spec) => match spec {
+                ElementwiseSpec::QLinearAdd { .. } => "qlinear-add".into(),
+                ElementwiseSpec::Lookup { .. } => "lookup".into(),
+                ElementwiseSpec::Quantize { .. } => "quantize".into(),
+                ElementwiseSpec::Dequantize { .. } => "dequantize".into(),
+            },
+            DataOp::Concat { .. } => "concatenate".into(),
+            DataOp::Transpose { convert, .. } => match convert {
+                TransposeConvert::None => "transpose".into(),
+                TransposeConvert::Quantize { .. } => "quantize + transpose".into(),
+                TransposeConvert::Dequantize { .. } => "dequantize + transpose".into(),
+            },
+        }
+    }
+}
+
 /// What a step computes.
 #[derive(Debug)]
 pub(crate) enum StepKind {
@@ -72,6 +142,8 @@ pub(crate) enum StepKind {
     Op(Box<Op>),
     /// A fused conv/dense: NHWC (or `[.., K]`) in, NHWC (or `[.., N]`) out.
     Conv(Box<ConvSpec>),
+    /// An op around the convolutions, typed (see [`DataSpec`]).
+    Data(Box<DataSpec>),
 }
 
 /// One step: `output = kind(inputs)`.

@@ -4,10 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use qnn_ir::backend::TransposeConvert;
 use qnn_ir::{DType, Op, RequantScale, TensorType};
 
+use super::data::group_table;
 use crate::broadcast::{axes_pattern, broadcast_pattern};
-use crate::optimize::dataflow::{Dataflow, Step, StepKind, Vid, clip_bounds};
+use crate::optimize::dataflow::{DataOp, Dataflow, Step, StepKind, Vid, clip_bounds};
 
 /// What one unit runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +144,8 @@ fn readers(p: &Dataflow, groups: &[(Vec<usize>, bool)]) -> HashMap<Vid, Vec<usiz
 
 /// A transpose that alone reads a group's value (not a graph output) is fused into the
 /// group's store: the value → (the transpose's output, its permutation), and the units of
-/// those transposes, which do not run.
+/// those transposes, which do not run. Not after a group that is one function of an 8-bit
+/// value: that group runs as a lookup kernel, the transpose on its own kernel.
 fn absorb_transposes(p: &Dataflow, groups: &[(Vec<usize>, bool)]) -> (Absorbed, HashSet<usize>) {
     let readers = readers(p, groups);
     let outputs: HashSet<Vid> = p.outputs.iter().copied().collect();
@@ -157,16 +160,35 @@ fn absorb_transposes(p: &Dataflow, groups: &[(Vec<usize>, bool)]) -> (Absorbed, 
             continue;
         }
         let step = &p.steps[m[0]];
-        let StepKind::Op(op) = &step.kind else { continue };
-        let Op::Transpose { perm } = op.as_ref() else { continue };
+        let perm = match &step.kind {
+            StepKind::Op(op) => match op.as_ref() {
+                Op::Transpose { perm } => perm,
+                _ => continue,
+            },
+            StepKind::Data(d) => match &d.op {
+                DataOp::Transpose { perm, convert: TransposeConvert::None } => perm,
+                _ => continue,
+            },
+            StepKind::Conv(_) => continue,
+        };
         let v = step.inputs[0];
-        let from_group = producer.get(&v).is_some_and(|&pu| groups[pu].1);
+        let from_group =
+            producer.get(&v).is_some_and(|&pu| groups[pu].1 && !lookup(p, &groups[pu].0, v));
         if from_group && readers.get(&v).is_some_and(|r| r == &[u]) && !outputs.contains(&v) {
             absorbed.insert(v, (step.output, perm.clone()));
             skip.insert(u);
         }
     }
     (absorbed, skip)
+}
+
+/// Whether the group `members` storing `v` is one function of one 8-bit value.
+fn lookup(p: &Dataflow, members: &[usize], v: Vid) -> bool {
+    let produced: Vec<Vid> = members.iter().map(|&s| p.steps[s].output).collect();
+    let inputs = members.iter().flat_map(|&s| p.steps[s].inputs.iter().copied());
+    let outside = |x: &Vid| p.constant(*x).is_none() && !produced.contains(x);
+    let Some(input) = inputs.clone().find(outside) else { return false };
+    inputs.filter(outside).all(|x| x == input) && group_table(p, members, input, v).is_some()
 }
 
 /// Groups the element-wise steps of `p` (each entry: the steps of one unit, in order, and

@@ -4,29 +4,47 @@ use std::collections::HashMap;
 
 use qnn_ir::{Op, window_output};
 
+use super::data::{data, on_kernel};
 use super::describe::{conv_op, layout_name, step_name};
 use super::elementwise::{GroupCompiler, Scatter};
 use super::movement::Transpose;
 use super::reduce::{Pool, SumBlock};
-use super::{Buf, ExecKind, ExecStep, Program, tensors};
+use super::{Buf, ExecKind, ExecStep, Program, Stored, tensors};
 use crate::error::RuntimeError;
 use crate::optimize::dataflow::{ConvSpec, Dataflow, Step, StepKind, Vid};
 use crate::plan::Plan;
+use crate::plan::data::ChosenData;
 use crate::plan::kernels::{ChosenKernel, ConvRunner};
 use crate::plan::report::{Exec, StepReport};
 use crate::plan::units::UnitKind;
 
 /// The program of `plan`, and the report of each of its steps.
 pub(crate) fn build(plan: Plan) -> Result<(Program, Vec<StepReport>), RuntimeError> {
-    let Plan { dataflow: p, mut kernels, units, buffers } = plan;
+    let Plan { dataflow: p, mut kernels, mut data, units, mut lookups, buffers } = plan;
     let mut built: Vec<(ExecKind, Vec<Vid>, Vec<Vid>)> = Vec::with_capacity(units.len());
     let mut reports = Vec::with_capacity(units.len());
-    for unit in &units {
+    for (u, unit) in units.iter().enumerate() {
         let (kind, inputs, report) = match &unit.kind {
-            UnitKind::Group { members, stores } => group(&p, members, stores, &unit.outputs),
+            UnitKind::Group { members, stores } => {
+                let (kind, inputs, mut report) = group(&p, members, stores, &unit.outputs);
+                match lookups.remove(&u) {
+                    Some(Ok(chosen)) => {
+                        let ops = report.op.split_once(" (").map_or("", |(_, ops)| ops);
+                        report.op = format!("lookup ({ops}");
+                        let (kind, report) = on_kernel(chosen, report);
+                        (kind, unit.inputs.clone(), report)
+                    }
+                    Some(Err(why)) => {
+                        report.note = format!("no lookup kernel, runs as a group: {why}");
+                        (kind, inputs, report)
+                    }
+                    None => (kind, inputs, report),
+                }
+            }
             UnitKind::Single(s) => {
                 let step = &p.steps[*s];
-                let (kind, report) = single(&p, step, kernels.remove(s))?;
+                let chosen = (kernels.remove(s), data.remove(s));
+                let (kind, report) = single(&p, step, chosen)?;
                 (kind, step.inputs.clone(), report)
             }
         };
@@ -68,7 +86,7 @@ pub(crate) fn build(plan: Plan) -> Result<(Program, Vec<StepReport>), RuntimeErr
     Ok((program, reports))
 }
 
-fn internal(msg: &str) -> RuntimeError {
+pub(super) fn internal(msg: &str) -> RuntimeError {
     RuntimeError::Internal(msg.into())
 }
 
@@ -103,7 +121,7 @@ fn group(
         .iter()
         .filter_map(|s| match &s.kind {
             StepKind::Op(op) => Some(op.name().to_string()),
-            StepKind::Conv(_) => None,
+            StepKind::Conv(_) | StepKind::Data(_) => None,
         })
         .collect();
     let op = match group.fast.as_ref() {
@@ -127,12 +145,15 @@ fn group(
     (ExecKind::Elementwise(group), inputs, report)
 }
 
-/// One step that is not in a group: a fused conv/dense on its kernel (`kernel`: the plan's
-/// choice), a fast form of a data-movement or reduction op, or the reference.
+/// The conv kernel and the data kernel the plan chose for a step (at most one of them).
+type Chosen = (Option<Result<ChosenKernel, String>>, Option<Result<ChosenData, String>>);
+
+/// One step that is not in a group: a fused conv/dense or a typed step on its kernel (the
+/// plan's choice), a fast form of a data-movement or reduction op, or the reference.
 fn single(
     p: &Dataflow,
     step: &Step,
-    kernel: Option<Result<ChosenKernel, String>>,
+    (kernel, data_kernel): Chosen,
 ) -> Result<(ExecKind, StepReport), RuntimeError> {
     let mut report = StepReport {
         step: if step.nodes.is_empty() { step.name.clone() } else { step_name(&step.nodes) },
@@ -151,9 +172,15 @@ fn single(
             let kernel = kernel.ok_or_else(|| internal("a fused op without a kernel choice"))?;
             return Ok(conv(p, step, spec, kernel, report));
         }
+        StepKind::Data(spec) => return data(p, step, spec, data_kernel, report),
         StepKind::Op(op) => op.as_ref().clone(),
     };
     report.op = op.name().to_string();
+    match data_kernel {
+        Some(Ok(chosen)) => return Ok(on_kernel(chosen, report)),
+        Some(Err(why)) => report.note = format!("no kernel: {why}"),
+        None => {}
+    }
     if let Some(k) = fast(p, &op, &step.inputs) {
         return Ok((k, report));
     }
@@ -188,9 +215,8 @@ fn conv(
             report.note = format!("no kernel, runs unfused on the reference: {why}");
             let kind = ExecKind::Unfused {
                 graph: spec.unfused.clone(),
-                nhwc: p.values[step.output].nhwc,
-                input: p.values[step.inputs[0]].ty.clone(),
-                output: p.values[step.output].ty.clone(),
+                inputs: vec![Some(stored(p, step.inputs[0]))],
+                output: stored(p, step.output),
             };
             return (kind, report);
         }
@@ -208,8 +234,13 @@ fn conv(
     (kind, report)
 }
 
+/// How `v` is stored.
+pub(super) fn stored(p: &Dataflow, v: Vid) -> Stored {
+    Stored { ty: p.values[v].ty.clone(), nhwc: p.values[v].nhwc }
+}
+
 /// The fast form of a data-movement or reduction `op` on `inputs`, if it has one.
-fn fast(p: &Dataflow, op: &Op, inputs: &[Vid]) -> Option<ExecKind> {
+pub(super) fn fast(p: &Dataflow, op: &Op, inputs: &[Vid]) -> Option<ExecKind> {
     let ty = |v: Vid| p.values[v].ty.clone();
     let in_ty = ty(inputs[0]);
     match op {

@@ -1,10 +1,12 @@
 //! The program: what a compiled model runs, built from the [plan](crate::plan). Each unit
-//! becomes an [`ExecStep`] — a prepacked kernel, a device op, an element-wise register
-//! program, a data-movement or reduction step with its parameters, or an op for the
-//! reference interpreter — reading and writing planned ranges of the arena or constants.
+//! becomes an [`ExecStep`] — a prepacked conv kernel, a device op, a planned pooling,
+//! element-wise or layout kernel, an element-wise register program, a data-movement or
+//! reduction step with its parameters, or an op for the reference interpreter — reading and
+//! writing planned ranges of the arena or constants.
 //! The [executor](crate::exec) runs it.
 
 mod build;
+mod data;
 mod describe;
 pub(crate) mod elementwise;
 pub(crate) mod movement;
@@ -16,7 +18,7 @@ use std::sync::Arc;
 
 use qnn_ir::backend::PreparedDeviceOp;
 use qnn_ir::{Graph, Op, TensorType};
-use qnn_kernels::ConvPlan;
+use qnn_kernels::{ConvPlan, ElementwisePlan, PoolPlan, TransposePlan};
 
 pub(crate) use build::build;
 use elementwise::ElementwiseGroup;
@@ -62,13 +64,29 @@ pub(crate) enum ExecKind {
     Unprepared {
         kernel: &'static str,
     },
-    /// A fused conv/dense no kernel takes: its unfused graph on the reference interpreter
-    /// (its data converted from and to NHWC when `nhwc`).
+    /// A pooling layer on its kernel (NHWC).
+    PoolKernel {
+        plan: Box<PoolPlan>,
+        kernel: &'static str,
+    },
+    /// An element-wise op on its kernel (a second operand for QLinearAdd).
+    ElementwiseKernel {
+        plan: Box<ElementwisePlan>,
+        kernel: &'static str,
+    },
+    /// A layout conversion (and quantize / dequantize) on its kernel.
+    TransposeKernel {
+        plan: Box<TransposePlan>,
+        kernel: &'static str,
+    },
+    /// A fused conv/dense or typed step no kernel takes: its unfused graph on the reference
+    /// interpreter, each input and the output converted from and to NHWC where stored so.
+    /// `inputs` follows the step's; a value read twice is given once (`None` the second
+    /// time), as the graph has one input per value.
     Unfused {
         graph: Arc<Graph>,
-        nhwc: bool,
-        input: TensorType,
-        output: TensorType,
+        inputs: Vec<Option<Stored>>,
+        output: Stored,
     },
     Elementwise(ElementwiseGroup),
     Transpose(Transpose),
@@ -86,6 +104,14 @@ pub(crate) enum ExecKind {
         inputs: Vec<TensorType>,
         output: TensorType,
     },
+}
+
+/// A tensor as the arena stores it: its physical type, and whether it is a logical NCHW
+/// tensor stored NHWC.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub ty: TensorType,
+    pub nhwc: bool,
 }
 
 /// One step of a compiled model.

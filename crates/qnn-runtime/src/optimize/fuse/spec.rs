@@ -12,12 +12,13 @@
 
 use std::sync::Arc;
 
-use qnn_ir::{DType, Graph, GraphBuilder, RequantScale, ValueId};
+use qnn_ir::{DType, Graph, RequantScale};
 use qnn_kernels::{ConvProblem, EpilogueSpec};
 use qnn_legalize::Lowering;
 use qnn_legalize::analysis::ConvForm;
 
 use super::chain::ConvChain;
+use super::subgraph::subgraph;
 use crate::optimize::dataflow::{ConvKind, ConvSpec, clip_bounds};
 
 /// The spec of `chain` in graph `g`, or why it cannot be fused.
@@ -106,7 +107,7 @@ pub(crate) fn conv_spec(g: &Graph, chain: &ConvChain) -> Result<ConvSpec, String
         clamp,
     };
     nodes.sort_unstable();
-    let unfused = Arc::new(subgraph(g, &nodes, input, output).map_err(|e| e.to_string())?);
+    let unfused = Arc::new(subgraph(g, &nodes, &[input], output).map_err(|e| e.to_string())?);
     Ok(ConvSpec {
         name: g.nodes[chain.core].name.clone(),
         kind,
@@ -121,43 +122,4 @@ pub(crate) fn conv_spec(g: &Graph, chain: &ConvChain) -> Result<ConvSpec, String
         fused,
         unfused,
     })
-}
-
-/// The graph of `nodes` of `g` (sorted, so in order) from `input` to `output`, with the
-/// constants they read.
-fn subgraph(
-    g: &Graph,
-    nodes: &[usize],
-    input: ValueId,
-    output: ValueId,
-) -> Result<Graph, qnn_ir::IrError> {
-    let mut b = GraphBuilder::new(format!("{} (unfused)", g.nodes[nodes[0]].name));
-    let mut map = std::collections::HashMap::new();
-    let x = g.value(input);
-    map.insert(input, b.input(x.name.clone(), x.ty.clone())?);
-    for &n in nodes {
-        let node = &g.nodes[n];
-        let mut ins = Vec::with_capacity(node.inputs.len());
-        for &v in &node.inputs {
-            let id = match (map.get(&v), g.constant(v)) {
-                (Some(&id), _) => id,
-                (None, Some(t)) => {
-                    let id = b.constant(g.value(v).name.clone(), t.clone())?;
-                    map.insert(v, id);
-                    id
-                }
-                (None, None) => {
-                    return Err(qnn_ir::IrError::Undefined {
-                        node: node.name.clone(),
-                        value: g.value(v).name.clone(),
-                    });
-                }
-            };
-            ins.push(id);
-        }
-        let y = b.node(g.value(node.output).name.clone(), node.op.clone(), &ins)?;
-        map.insert(node.output, y);
-    }
-    b.output(map[&output]);
-    b.finish()
 }
