@@ -57,7 +57,8 @@
 //! **Exactness.** Whatever runs a step — a registered kernel, a portable implementation here
 //! (element-wise groups no kernel kind covers, data movement, reductions), or the reference
 //! interpreter — the outputs equal `qnn_ir::reference::run` on the original graph bit for
-//! bit, and an integer overflow the reference reports is reported too.
+//! bit, and an integer overflow the reference reports is reported too. Every kernel lives in
+//! a backend crate: this crate holds no ISA code.
 
 // The in-tree backends, named so that the linker keeps their registrations in every binary
 // that uses the runtime (ARCHITECTURE.md §5). Each registers its descriptor everywhere it

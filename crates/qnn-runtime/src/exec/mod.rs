@@ -183,15 +183,6 @@ fn run_group(
         value: o.value,
         dtype: o.dtype,
     };
-    // The AVX-512 forms, when the group is one of them (fast_x86.rs).
-    #[cfg(target_arch = "x86_64")]
-    if let Some(done) = elementwise::fast_x86::run_group(g, inputs, outs, pool, PARALLEL_ELEMENTS) {
-        return done.map_err(|source| RuntimeError::Kernel {
-            node: "element-wise group".into(),
-            kernel: "elementwise (AVX-512)".into(),
-            source,
-        });
-    }
     // Scattered (transposed) stores write all over their outputs: one task.
     let scattered = g.scatter.iter().any(Option::is_some);
     let tasks = if g.len >= PARALLEL_ELEMENTS && !scattered {

@@ -118,30 +118,6 @@ impl ElementwiseGroup {
         range: Range<usize>,
         regs: &mut Registers,
     ) -> Result<(), Overflow> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA, the features `run_avx2` is compiled for.
-            return unsafe { self.run_avx2(inputs, outputs, range, regs) };
-        }
-        self.run_chunks(inputs, outputs, range, regs)
-    }
-
-    /// [`run_chunks`](Self::run_chunks) compiled for AVX2 and FMA (8 lanes instead of SSE2's
-    /// 4, `fma` as one instruction instead of a libm call; the same IEEE operations in the
-    /// same order, so the same bits — Rust never contracts a multiply and an add by itself).
-    ///
-    /// # Safety
-    /// The CPU must have AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_avx2(
-        &self,
-        inputs: &[&[u8]],
-        outputs: &mut [&mut [u8]],
-        range: Range<usize>,
-        regs: &mut Registers,
-    ) -> Result<(), Overflow> {
         self.run_chunks(inputs, outputs, range, regs)
     }
 

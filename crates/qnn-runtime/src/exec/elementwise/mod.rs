@@ -1,12 +1,11 @@
 //! The element-wise evaluator: runs a compiled
 //! [`ElementwiseGroup`](crate::program::elementwise::ElementwiseGroup) (the program
 //! builder's) over chunks of elements ([`eval`]), as one loop per element for the recognized
-//! whole-group forms ([`fast`]), with AVX-512 where the CPU has it ([`fast_x86`]).
+//! whole-group forms ([`fast`]). Portable code: the SIMD forms of these ops are the backends'
+//! element-wise kernels.
 
 pub(crate) mod eval;
 mod fast;
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod fast_x86;
 
 use qnn_ir::DType;
 
