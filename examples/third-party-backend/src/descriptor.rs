@@ -16,9 +16,7 @@ pub fn probe() -> Result<(), String> {
 /// Cost figures per core and cycle: `pmaddwd` + `paddd` on xmm peak at 8 MACs per
 /// instruction, two per cycle on Sandy Bridge and later (one on Nehalem and the Atoms); the
 /// tiles reach about 60 % of 16. The int8 path runs the same kernel after the frame's
-/// widening. No depthwise kernel yet: depthwise layers run on `portable`'s scalar kernels,
-/// so the depthwise figures are portable's (a cost model must be able to estimate both
-/// lowerings of every layer this backend is asked to plan).
+/// widening. Depthwise runs one `pmaddwd` per 4 channels and tap, bound by its epilogue.
 pub const DESCRIPTOR: BackendDescriptor = BackendDescriptor {
     abi_version: BACKEND_ABI_VERSION,
     name: NAME,
@@ -36,12 +34,12 @@ pub const DESCRIPTOR: BackendDescriptor = BackendDescriptor {
         costs: &[
             KernelCost { class: KernelClass::Int16Gemm, macs_per_cycle: 10.0 },
             KernelCost { class: KernelClass::Int8Gemm, macs_per_cycle: 9.0 },
-            KernelCost { class: KernelClass::Int16Depthwise, macs_per_cycle: 1.0 },
-            KernelCost { class: KernelClass::Int8Depthwise, macs_per_cycle: 1.0 },
+            KernelCost { class: KernelClass::Int16Depthwise, macs_per_cycle: 3.0 },
+            KernelCost { class: KernelClass::Int8Depthwise, macs_per_cycle: 2.5 },
             KernelCost { class: KernelClass::WindowSum, macs_per_cycle: 16.0 },
         ],
     },
-    summary: "x86-64 SSE4.1 without AVX2 (a third-party crate): int16 GEMM (pmaddwd xmm), exact int8 via widening, dense",
+    summary: "x86-64 SSE4.1 without AVX2 (a third-party crate): int16 GEMM and depthwise (pmaddwd xmm), exact int8 via widening, dense",
 };
 
 inventory::submit! { DESCRIPTOR }

@@ -10,7 +10,7 @@
 //!   (`pmaddwd` on xmm), so the legalizer picks the int16 lowering;
 //! * its kernels ([`kernels`]): the int16 lowering's GEMM tiles and an exact int8 path (8-bit
 //!   operands widened to i16 by the frame, zero-point terms in the epilogue) on the same
-//!   microkernel ([`gemm`]), each declared once with `qnn_kernels::kernel!`, which registers
+//!   microkernels ([`gemm`], and [`depthwise`] for depthwise layers), each declared once with `qnn_kernels::kernel!`, which registers
 //!   it and runs qnn's conformance suite on it in this crate's tests;
 //! * a target descriptor ([`target`]): the pre-AVX2 CPUs by name (`nehalem`, `westmere`,
 //!   `sandybridge`, `ivybridge`, `silvermont`, `goldmont`) and the `ssse3`/`sse4.1` features,
@@ -23,6 +23,7 @@
 
 #![cfg(target_arch = "x86_64")]
 
+pub mod depthwise;
 pub mod descriptor;
 pub mod gemm;
 pub mod kernels;

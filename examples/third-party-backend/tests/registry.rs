@@ -18,6 +18,8 @@ fn registry_lists_descriptor_and_kernels() {
     assert_eq!(
         names,
         [
+            "sse41_dw_i16_8",
+            "sse41_dw_u8s8_widen_8",
             "sse41_gemm_i16_1x16",
             "sse41_gemm_i16_4x8",
             "sse41_gemm_s8s8_widen_4x8",
