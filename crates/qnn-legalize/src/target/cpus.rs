@@ -176,6 +176,11 @@ pub fn triples() -> Vec<(Arch, String)> {
     out
 }
 
+/// The architectures that registered target descriptors add (the tail of [`triples`]).
+pub fn registered_triples() -> Vec<(Arch, String)> {
+    triples().split_off(ARCHES.len())
+}
+
 /// Features of this machine that registered descriptors of `arch` detect.
 pub fn registered_host_features(arch: Arch) -> Vec<&'static str> {
     registered(arch).flat_map(|t| (t.host_features)()).collect()

@@ -38,7 +38,7 @@ aarch64-unknown-linux-gnu[:CPU | :+FEATURE,…], cuda[:sm_XX]";
 /// The built-in targets, then those of registered target descriptors.
 fn known_targets() -> String {
     let mut s = String::from(KNOWN_TARGETS);
-    for (_, triple) in cpus::triples().into_iter().skip(3) {
+    for (_, triple) in cpus::registered_triples() {
         s.push_str(&format!(", {triple}[:CPU | :+FEATURE,…]"));
     }
     s
