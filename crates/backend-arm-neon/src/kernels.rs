@@ -15,7 +15,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseArgs, DepthwiseMicrokernel, IndirectGemmArgs,
-    IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, WeightConstraint,
+    IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, PanelLayout, WeightConstraint,
 };
 
 use crate::descriptor::{NAME, probe};
@@ -50,7 +50,9 @@ const fn constrained(
             nr,
             kr,
             packed: operands,
+            layout: PanelLayout::Interleaved,
             fused_epilogue: true,
+            strip: false,
             constraint,
             probe,
             run,

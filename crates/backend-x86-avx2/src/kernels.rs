@@ -9,7 +9,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseMicrokernel, IndirectGemmMicrokernel, KernelClass, KernelEntry,
-    KernelImpl, WeightConstraint,
+    KernelImpl, PanelLayout, WeightConstraint,
 };
 
 use crate::descriptor::{NAME, probe};
@@ -28,7 +28,9 @@ macro_rules! gemm_i16 {
                 nr: $nr,
                 kr: 2,
                 packed: (DType::I16, DType::I16),
+                layout: PanelLayout::Interleaved,
                 fused_epilogue: true,
+                strip: false,
                 constraint: WeightConstraint::None,
                 probe,
                 run: gemm::gemm_i16::<$mr, $nv, $nr>,
@@ -82,7 +84,9 @@ pub const KERNELS: &[KernelEntry] = &[
             nr: 16,
             kr: 4,
             packed: (DType::U8, DType::I8),
+            layout: PanelLayout::Interleaved,
             fused_epilogue: true,
+            strip: false,
             constraint: WeightConstraint::U8S8PairSumFitsI16,
             probe,
             run: gemm::gemm_u8s8_maddubs::<6, 2, 16>,

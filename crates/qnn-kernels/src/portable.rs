@@ -5,7 +5,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseArgs, DepthwiseMicrokernel, GemmMicrokernel, GemmTile,
-    IndirectGemmArgs, IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl,
+    IndirectGemmArgs, IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, PanelLayout,
     WeightConstraint,
 };
 
@@ -183,7 +183,9 @@ macro_rules! portable_gemm {
                 nr: $nr,
                 kr: $kr,
                 packed: (<$d>::DTYPE, <$w>::DTYPE),
+                layout: PanelLayout::Interleaved,
                 fused_epilogue: $fused,
+                strip: false,
                 constraint: WeightConstraint::None,
                 probe: always,
                 run: gemm::<$d, $w, $mr, $nr, $kr>,

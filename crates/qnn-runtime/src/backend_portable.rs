@@ -7,7 +7,8 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{
     Arch, BACKEND_ABI_VERSION, BackendDescriptor, Capabilities, DepthwiseMicrokernel,
-    IndirectGemmMicrokernel, KernelClass, KernelCost, KernelEntry, KernelImpl, WeightConstraint,
+    IndirectGemmMicrokernel, KernelClass, KernelCost, KernelEntry, KernelImpl, PanelLayout,
+    WeightConstraint,
 };
 use qnn_kernels::portable::{I8, I16, U8, depthwise, gemm};
 
@@ -57,7 +58,9 @@ macro_rules! gemm_kernel {
                     nr: 8,
                     kr: 1,
                     packed: (DType::$dt, DType::$wt),
+                    layout: PanelLayout::Interleaved,
                     fused_epilogue: true,
+                    strip: false,
                     constraint: WeightConstraint::None,
                     probe: always,
                     run: gemm::<$d, $w, 4, 8, 1>,
