@@ -11,26 +11,51 @@ const B: &str = "x86-avx2";
 
 const TESTED: &[&str] = &[
     "avx2_gemm_i16_6x16",
-    "avx2_gemm_i16_1x32",
     "avx2_dw_i16_16",
     "avx2_gemm_u8s8_widen_6x16",
-    "avx2_gemm_u8s8_widen_1x32",
     "avx2_gemm_s8s8_widen_6x16",
     "avx2_gemm_u8u8_widen_6x16",
-    "avx2_dw_u8s8_widen_16",
     "avx2_gemm_u8s8_maddubs_6x16",
+    "avx2_gemm_u8i16_maddubs_6x16",
+    "avx2_gemm_u8i16_4x16",
+    "avx2_gemm_s8i16_4x16",
+    "avx2_gemm_u8s8_4x16",
+    "avx2_gemm_u8u8_4x16",
+    "avx2_gemm_s8s8_4x16",
+    "avx2_gemm_s8u8_4x16",
+    "avx2_gemm_u8i16_s8w_1x64",
+    "avx2_gemm_u8s8_s8w_1x64",
+    "avx2_dw_u8i16_16",
+    "avx2_dw_s8i16_16",
+    "avx2_dw_u8s8_16",
+    "avx2_dw_u8u8_16",
+    "avx2_dw_s8s8_16",
+    "avx2_dw_s8u8_16",
 ];
 
 conformance_tests!(avx2_gemm_i16_6x16, registered(B, "avx2_gemm_i16_6x16"));
-conformance_tests!(avx2_gemm_i16_1x32, registered(B, "avx2_gemm_i16_1x32"));
 conformance_tests!(avx2_dw_i16_16, registered(B, "avx2_dw_i16_16"));
 conformance_tests!(avx2_gemm_u8s8_widen_6x16, registered(B, "avx2_gemm_u8s8_widen_6x16"));
-conformance_tests!(avx2_gemm_u8s8_widen_1x32, registered(B, "avx2_gemm_u8s8_widen_1x32"));
 conformance_tests!(avx2_gemm_s8s8_widen_6x16, registered(B, "avx2_gemm_s8s8_widen_6x16"));
 conformance_tests!(avx2_gemm_u8u8_widen_6x16, registered(B, "avx2_gemm_u8u8_widen_6x16"));
-conformance_tests!(avx2_dw_u8s8_widen_16, registered(B, "avx2_dw_u8s8_widen_16"));
 // Its cases keep |w| ≤ 64 (the weight constraint); tests/maddubs.rs checks the refusal.
 conformance_tests!(avx2_gemm_u8s8_maddubs_6x16, registered(B, "avx2_gemm_u8s8_maddubs_6x16"));
+conformance_tests!(avx2_gemm_u8i16_maddubs_6x16, registered(B, "avx2_gemm_u8i16_maddubs_6x16"));
+
+conformance_tests!(avx2_gemm_u8i16_4x16, registered(B, "avx2_gemm_u8i16_4x16"));
+conformance_tests!(avx2_gemm_s8i16_4x16, registered(B, "avx2_gemm_s8i16_4x16"));
+conformance_tests!(avx2_gemm_u8s8_4x16, registered(B, "avx2_gemm_u8s8_4x16"));
+conformance_tests!(avx2_gemm_u8u8_4x16, registered(B, "avx2_gemm_u8u8_4x16"));
+conformance_tests!(avx2_gemm_s8s8_4x16, registered(B, "avx2_gemm_s8s8_4x16"));
+conformance_tests!(avx2_gemm_s8u8_4x16, registered(B, "avx2_gemm_s8u8_4x16"));
+conformance_tests!(avx2_gemm_u8i16_s8w_1x64, registered(B, "avx2_gemm_u8i16_s8w_1x64"));
+conformance_tests!(avx2_gemm_u8s8_s8w_1x64, registered(B, "avx2_gemm_u8s8_s8w_1x64"));
+conformance_tests!(avx2_dw_u8i16_16, registered(B, "avx2_dw_u8i16_16"));
+conformance_tests!(avx2_dw_s8i16_16, registered(B, "avx2_dw_s8i16_16"));
+conformance_tests!(avx2_dw_u8s8_16, registered(B, "avx2_dw_u8s8_16"));
+conformance_tests!(avx2_dw_u8u8_16, registered(B, "avx2_dw_u8u8_16"));
+conformance_tests!(avx2_dw_s8s8_16, registered(B, "avx2_dw_s8s8_16"));
+conformance_tests!(avx2_dw_s8u8_16, registered(B, "avx2_dw_s8u8_16"));
 
 /// Every registered kernel is covered.
 #[test]
