@@ -200,6 +200,8 @@ pub const KERNELS: &[KernelEntry] = &[
         }),
     },
     gemm_u8!("avx2_gemm_u8i16_4x16", Int16Gemm, U8I16, 4, 2, 16),
+    gemm_u8!("avx2_gemm_u8i16_4x24", Int16Gemm, U8I16, 4, 3, 24),
+    gemm_u8!("avx2_gemm_u8s8_4x24", Int8Gemm, U8S8, 4, 3, 24),
     gemm_u8!("avx2_gemm_s8i16_4x16", Int16Gemm, S8I16, 4, 2, 16),
     gemm_u8!("avx2_gemm_u8s8_4x16", Int8Gemm, U8S8, 4, 2, 16),
     gemm_u8!("avx2_gemm_u8u8_4x16", Int8Gemm, U8U8, 4, 2, 16),
@@ -236,3 +238,5 @@ inventory::submit! { KERNELS[17] }
 inventory::submit! { KERNELS[18] }
 inventory::submit! { KERNELS[19] }
 inventory::submit! { KERNELS[20] }
+inventory::submit! { KERNELS[21] }
+inventory::submit! { KERNELS[22] }

@@ -18,6 +18,8 @@ const TESTED: &[&str] = &[
     "avx2_gemm_u8s8_maddubs_6x16",
     "avx2_gemm_u8i16_maddubs_6x16",
     "avx2_gemm_u8i16_4x16",
+    "avx2_gemm_u8i16_4x24",
+    "avx2_gemm_u8s8_4x24",
     "avx2_gemm_s8i16_4x16",
     "avx2_gemm_u8s8_4x16",
     "avx2_gemm_u8u8_4x16",
@@ -56,6 +58,8 @@ conformance_tests!(avx2_dw_u8s8_16, registered(B, "avx2_dw_u8s8_16"));
 conformance_tests!(avx2_dw_u8u8_16, registered(B, "avx2_dw_u8u8_16"));
 conformance_tests!(avx2_dw_s8s8_16, registered(B, "avx2_dw_s8s8_16"));
 conformance_tests!(avx2_dw_s8u8_16, registered(B, "avx2_dw_s8u8_16"));
+conformance_tests!(avx2_gemm_u8i16_4x24, registered(B, "avx2_gemm_u8i16_4x24"));
+conformance_tests!(avx2_gemm_u8s8_4x24, registered(B, "avx2_gemm_u8s8_4x24"));
 
 /// Every registered kernel is covered.
 #[test]
