@@ -157,6 +157,8 @@ const S8U8: (DType, DType) = (DType::I8, DType::U8);
 /// Every kernel of the backend.
 pub const KERNELS: &[KernelEntry] = &[
     gemm_i16!("avx2_gemm_i16_6x16", Int16Gemm, I16, 6, 2, 16),
+    gemm_i16!("avx2_gemm_i16_5x16", Int16Gemm, I16, 5, 2, 16),
+    gemm_i16!("avx2_gemm_u8s8_widen_5x16", Int8Gemm, U8S8, 5, 2, 16),
     depthwise_i16!("avx2_dw_i16_16", Int16Depthwise, I16),
     gemm_i16!("avx2_gemm_u8s8_widen_6x16", Int8Gemm, U8S8, 6, 2, 16),
     gemm_i16!("avx2_gemm_s8s8_widen_6x16", Int8Gemm, S8S8, 6, 2, 16),
@@ -240,3 +242,5 @@ inventory::submit! { KERNELS[19] }
 inventory::submit! { KERNELS[20] }
 inventory::submit! { KERNELS[21] }
 inventory::submit! { KERNELS[22] }
+inventory::submit! { KERNELS[23] }
+inventory::submit! { KERNELS[24] }

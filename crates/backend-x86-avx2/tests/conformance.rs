@@ -11,6 +11,8 @@ const B: &str = "x86-avx2";
 
 const TESTED: &[&str] = &[
     "avx2_gemm_i16_6x16",
+    "avx2_gemm_i16_5x16",
+    "avx2_gemm_u8s8_widen_5x16",
     "avx2_dw_i16_16",
     "avx2_gemm_u8s8_widen_6x16",
     "avx2_gemm_s8s8_widen_6x16",
@@ -60,6 +62,8 @@ conformance_tests!(avx2_dw_s8s8_16, registered(B, "avx2_dw_s8s8_16"));
 conformance_tests!(avx2_dw_s8u8_16, registered(B, "avx2_dw_s8u8_16"));
 conformance_tests!(avx2_gemm_u8i16_4x24, registered(B, "avx2_gemm_u8i16_4x24"));
 conformance_tests!(avx2_gemm_u8s8_4x24, registered(B, "avx2_gemm_u8s8_4x24"));
+conformance_tests!(avx2_gemm_i16_5x16, registered(B, "avx2_gemm_i16_5x16"));
+conformance_tests!(avx2_gemm_u8s8_widen_5x16, registered(B, "avx2_gemm_u8s8_widen_5x16"));
 
 /// Every registered kernel is covered.
 #[test]
