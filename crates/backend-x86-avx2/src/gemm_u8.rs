@@ -1,7 +1,8 @@
 //! AVX2 indirect GEMM on 8-bit data read in place, widened in registers: `vpmaddwd` on
 //! the even and the odd bytes of a broadcast.
 //!
-//! Tile `MR × 8·NV`, `kr = 4`, panel layout [`PanelLayout::EvenOdd`]: per block of 4 k, the
+//! Tile `MR × 8·NV`, `kr = 4`, panel layout
+//! [`PanelLayout::EvenOdd`](qnn_ir::backend::PanelLayout::EvenOdd): per block of 4 k, the
 //! weights `(w_0, w_2)` of the tile's columns (`NV` vectors of 8 columns × 2 i16), then
 //! `(w_1, w_3)`. Per row, the 4 data bytes are broadcast as a dword and split into its even
 //! bytes (`vpand`) and its odd bytes (`vpsrlw`), each zero-extended into 16-bit lanes (for
@@ -38,8 +39,6 @@
 
 use std::arch::x86_64::*;
 
-#[allow(unused_imports)]
-use qnn_ir::backend::PanelLayout;
 use qnn_ir::backend::{Epilogue, IndirectGemmArgs, RequantLanes, TileOutput};
 use qnn_kernels::x86::ymm::{NarrowF32, finish4, requant_f32, store_tile};
 
