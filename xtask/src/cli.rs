@@ -9,7 +9,9 @@ commands:
   bench     the main job: every layer of the suite and both whole models on every usable
             backend under both lowerings; which lowering the Capability, CostModel and
             Measured policies pick and whether it was the fastest; decision quality;
-            target/qnn-bench/TRIPLE[-CPU]/{results.md,results.json,speedup.svg}
+            target/qnn-bench/TRIPLE[-CPU]/{results.md,results.json,speedup.svg}.
+            With --networks: full-size networks end to end, qnn next to ONNX Runtime and
+            OpenVINO (target/qnn-bench/networks/)
   calibrate fit the cost model's figures to this machine
             (target/qnn-bench/HOST/calibration.json, read by `bench`)
   test      host tests, clippy, rustfmt, then the aarch64 suites under qemu for
@@ -40,6 +42,13 @@ options of `test`:
 
 options of `bench`:
   --quick           fewer timed runs, no forced whole-model variants
+  --networks        instead: the full-size network suite (benches/networks: ResNet-50/18,
+                    MobileNetV2/V3, EfficientNet-Lite0, GoogLeNet, SqueezeNet; generated
+                    on first use into target/qnn-networks, with the pinned Python packages
+                    in ~/.cache/qnn-networks/venv), qnn, ONNX Runtime and OpenVINO
+                    alternating at 1 and 2 threads: ms, GMAC/s, % of this CPU's peak,
+                    load time, peak memory, exactness (-- ARGS: --nets a,b --forms qop,qdq
+                    --threads 1,2 --rounds R --runs N --ort-exact --no-ov)
   --target TRIPLE   bench TRIPLE (aarch64-unknown-linux-gnu), run as for `test`; under
                     emulation the timings are not representative (said at top and bottom)
   --cpu NAME        the emulated CPU (QEMU_CPU; default under emulation: max)
@@ -136,7 +145,9 @@ pub struct BenchArgs {
     pub criterion: bool,
     pub install: bool,
     pub no_cross: bool,
-    /// Arguments after `--`, for the decisions bench.
+    /// The network suite instead of the decision benchmark.
+    pub networks: bool,
+    /// Arguments after `--`, for the decisions bench (or the network benchmark).
     pub rest: Vec<String>,
 }
 
@@ -357,7 +368,7 @@ fn parse_test(args: impl Iterator<Item = String>) -> Result<TestArgs> {
 
 fn parse_bench(flag_args: Vec<String>, rest: Vec<String>) -> Result<BenchArgs> {
     let mut b = BenchArgs { rest, ..BenchArgs::default() };
-    let switches = ["--quick", "--no-run", "--criterion", "--install", "--no-cross"];
+    let switches = ["--quick", "--no-run", "--criterion", "--install", "--no-cross", "--networks"];
     let f = flags("bench", &["--target", "--cpu"], &switches, flag_args.into_iter())?;
     for (flag, v) in f.values {
         match flag.as_str() {
@@ -371,8 +382,15 @@ fn parse_bench(flag_args: Vec<String>, rest: Vec<String>) -> Result<BenchArgs> {
             "--no-run" => b.no_run = true,
             "--criterion" => b.criterion = true,
             "--install" => b.install = true,
+            "--networks" => b.networks = true,
             _ => b.no_cross = true,
         }
+    }
+    if b.networks && (b.target.is_some() || b.no_run || b.criterion) {
+        bail!(
+            "`--networks` runs the network suite on this machine, next to the peers' Python \
+             packages: it takes no --target, --no-run or --criterion\n\n{USAGE}"
+        );
     }
     if b.cpu.is_some() && b.target.is_none() {
         bail!(
@@ -499,6 +517,7 @@ mod tests {
             criterion: true,
             install: true,
             no_cross: true,
+            networks: false,
             rest: vec!["--layers".into(), "a,b".into()],
         };
         let args = [
@@ -528,6 +547,27 @@ mod tests {
             Command::Calibrate(CalibrateArgs { quick: true })
         );
         assert!(parse(["calibrate", "--slow"]).is_err());
+    }
+
+    #[test]
+    fn bench_networks_options() {
+        assert_eq!(
+            parse(["bench", "--networks", "--quick", "--", "--nets", "resnet50"]).unwrap(),
+            Command::Bench(BenchArgs {
+                networks: true,
+                quick: true,
+                rest: vec!["--nets".into(), "resnet50".into()],
+                ..Default::default()
+            })
+        );
+        for other in ["--no-run", "--criterion"] {
+            let e = parse(["bench", "--networks", other]).unwrap_err().to_string();
+            assert!(e.contains("--networks"), "{e}");
+        }
+        let e = parse(["bench", "--networks", "--target", "aarch64-unknown-linux-gnu"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("on this machine"), "{e}");
     }
 
     #[test]

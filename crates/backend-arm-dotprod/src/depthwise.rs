@@ -155,58 +155,19 @@ unsafe fn depthwise<const UNSIGNED: bool, const T3: bool>(args: &DepthwiseArgs<'
     }
 }
 
-/// Defines a kernel entry that runs one of two monomorphizations, each its own symbol (so
-/// profiles and `cargo xtask asm-report` see them apart): `$plain` without and `$t3` with
-/// the window sums of the T3 term.
-macro_rules! entry {
-    ($(#[$doc:meta])* $name:ident, $plain:ident, $t3:ident, $unsigned:literal) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// See [`depthwise`].
-        #[target_feature(enable = "neon,dotprod")]
-        pub unsafe fn $name(args: &DepthwiseArgs<'_>) {
-            // SAFETY: forwarded contract.
-            unsafe {
-                if args.epilogue.t3_zero_point.is_some() { $t3(args) } else { $plain(args) }
-            }
-        }
-
-        /// Without window sums (every `w_k` is 0).
-        ///
-        /// # Safety
-        /// See [`depthwise`].
-        #[inline(never)]
-        #[target_feature(enable = "neon,dotprod")]
-        unsafe fn $plain(args: &DepthwiseArgs<'_>) {
-            // SAFETY: forwarded contract.
-            unsafe { depthwise::<$unsigned, false>(args) }
-        }
-
-        /// With window sums for the T3 term.
-        ///
-        /// # Safety
-        /// See [`depthwise`].
-        #[inline(never)]
-        #[target_feature(enable = "neon,dotprod")]
-        unsafe fn $t3(args: &DepthwiseArgs<'_>) {
-            // SAFETY: forwarded contract.
-            unsafe { depthwise::<$unsigned, true>(args) }
-        }
-    };
-}
-
-entry!(
+qnn_kernels::t3_variants!(
+    "neon,dotprod",
     /// `dotprod_dw_s8s8_16`: `sdot` with one useful byte in four.
     dotprod_dw_s8s8_16,
     dotprod_dw_s8s8_16_plain,
     dotprod_dw_s8s8_16_t3,
-    false
+    depthwise::<false>
 );
-entry!(
+qnn_kernels::t3_variants!(
+    "neon,dotprod",
     /// `dotprod_dw_u8u8_16`: the same with `udot`.
     dotprod_dw_u8u8_16,
     dotprod_dw_u8u8_16_plain,
     dotprod_dw_u8u8_16_t3,
-    true
+    depthwise::<true>
 );

@@ -14,21 +14,7 @@ pub const NAME: &str = "arm-dotprod";
 
 /// Usable when the CPU has the Armv8.2 dot product (`FEAT_DotProd`).
 pub fn probe() -> Result<(), String> {
-    #[cfg(target_arch = "aarch64")]
-    {
-        if std::arch::is_aarch64_feature_detected!("dotprod") {
-            Ok(())
-        } else {
-            Err("the CPU lacks dotprod (sdot/udot, Armv8.2 FEAT_DotProd)".into())
-        }
-    }
-    #[cfg(not(target_arch = "aarch64"))]
-    {
-        Err(format!(
-            "arm-dotprod kernels run on aarch64; this binary is for {}",
-            std::env::consts::ARCH
-        ))
-    }
+    qnn_kernels::cpu_probe!(aarch64, "arm-dotprod", "sdot/udot, Armv8.2 FEAT_DotProd": "dotprod")
 }
 
 /// Cost figures per core and cycle for a Neoverse N1 / Cortex-A76 (two 128-bit NEON pipes,

@@ -6,6 +6,9 @@
 //!
 //! Operand pairs are those of the instructions (s8×s8, u8×u8): the legalizer shifts u8×s8
 //! layers to one of them exactly (ARCHITECTURE.md §4, dtype legalization).
+//!
+//! Each `kernel!` line defines the entry (named by its identifier), registers it and, in
+//! this crate's test build, runs the shared conformance suite on the registered entry.
 
 use qnn_ir::DType;
 use qnn_ir::backend::{
@@ -13,20 +16,17 @@ use qnn_ir::backend::{
     IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, PanelLayout, WeightConstraint,
 };
 
+use qnn_kernels::kernel;
+
 use crate::descriptor::NAME;
 use crate::{depthwise, gemm_dot, gemm_i8mm};
 
 /// The CPU features of the i8mm kernels (beyond the descriptor's dotprod).
 pub fn probe_i8mm() -> Result<(), String> {
-    if std::arch::is_aarch64_feature_detected!("i8mm") {
-        Ok(())
-    } else {
-        Err("the CPU lacks i8mm (smmla/ummla, Armv8.6 FEAT_I8MM)".into())
-    }
+    qnn_kernels::cpu_probe!(aarch64, "arm-dotprod", "smmla/ummla, Armv8.6 FEAT_I8MM": "i8mm")
 }
 
 const fn gemm(
-    name: &'static str,
     operands: (DType, DType),
     (mr, nr, kr): (usize, usize, usize),
     probe: fn() -> Result<(), String>,
@@ -35,7 +35,7 @@ const fn gemm(
     KernelEntry {
         abi_version: BACKEND_ABI_VERSION,
         backend: NAME,
-        name,
+        name: "",
         class: KernelClass::Int8Gemm,
         operands,
         imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
@@ -53,15 +53,11 @@ const fn gemm(
     }
 }
 
-const fn dw(
-    name: &'static str,
-    operands: (DType, DType),
-    run: unsafe fn(&DepthwiseArgs<'_>),
-) -> KernelEntry {
+const fn dw(operands: (DType, DType), run: unsafe fn(&DepthwiseArgs<'_>)) -> KernelEntry {
     KernelEntry {
         abi_version: BACKEND_ABI_VERSION,
         backend: NAME,
-        name,
+        name: "",
         class: KernelClass::Int8Depthwise,
         operands,
         imp: KernelImpl::Depthwise(DepthwiseMicrokernel {
@@ -78,23 +74,29 @@ const S8S8: (DType, DType) = (DType::I8, DType::I8);
 const U8U8: (DType, DType) = (DType::U8, DType::U8);
 use crate::descriptor::probe as dotprod;
 
-/// Every kernel of the backend.
-pub const KERNELS: &[KernelEntry] = &[
-    gemm("dotprod_gemm_s8s8_4x16c4", S8S8, (4, 16, 4), dotprod, gemm_dot::dotprod_gemm_s8s8_4x16c4),
-    gemm("dotprod_gemm_u8u8_4x16c4", U8U8, (4, 16, 4), dotprod, gemm_dot::dotprod_gemm_u8u8_4x16c4),
-    gemm("dotprod_gemm_s8s8_1x32c4", S8S8, (1, 32, 4), dotprod, gemm_dot::dotprod_gemm_s8s8_1x32c4),
-    gemm("dotprod_gemm_u8u8_1x32c4", U8U8, (1, 32, 4), dotprod, gemm_dot::dotprod_gemm_u8u8_1x32c4),
-    gemm("i8mm_gemm_s8s8_6x16c8", S8S8, (6, 16, 8), probe_i8mm, gemm_i8mm::i8mm_gemm_s8s8_6x16c8),
-    gemm("i8mm_gemm_u8u8_6x16c8", U8U8, (6, 16, 8), probe_i8mm, gemm_i8mm::i8mm_gemm_u8u8_6x16c8),
-    dw("dotprod_dw_s8s8_16", S8S8, depthwise::dotprod_dw_s8s8_16),
-    dw("dotprod_dw_u8u8_16", U8U8, depthwise::dotprod_dw_u8u8_16),
-];
-
-inventory::submit! { KERNELS[0] }
-inventory::submit! { KERNELS[1] }
-inventory::submit! { KERNELS[2] }
-inventory::submit! { KERNELS[3] }
-inventory::submit! { KERNELS[4] }
-inventory::submit! { KERNELS[5] }
-inventory::submit! { KERNELS[6] }
-inventory::submit! { KERNELS[7] }
+kernel!(
+    conv dotprod_gemm_s8s8_4x16c4 =
+        gemm(S8S8, (4, 16, 4), dotprod, gemm_dot::dotprod_gemm_s8s8_4x16c4)
+);
+kernel!(
+    conv dotprod_gemm_u8u8_4x16c4 =
+        gemm(U8U8, (4, 16, 4), dotprod, gemm_dot::dotprod_gemm_u8u8_4x16c4)
+);
+kernel!(
+    conv dotprod_gemm_s8s8_1x32c4 =
+        gemm(S8S8, (1, 32, 4), dotprod, gemm_dot::dotprod_gemm_s8s8_1x32c4)
+);
+kernel!(
+    conv dotprod_gemm_u8u8_1x32c4 =
+        gemm(U8U8, (1, 32, 4), dotprod, gemm_dot::dotprod_gemm_u8u8_1x32c4)
+);
+kernel!(
+    conv i8mm_gemm_s8s8_6x16c8 =
+        gemm(S8S8, (6, 16, 8), probe_i8mm, gemm_i8mm::i8mm_gemm_s8s8_6x16c8)
+);
+kernel!(
+    conv i8mm_gemm_u8u8_6x16c8 =
+        gemm(U8U8, (6, 16, 8), probe_i8mm, gemm_i8mm::i8mm_gemm_u8u8_6x16c8)
+);
+kernel!(conv dotprod_dw_s8s8_16 = dw(S8S8, depthwise::dotprod_dw_s8s8_16));
+kernel!(conv dotprod_dw_u8u8_16 = dw(U8U8, depthwise::dotprod_dw_u8u8_16));

@@ -14,7 +14,7 @@
 
 use backend_arm_dotprod as _;
 use backend_arm_neon as _;
-use qnn_ir::backend::registry;
+use qnn_ir::backend::{KernelClass, registry};
 use qnn_ir::{
     Conv2dAttrs, DType, DataLayout, GraphBuilder, KernelLayout, Op, QuantParams, Tensor, TensorType,
 };
@@ -65,7 +65,7 @@ fn the_cpu_model_has_its_tier() {
 #[test]
 fn usable_kernels_are_those_of_the_tier() {
     let t = tier();
-    let mut seen = 0;
+    let (mut conv, mut data) = (0, 0);
     for k in registry::kernels() {
         let expected = match k.name.split('_').next() {
             Some("neon") => true,
@@ -77,9 +77,13 @@ fn usable_kernels_are_those_of_the_tier() {
         let usable = backend.probe().and_then(|()| k.probe());
         assert_eq!(usable.is_ok(), expected, "{} on {t:?}: {usable:?}", k.name);
         eprintln!("{:<28} {}", k.name, if expected { "usable" } else { "skipped" });
-        seen += 1;
+        match k.class {
+            KernelClass::Pool | KernelClass::Elementwise | KernelClass::Layout => data += 1,
+            _ => conv += 1,
+        }
     }
-    assert_eq!(seen, 16, "8 arm-neon + 8 arm-dotprod kernels");
+    assert_eq!(conv, 16, "8 arm-neon + 8 arm-dotprod conv kernels");
+    assert_eq!(data, 18, "18 arm-neon kernels around convolutions");
 }
 
 /// A quantized conv in NHWC/OHWI with u8 data (zero point 3) and s8 weights (zero point 0).

@@ -37,3 +37,24 @@ fn off_arm_the_probe_says_why_and_no_kernel_is_registered() {
     assert!(d.probe().unwrap_err().contains("aarch64"));
     assert!(registry::kernels_of("arm-dotprod").is_empty());
 }
+
+/// On aarch64 a binary that names the crate has every kernel it declares, sorted by name
+/// (the conformance suites run inside the crate's own test build).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn on_arm_every_kernel_is_registered() {
+    let names: Vec<&str> = registry::kernels_of("arm-dotprod").iter().map(|k| k.name).collect();
+    assert_eq!(
+        names,
+        [
+            "dotprod_dw_s8s8_16",
+            "dotprod_dw_u8u8_16",
+            "dotprod_gemm_s8s8_1x32c4",
+            "dotprod_gemm_s8s8_4x16c4",
+            "dotprod_gemm_u8u8_1x32c4",
+            "dotprod_gemm_u8u8_4x16c4",
+            "i8mm_gemm_s8s8_6x16c8",
+            "i8mm_gemm_u8u8_6x16c8",
+        ]
+    );
+}

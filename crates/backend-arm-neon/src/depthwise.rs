@@ -245,65 +245,27 @@ unsafe fn depthwise<L: Lanes, const T3: bool>(args: &DepthwiseArgs<'_>) {
     }
 }
 
-/// Defines a kernel entry that runs one of two monomorphizations, each its own symbol (so
-/// profiles and `cargo xtask asm-report` see them apart): `$plain` without and `$t3` with
-/// the window sums of the T3 term.
-macro_rules! entry {
-    ($(#[$doc:meta])* $name:ident, $plain:ident, $t3:ident, $lanes:ty) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// See [`depthwise`].
-        #[target_feature(enable = "neon")]
-        pub unsafe fn $name(args: &DepthwiseArgs<'_>) {
-            // SAFETY: forwarded contract.
-            unsafe {
-                if args.epilogue.t3_zero_point.is_some() { $t3(args) } else { $plain(args) }
-            }
-        }
-
-        /// Without window sums (every `w_k` is 0).
-        ///
-        /// # Safety
-        /// See [`depthwise`].
-        #[inline(never)]
-        #[target_feature(enable = "neon")]
-        unsafe fn $plain(args: &DepthwiseArgs<'_>) {
-            // SAFETY: forwarded contract.
-            unsafe { depthwise::<$lanes, false>(args) }
-        }
-
-        /// With window sums for the T3 term.
-        ///
-        /// # Safety
-        /// See [`depthwise`].
-        #[inline(never)]
-        #[target_feature(enable = "neon")]
-        unsafe fn $t3(args: &DepthwiseArgs<'_>) {
-            // SAFETY: forwarded contract.
-            unsafe { depthwise::<$lanes, true>(args) }
-        }
-    };
-}
-
-entry!(
+qnn_kernels::t3_variants!(
+    "neon",
     /// `neon_dw_i16_16`: int16 lowering, `smlal`/`smlal2`.
     neon_dw_i16_16,
     neon_dw_i16_16_plain,
     neon_dw_i16_16_t3,
-    I16
+    depthwise::<I16>
 );
-entry!(
+qnn_kernels::t3_variants!(
+    "neon",
     /// `neon_dw_s8s8_16`: int8 lowering, `smull`/`smull2` + `saddw`/`saddw2`.
     neon_dw_s8s8_16,
     neon_dw_s8s8_16_plain,
     neon_dw_s8s8_16_t3,
-    S8
+    depthwise::<S8>
 );
-entry!(
+qnn_kernels::t3_variants!(
+    "neon",
     /// `neon_dw_u8u8_16`: int8 lowering, `umull`/`umull2` + `uaddw`/`uaddw2`.
     neon_dw_u8u8_16,
     neon_dw_u8u8_16_plain,
     neon_dw_u8u8_16_t3,
-    U8
+    depthwise::<U8>
 );

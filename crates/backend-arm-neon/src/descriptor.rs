@@ -13,21 +13,7 @@ pub const NAME: &str = "arm-neon";
 
 /// Usable when the CPU has Advanced SIMD (every aarch64 Linux CPU, but probed, not assumed).
 pub fn probe() -> Result<(), String> {
-    #[cfg(target_arch = "aarch64")]
-    {
-        if std::arch::is_aarch64_feature_detected!("neon") {
-            Ok(())
-        } else {
-            Err("the CPU lacks neon (Advanced SIMD)".into())
-        }
-    }
-    #[cfg(not(target_arch = "aarch64"))]
-    {
-        Err(format!(
-            "arm-neon kernels run on aarch64; this binary is for {}",
-            std::env::consts::ARCH
-        ))
-    }
+    qnn_kernels::cpu_probe!(aarch64, "arm-neon", "Advanced SIMD": "neon")
 }
 
 /// Cost figures per core and cycle for a Cortex-A53 (the slowest core this backend targets;

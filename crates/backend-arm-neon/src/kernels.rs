@@ -11,6 +11,10 @@
 //!
 //! The s8×s8 and u8×u8 operand pairs are those of Arm's dot products, so a graph legalized
 //! for `arm-dotprod` also runs here (the comparison the int16 lowering is measured against).
+//!
+//! Each `kernel!` line defines the entry (named by its identifier; the helpers below fill in
+//! the other fields), registers it and, in this crate's test build, runs the shared
+//! conformance suite on the registered entry.
 
 use qnn_ir::DType;
 use qnn_ir::backend::{
@@ -18,21 +22,22 @@ use qnn_ir::backend::{
     IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, PanelLayout, WeightConstraint,
 };
 
+use KernelClass::{Int8Depthwise, Int8Gemm, Int16Depthwise, Int16Gemm};
+use qnn_kernels::kernel;
+
 use crate::descriptor::{NAME, probe};
 use crate::{depthwise, gemm_i8, gemm_i16};
 
 const fn gemm(
-    name: &'static str,
     class: KernelClass,
     operands: (DType, DType),
     tile: (usize, usize, usize),
     run: unsafe fn(&IndirectGemmArgs<'_>),
 ) -> KernelEntry {
-    constrained(name, class, operands, tile, WeightConstraint::None, run)
+    constrained(class, operands, tile, WeightConstraint::None, run)
 }
 
 const fn constrained(
-    name: &'static str,
     class: KernelClass,
     operands: (DType, DType),
     (mr, nr, kr): (usize, usize, usize),
@@ -42,7 +47,7 @@ const fn constrained(
     KernelEntry {
         abi_version: BACKEND_ABI_VERSION,
         backend: NAME,
-        name,
+        name: "",
         class,
         operands,
         imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
@@ -61,7 +66,6 @@ const fn constrained(
 }
 
 const fn dw(
-    name: &'static str,
     class: KernelClass,
     operands: (DType, DType),
     run: unsafe fn(&DepthwiseArgs<'_>),
@@ -69,7 +73,7 @@ const fn dw(
     KernelEntry {
         abi_version: BACKEND_ABI_VERSION,
         backend: NAME,
-        name,
+        name: "",
         class,
         operands,
         imp: KernelImpl::Depthwise(DepthwiseMicrokernel {
@@ -86,54 +90,24 @@ const I16: (DType, DType) = (DType::I16, DType::I16);
 const S8S8: (DType, DType) = (DType::I8, DType::I8);
 const U8U8: (DType, DType) = (DType::U8, DType::U8);
 
-/// Every kernel of the backend.
-pub const KERNELS: &[KernelEntry] = &[
-    gemm(
-        "neon_gemm_i16_4x16",
-        KernelClass::Int16Gemm,
-        I16,
-        (4, 16, 1),
-        gemm_i16::neon_gemm_i16_4x16,
-    ),
-    gemm(
-        "neon_gemm_i16_1x32",
-        KernelClass::Int16Gemm,
-        I16,
-        (1, 32, 1),
-        gemm_i16::neon_gemm_i16_1x32,
-    ),
-    gemm(
-        "neon_gemm_s8s8_4x4c16_sadalp",
-        KernelClass::Int8Gemm,
-        S8S8,
-        (4, 4, 16),
-        gemm_i8::neon_gemm_s8s8_4x4c16_sadalp,
-    ),
-    gemm(
-        "neon_gemm_u8u8_4x4c16",
-        KernelClass::Int8Gemm,
-        U8U8,
-        (4, 4, 16),
-        gemm_i8::neon_gemm_u8u8_4x4c16,
-    ),
-    constrained(
-        "neon_gemm_s8s8_4x4c16_mlal",
-        KernelClass::Int8Gemm,
+kernel!(conv neon_gemm_i16_4x16 = gemm(Int16Gemm, I16, (4, 16, 1), gemm_i16::neon_gemm_i16_4x16));
+kernel!(conv neon_gemm_i16_1x32 = gemm(Int16Gemm, I16, (1, 32, 1), gemm_i16::neon_gemm_i16_1x32));
+kernel!(
+    conv neon_gemm_s8s8_4x4c16_sadalp =
+        gemm(Int8Gemm, S8S8, (4, 4, 16), gemm_i8::neon_gemm_s8s8_4x4c16_sadalp)
+);
+kernel!(
+    conv neon_gemm_u8u8_4x4c16 = gemm(Int8Gemm, U8U8, (4, 4, 16), gemm_i8::neon_gemm_u8u8_4x4c16)
+);
+kernel!(
+    conv neon_gemm_s8s8_4x4c16_mlal = constrained(
+        Int8Gemm,
         S8S8,
         (4, 4, 16),
         WeightConstraint::S8S8PairSumFitsI16,
         gemm_i8::neon_gemm_s8s8_4x4c16_mlal,
-    ),
-    dw("neon_dw_i16_16", KernelClass::Int16Depthwise, I16, depthwise::neon_dw_i16_16),
-    dw("neon_dw_s8s8_16", KernelClass::Int8Depthwise, S8S8, depthwise::neon_dw_s8s8_16),
-    dw("neon_dw_u8u8_16", KernelClass::Int8Depthwise, U8U8, depthwise::neon_dw_u8u8_16),
-];
-
-inventory::submit! { KERNELS[0] }
-inventory::submit! { KERNELS[1] }
-inventory::submit! { KERNELS[2] }
-inventory::submit! { KERNELS[3] }
-inventory::submit! { KERNELS[4] }
-inventory::submit! { KERNELS[5] }
-inventory::submit! { KERNELS[6] }
-inventory::submit! { KERNELS[7] }
+    )
+);
+kernel!(conv neon_dw_i16_16 = dw(Int16Depthwise, I16, depthwise::neon_dw_i16_16));
+kernel!(conv neon_dw_s8s8_16 = dw(Int8Depthwise, S8S8, depthwise::neon_dw_s8s8_16));
+kernel!(conv neon_dw_u8u8_16 = dw(Int8Depthwise, U8U8, depthwise::neon_dw_u8u8_16));

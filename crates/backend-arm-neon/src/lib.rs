@@ -20,6 +20,10 @@
 pub mod descriptor;
 
 #[cfg(target_arch = "aarch64")]
+pub mod data;
+#[cfg(target_arch = "aarch64")]
+pub mod data_kernels;
+#[cfg(target_arch = "aarch64")]
 pub mod depthwise;
 #[cfg(target_arch = "aarch64")]
 pub mod gemm_i16;

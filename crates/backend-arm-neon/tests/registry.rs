@@ -53,8 +53,47 @@ fn on_arm_the_probes_agree_with_the_cpu() {
     let d = registry::backend("arm-neon").unwrap();
     assert_eq!(d.probe().is_ok(), neon, "{:?}", d.probe());
     let kernels = registry::kernels_of("arm-neon");
-    assert_eq!(kernels.len(), 8);
+    assert_eq!(kernels.len(), 26);
     for k in kernels {
         assert_eq!(k.probe().is_ok(), neon, "{}: {:?}", k.name, k.probe());
     }
+}
+
+/// On aarch64 a binary that names the crate has every kernel it declares, sorted by name
+/// (the conformance suites run inside the crate's own test build).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn on_arm_every_kernel_is_registered() {
+    let names: Vec<&str> = registry::kernels_of("arm-neon").iter().map(|k| k.name).collect();
+    assert_eq!(
+        names,
+        [
+            "neon_add_s8",
+            "neon_add_u8",
+            "neon_dequantize_s8",
+            "neon_dequantize_u8",
+            "neon_dw_i16_16",
+            "neon_dw_s8s8_16",
+            "neon_dw_u8u8_16",
+            "neon_gemm_i16_1x32",
+            "neon_gemm_i16_4x16",
+            "neon_gemm_s8s8_4x4c16_mlal",
+            "neon_gemm_s8s8_4x4c16_sadalp",
+            "neon_gemm_u8u8_4x4c16",
+            "neon_lookup_s8s8",
+            "neon_lookup_s8u8",
+            "neon_lookup_u8s8",
+            "neon_lookup_u8u8",
+            "neon_pool_avg_s8",
+            "neon_pool_avg_u8",
+            "neon_pool_max_s8",
+            "neon_pool_max_u8",
+            "neon_pool_sum_s8",
+            "neon_pool_sum_u8",
+            "neon_quantize_s8",
+            "neon_quantize_u8",
+            "neon_transpose_quantize_s8",
+            "neon_transpose_quantize_u8",
+        ]
+    );
 }

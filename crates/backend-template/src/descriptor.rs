@@ -5,7 +5,7 @@ use qnn_ir::backend::{
 };
 
 /// The backend's stable name. Kernel entries repeat it in their `backend` field.
-pub const NAME: &str = "template-portable";
+pub const NAME: &str = "template-scalar";
 
 /// The descriptor this crate registers. Field by field:
 ///
@@ -37,7 +37,7 @@ pub const DESCRIPTOR: BackendDescriptor = BackendDescriptor {
     name: NAME,
     arch: Arch::Portable,
     features: &[],
-    probe: probe_portable,
+    probe: probe_scalar,
     priority: -100,
     capabilities: Capabilities {
         int8_dot: &[],
@@ -46,11 +46,11 @@ pub const DESCRIPTOR: BackendDescriptor = BackendDescriptor {
         bytes_per_cycle: 8.0,
         costs: &[KernelCost { class: KernelClass::Int8Gemm, macs_per_cycle: 1.0 }],
     },
-    summary: "template: portable scalar u8×i8 GEMM (a backend to copy, not a fast one)",
+    summary: "template: scalar u8×i8 GEMM in plain Rust (a backend to copy, not a fast one)",
 };
 
 /// Plain Rust runs on every CPU.
-fn probe_portable() -> Result<(), String> {
+fn probe_scalar() -> Result<(), String> {
     Ok(())
 }
 

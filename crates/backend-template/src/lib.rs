@@ -1,10 +1,11 @@
 //! # backend-template: a qnn backend to copy
 //!
 //! The smallest complete backend: one [`BackendDescriptor`](qnn_ir::backend::BackendDescriptor)
-//! ([`descriptor::DESCRIPTOR`], named `template-portable`) and one kernel
-//! ([`portable_gemm::KERNEL`], `portable_gemm_u8i8_4x4`, a scalar GEMM microkernel), both handed to
-//! the registry with `inventory::submit!`. It depends on `qnn-ir` (the contract) and `inventory`,
-//! nothing else, and runs on any CPU.
+//! ([`descriptor::DESCRIPTOR`], named `template-scalar`, handed to the registry with
+//! `inventory::submit!`) and one kernel ([`scalar_gemm::template_gemm_u8i8_4x4`], a scalar GEMM
+//! microkernel, declared with `qnn_kernels::kernel!`, which registers it and runs the shared
+//! conformance suite on it in this crate's tests). It depends on `qnn-ir` (the contract),
+//! `qnn-kernels` (the declaration macro) and `inventory`, nothing else, and runs on any CPU.
 //!
 //! ## Writing your own backend from it
 //!
@@ -14,13 +15,15 @@
 //!    features your kernels need, a probe that checks them at run time, the capabilities the
 //!    legalizer reads (above all which int8 dot product you have, if any), a priority.
 //! 3. Write microkernels that honour the packed-panel contract of
-//!    [`GemmTile`](qnn_ir::backend::GemmTile) and register one
-//!    [`KernelEntry`](qnn_ir::backend::KernelEntry) each ([`portable_gemm`] shows how). A SIMD
+//!    [`GemmTile`](qnn_ir::backend::GemmTile) and declare one
+//!    [`KernelEntry`](qnn_ir::backend::KernelEntry) each with `qnn_kernels::kernel!`
+//!    ([`scalar_gemm`] shows how): one line defines, registers and tests it. A SIMD
 //!    kernel is a `#[target_feature(enable = "…")] unsafe fn`; those coerce to the contract's
 //!    `unsafe fn(&GemmTile)` pointer, and the runtime calls your probe before any of them.
-//! 4. Test it from an integration test (`tests/registry.rs` here): unit tests inside the crate
-//!    that defines the registry cannot see backends, and the kernel must equal a naive product
-//!    bit for bit on random packed panels, accumulate on and off.
+//! 4. Test what a user's binary sees from an integration test (`tests/registry.rs` here): the
+//!    registry lists the descriptor and every kernel, and the kernel equals a naive product bit
+//!    for bit on random packed panels, accumulate on and off. (`kernel!` already runs the
+//!    conformance suite against the reference interpreter in the crate's own test build.)
 //! 5. Set `abi_version` to [`BACKEND_ABI_VERSION`](qnn_ir::backend::BACKEND_ABI_VERSION) in every
 //!    submission. When the contract changes its function-pointer signatures the version moves,
 //!    and [`registry::problems`](qnn_ir::backend::registry::problems) reports a backend built for
@@ -35,7 +38,7 @@
 //! ```
 //! use backend_template as _;
 //!
-//! assert!(qnn_ir::backend::registry::backend("template-portable").is_some());
+//! assert!(qnn_ir::backend::registry::backend("template-scalar").is_some());
 //! ```
 //!
 //! Depending on the crate in `Cargo.toml` is not enough. The converse (a binary that does not
@@ -44,4 +47,4 @@
 //! targets`) is how a user checks what a binary contains.
 
 pub mod descriptor;
-pub mod portable_gemm;
+pub mod scalar_gemm;

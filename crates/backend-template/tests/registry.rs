@@ -1,7 +1,7 @@
 //! The template seen from outside, the way a user's binary sees it: through the registry only.
 
 // The rule: without this line the linker drops the crate and its registrations, and the
-// registry below would not list `template-portable`.
+// registry below would not list `template-scalar`.
 use backend_template as _;
 
 use proptest::prelude::*;
@@ -11,11 +11,11 @@ use qnn_ir::backend::{
     registry,
 };
 
-const BACKEND: &str = "template-portable";
-const KERNEL: &str = "portable_gemm_u8i8_4x4";
+const BACKEND: &str = "template-scalar";
+const KERNEL: &str = "template_gemm_u8i8_4x4";
 
 /// A second backend with two kernels, registered by this test binary so that the registry has
-/// something to sort: it sorts before `template-portable`, its kernels are submitted in reverse
+/// something to sort: it sorts before `template-scalar`, its kernels are submitted in reverse
 /// name order, and none of them is ever run.
 mod double {
     use qnn_ir::DType;
@@ -66,7 +66,7 @@ mod double {
 
 fn template_kernel() -> &'static KernelEntry {
     let kernels = registry::kernels_of(BACKEND);
-    assert_eq!(kernels.len(), 1, "template-portable registers exactly one kernel");
+    assert_eq!(kernels.len(), 1, "template-scalar registers exactly one kernel");
     kernels[0]
 }
 
@@ -82,7 +82,7 @@ fn the_descriptor_is_registered() {
     let names: Vec<_> = registry::backends().iter().map(|b| b.name).collect();
     assert_eq!(names, [double::NAME, BACKEND], "sorted by name");
 
-    let d = registry::backend(BACKEND).expect("template-portable is registered");
+    let d = registry::backend(BACKEND).expect("template-scalar is registered");
     assert_eq!(d.abi_version, BACKEND_ABI_VERSION);
     assert_eq!(d.arch, Arch::Portable);
     assert!(d.features.is_empty());

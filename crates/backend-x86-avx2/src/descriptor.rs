@@ -11,11 +11,7 @@ pub const NAME: &str = "x86-avx2";
 
 /// The CPU features every kernel of this backend is compiled for.
 pub fn probe() -> Result<(), String> {
-    if std::arch::is_x86_feature_detected!("avx2") {
-        Ok(())
-    } else {
-        Err("the CPU lacks avx2".into())
-    }
+    qnn_kernels::cpu_probe!(x86_64, "x86-avx2", "AVX2 kernels": "avx2")
 }
 
 /// Cost figures per core and cycle, relative to the `vpmaddwd` + `vpaddd` peak of 32 MACs

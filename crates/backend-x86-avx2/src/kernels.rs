@@ -20,6 +20,9 @@
 //!   s8).
 //!
 //! Every GEMM kernel computes a whole strip of column tiles per call.
+//!
+//! Each `kernel!` line defines the entry (named by its identifier), registers it and, in
+//! this crate's test build, runs the shared conformance suite on the registered entry.
 
 use qnn_ir::DType;
 use qnn_ir::backend::{
@@ -27,15 +30,18 @@ use qnn_ir::backend::{
     KernelImpl, PanelLayout, WeightConstraint,
 };
 
+use qnn_kernels::kernel;
+
 use crate::descriptor::{NAME, probe};
 use crate::{depthwise, depthwise_u8, gemm, gemm_u8};
 
+/// An entry of a `vpmaddwd` GEMM tile on i16 data (its name is set by `kernel!`).
 macro_rules! gemm_i16 {
-    ($name:literal, $class:ident, $operands:expr, $mr:literal, $nv:literal, $nr:literal) => {
+    ($class:ident, $operands:expr, $mr:literal, $nv:literal, $nr:literal) => {
         KernelEntry {
             abi_version: BACKEND_ABI_VERSION,
             backend: NAME,
-            name: $name,
+            name: "",
             class: KernelClass::$class,
             operands: $operands,
             imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
@@ -57,11 +63,11 @@ macro_rules! gemm_i16 {
 /// A kernel on 8-bit data read in place (`$signed`: s8, else u8) with i16 weights in
 /// registers ([`gemm_u8::gemm_u8`]); `$operands` says which layers it takes.
 macro_rules! gemm_u8 {
-    ($name:literal, $class:ident, $operands:expr, $mr:literal, $nv:literal, $nr:literal) => {
+    ($class:ident, $operands:expr, $mr:literal, $nv:literal, $nr:literal) => {
         KernelEntry {
             abi_version: BACKEND_ABI_VERSION,
             backend: NAME,
-            name: $name,
+            name: "",
             class: KernelClass::$class,
             operands: $operands,
             imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
@@ -83,11 +89,11 @@ macro_rules! gemm_u8 {
 /// The one-row kernel with s8 weights streamed and widened in registers
 /// ([`gemm_u8::gemm_u8_s8w`]); planning refuses it for weights beyond s8.
 macro_rules! gemm_u8_s8w {
-    ($name:literal, $class:ident, $operands:expr, $nv:literal, $nr:literal) => {
+    ($class:ident, $operands:expr, $nv:literal, $nr:literal) => {
         KernelEntry {
             abi_version: BACKEND_ABI_VERSION,
             backend: NAME,
-            name: $name,
+            name: "",
             class: KernelClass::$class,
             operands: $operands,
             imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
@@ -106,12 +112,13 @@ macro_rules! gemm_u8_s8w {
     };
 }
 
+/// An entry of the `vpmaddwd` depthwise kernel on i16 rows.
 macro_rules! depthwise_i16 {
-    ($name:literal, $class:ident, $operands:expr) => {
+    ($class:ident, $operands:expr) => {
         KernelEntry {
             abi_version: BACKEND_ABI_VERSION,
             backend: NAME,
-            name: $name,
+            name: "",
             class: KernelClass::$class,
             operands: $operands,
             imp: KernelImpl::Depthwise(DepthwiseMicrokernel {
@@ -128,11 +135,11 @@ macro_rules! depthwise_i16 {
 /// A depthwise kernel on 8-bit rows read in place with i16 weights
 /// ([`depthwise_u8::depthwise_u8`]).
 macro_rules! depthwise_u8 {
-    ($name:literal, $class:ident, $operands:expr) => {
+    ($class:ident, $operands:expr) => {
         KernelEntry {
             abi_version: BACKEND_ABI_VERSION,
             backend: NAME,
-            name: $name,
+            name: "",
             class: KernelClass::$class,
             operands: $operands,
             imp: KernelImpl::Depthwise(DepthwiseMicrokernel {
@@ -146,6 +153,32 @@ macro_rules! depthwise_u8 {
     };
 }
 
+/// The u8 × s8 `vpmaddubsw` tile; planning refuses it for weights whose pair sums could
+/// saturate i16.
+macro_rules! maddubs {
+    ($class:ident, $operands:expr) => {
+        KernelEntry {
+            abi_version: BACKEND_ABI_VERSION,
+            backend: NAME,
+            name: "",
+            class: KernelClass::$class,
+            operands: $operands,
+            imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
+                mr: 6,
+                nr: 16,
+                kr: 4,
+                packed: (DType::U8, DType::I8),
+                layout: PanelLayout::Interleaved,
+                fused_epilogue: true,
+                strip: true,
+                constraint: WeightConstraint::U8S8PairSumFitsI16,
+                probe,
+                run: gemm::gemm_u8s8_maddubs::<6, 2, 16>,
+            }),
+        }
+    };
+}
+
 const I16: (DType, DType) = (DType::I16, DType::I16);
 const U8S8: (DType, DType) = (DType::U8, DType::I8);
 const S8S8: (DType, DType) = (DType::I8, DType::I8);
@@ -154,93 +187,30 @@ const U8I16: (DType, DType) = (DType::U8, DType::I16);
 const S8I16: (DType, DType) = (DType::I8, DType::I16);
 const S8U8: (DType, DType) = (DType::I8, DType::U8);
 
-/// Every kernel of the backend.
-pub const KERNELS: &[KernelEntry] = &[
-    gemm_i16!("avx2_gemm_i16_6x16", Int16Gemm, I16, 6, 2, 16),
-    gemm_i16!("avx2_gemm_i16_5x16", Int16Gemm, I16, 5, 2, 16),
-    gemm_i16!("avx2_gemm_u8s8_widen_5x16", Int8Gemm, U8S8, 5, 2, 16),
-    depthwise_i16!("avx2_dw_i16_16", Int16Depthwise, I16),
-    gemm_i16!("avx2_gemm_u8s8_widen_6x16", Int8Gemm, U8S8, 6, 2, 16),
-    gemm_i16!("avx2_gemm_s8s8_widen_6x16", Int8Gemm, S8S8, 6, 2, 16),
-    gemm_i16!("avx2_gemm_u8u8_widen_6x16", Int8Gemm, U8U8, 6, 2, 16),
-    KernelEntry {
-        abi_version: BACKEND_ABI_VERSION,
-        backend: NAME,
-        name: "avx2_gemm_u8s8_maddubs_6x16",
-        class: KernelClass::Int8Gemm,
-        operands: U8S8,
-        imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
-            mr: 6,
-            nr: 16,
-            kr: 4,
-            packed: (DType::U8, DType::I8),
-            layout: PanelLayout::Interleaved,
-            fused_epilogue: true,
-            strip: true,
-            constraint: WeightConstraint::U8S8PairSumFitsI16,
-            probe,
-            run: gemm::gemm_u8s8_maddubs::<6, 2, 16>,
-        }),
-    },
-    KernelEntry {
-        abi_version: BACKEND_ABI_VERSION,
-        backend: NAME,
-        name: "avx2_gemm_u8i16_maddubs_6x16",
-        class: KernelClass::Int16Gemm,
-        operands: U8I16,
-        imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
-            mr: 6,
-            nr: 16,
-            kr: 4,
-            packed: (DType::U8, DType::I8),
-            layout: PanelLayout::Interleaved,
-            fused_epilogue: true,
-            strip: true,
-            constraint: WeightConstraint::U8S8PairSumFitsI16,
-            probe,
-            run: gemm::gemm_u8s8_maddubs::<6, 2, 16>,
-        }),
-    },
-    gemm_u8!("avx2_gemm_u8i16_4x16", Int16Gemm, U8I16, 4, 2, 16),
-    gemm_u8!("avx2_gemm_u8i16_4x24", Int16Gemm, U8I16, 4, 3, 24),
-    gemm_u8!("avx2_gemm_u8s8_4x24", Int8Gemm, U8S8, 4, 3, 24),
-    gemm_u8!("avx2_gemm_s8i16_4x16", Int16Gemm, S8I16, 4, 2, 16),
-    gemm_u8!("avx2_gemm_u8s8_4x16", Int8Gemm, U8S8, 4, 2, 16),
-    gemm_u8!("avx2_gemm_u8u8_4x16", Int8Gemm, U8U8, 4, 2, 16),
-    gemm_u8!("avx2_gemm_s8s8_4x16", Int8Gemm, S8S8, 4, 2, 16),
-    gemm_u8!("avx2_gemm_s8u8_4x16", Int8Gemm, S8U8, 4, 2, 16),
-    gemm_u8_s8w!("avx2_gemm_u8i16_s8w_1x64", Int16Gemm, U8I16, 8, 64),
-    gemm_u8_s8w!("avx2_gemm_u8s8_s8w_1x64", Int8Gemm, U8S8, 8, 64),
-    depthwise_u8!("avx2_dw_u8i16_16", Int16Depthwise, U8I16),
-    depthwise_u8!("avx2_dw_s8i16_16", Int16Depthwise, S8I16),
-    depthwise_u8!("avx2_dw_u8s8_16", Int8Depthwise, U8S8),
-    depthwise_u8!("avx2_dw_u8u8_16", Int8Depthwise, U8U8),
-    depthwise_u8!("avx2_dw_s8s8_16", Int8Depthwise, S8S8),
-    depthwise_u8!("avx2_dw_s8u8_16", Int8Depthwise, S8U8),
-];
-
-inventory::submit! { KERNELS[0] }
-inventory::submit! { KERNELS[1] }
-inventory::submit! { KERNELS[2] }
-inventory::submit! { KERNELS[3] }
-inventory::submit! { KERNELS[4] }
-inventory::submit! { KERNELS[5] }
-inventory::submit! { KERNELS[6] }
-inventory::submit! { KERNELS[7] }
-inventory::submit! { KERNELS[8] }
-inventory::submit! { KERNELS[9] }
-inventory::submit! { KERNELS[10] }
-inventory::submit! { KERNELS[11] }
-inventory::submit! { KERNELS[12] }
-inventory::submit! { KERNELS[13] }
-inventory::submit! { KERNELS[14] }
-inventory::submit! { KERNELS[15] }
-inventory::submit! { KERNELS[16] }
-inventory::submit! { KERNELS[17] }
-inventory::submit! { KERNELS[18] }
-inventory::submit! { KERNELS[19] }
-inventory::submit! { KERNELS[20] }
-inventory::submit! { KERNELS[21] }
-inventory::submit! { KERNELS[22] }
-inventory::submit! { KERNELS[23] }
-inventory::submit! { KERNELS[24] }
+kernel!(conv avx2_gemm_i16_6x16 = gemm_i16!(Int16Gemm, I16, 6, 2, 16));
+kernel!(conv avx2_gemm_i16_5x16 = gemm_i16!(Int16Gemm, I16, 5, 2, 16));
+kernel!(conv avx2_gemm_u8s8_widen_5x16 = gemm_i16!(Int8Gemm, U8S8, 5, 2, 16));
+kernel!(conv avx2_dw_i16_16 = depthwise_i16!(Int16Depthwise, I16));
+kernel!(conv avx2_gemm_u8s8_widen_6x16 = gemm_i16!(Int8Gemm, U8S8, 6, 2, 16));
+kernel!(conv avx2_gemm_s8s8_widen_6x16 = gemm_i16!(Int8Gemm, S8S8, 6, 2, 16));
+kernel!(conv avx2_gemm_u8u8_widen_6x16 = gemm_i16!(Int8Gemm, U8U8, 6, 2, 16));
+kernel!(conv avx2_gemm_u8i16_4x16 = gemm_u8!(Int16Gemm, U8I16, 4, 2, 16));
+kernel!(conv avx2_gemm_u8i16_4x24 = gemm_u8!(Int16Gemm, U8I16, 4, 3, 24));
+kernel!(conv avx2_gemm_u8s8_4x24 = gemm_u8!(Int8Gemm, U8S8, 4, 3, 24));
+kernel!(conv avx2_gemm_s8i16_4x16 = gemm_u8!(Int16Gemm, S8I16, 4, 2, 16));
+kernel!(conv avx2_gemm_u8s8_4x16 = gemm_u8!(Int8Gemm, U8S8, 4, 2, 16));
+kernel!(conv avx2_gemm_u8u8_4x16 = gemm_u8!(Int8Gemm, U8U8, 4, 2, 16));
+kernel!(conv avx2_gemm_s8s8_4x16 = gemm_u8!(Int8Gemm, S8S8, 4, 2, 16));
+kernel!(conv avx2_gemm_s8u8_4x16 = gemm_u8!(Int8Gemm, S8U8, 4, 2, 16));
+kernel!(conv avx2_gemm_u8i16_s8w_1x64 = gemm_u8_s8w!(Int16Gemm, U8I16, 8, 64));
+kernel!(conv avx2_gemm_u8s8_s8w_1x64 = gemm_u8_s8w!(Int8Gemm, U8S8, 8, 64));
+kernel!(conv avx2_dw_u8i16_16 = depthwise_u8!(Int16Depthwise, U8I16));
+kernel!(conv avx2_dw_s8i16_16 = depthwise_u8!(Int16Depthwise, S8I16));
+kernel!(conv avx2_dw_u8s8_16 = depthwise_u8!(Int8Depthwise, U8S8));
+kernel!(conv avx2_dw_u8u8_16 = depthwise_u8!(Int8Depthwise, U8U8));
+kernel!(conv avx2_dw_s8s8_16 = depthwise_u8!(Int8Depthwise, S8S8));
+kernel!(conv avx2_dw_s8u8_16 = depthwise_u8!(Int8Depthwise, S8U8));
+// Its conformance cases keep |w| ≤ 64 (the weight constraint); tests/registry.rs checks
+// the refusal of weights beyond it.
+kernel!(conv avx2_gemm_u8s8_maddubs_6x16 = maddubs!(Int8Gemm, U8S8));
+kernel!(conv avx2_gemm_u8i16_maddubs_6x16 = maddubs!(Int16Gemm, U8I16));

@@ -16,9 +16,13 @@
 
 #![cfg(target_arch = "x86_64")]
 
+pub mod data_kernels;
 pub mod depthwise;
 pub mod depthwise_u8;
 pub mod descriptor;
+pub mod elementwise;
 pub mod gemm;
 pub mod gemm_u8;
 pub mod kernels;
+pub mod pool;
+pub mod transpose;

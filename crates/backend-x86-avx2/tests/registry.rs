@@ -18,6 +18,67 @@ fn descriptor_says_no_int8_dot_product() {
     assert!(registry::problems().is_empty(), "{:?}", registry::problems());
 }
 
+/// A binary that names the crate has every kernel it declares, sorted by name (the linker
+/// keeps registrations only of crates something names; the conformance suites run inside
+/// the crate's own test build).
+#[test]
+fn registers_every_kernel() {
+    let names: Vec<&str> = registry::kernels_of("x86-avx2").iter().map(|k| k.name).collect();
+    assert_eq!(
+        names,
+        [
+            "avx2_add_s8",
+            "avx2_add_u8",
+            "avx2_dequantize_s8",
+            "avx2_dequantize_u8",
+            "avx2_dw_i16_16",
+            "avx2_dw_s8i16_16",
+            "avx2_dw_s8s8_16",
+            "avx2_dw_s8u8_16",
+            "avx2_dw_u8i16_16",
+            "avx2_dw_u8s8_16",
+            "avx2_dw_u8u8_16",
+            "avx2_gemm_i16_5x16",
+            "avx2_gemm_i16_6x16",
+            "avx2_gemm_s8i16_4x16",
+            "avx2_gemm_s8s8_4x16",
+            "avx2_gemm_s8s8_widen_6x16",
+            "avx2_gemm_s8u8_4x16",
+            "avx2_gemm_u8i16_4x16",
+            "avx2_gemm_u8i16_4x24",
+            "avx2_gemm_u8i16_maddubs_6x16",
+            "avx2_gemm_u8i16_s8w_1x64",
+            "avx2_gemm_u8s8_4x16",
+            "avx2_gemm_u8s8_4x24",
+            "avx2_gemm_u8s8_maddubs_6x16",
+            "avx2_gemm_u8s8_s8w_1x64",
+            "avx2_gemm_u8s8_widen_5x16",
+            "avx2_gemm_u8s8_widen_6x16",
+            "avx2_gemm_u8u8_4x16",
+            "avx2_gemm_u8u8_widen_6x16",
+            "avx2_lookup_s8s8",
+            "avx2_lookup_s8u8",
+            "avx2_lookup_u8s8",
+            "avx2_lookup_u8u8",
+            "avx2_pool_avg_s8",
+            "avx2_pool_avg_u8",
+            "avx2_pool_max_s8",
+            "avx2_pool_max_u8",
+            "avx2_pool_sum_s8",
+            "avx2_pool_sum_u8",
+            "avx2_quantize_s8",
+            "avx2_quantize_u8",
+            "avx2_transpose_dequantize_s8",
+            "avx2_transpose_dequantize_u8",
+            "avx2_transpose_quantize_s8",
+            "avx2_transpose_quantize_u8",
+            "avx2_transpose_x32",
+            "avx2_transpose_x8",
+        ]
+    );
+    assert!(registry::kernels_of("x86-avx2").iter().all(|k| k.backend == "x86-avx2"));
+}
+
 /// Weights whose pair sums could saturate `vpmaddubsw` are refused at planning (the
 /// runtime then takes the widening kernel); weights within the bound are accepted.
 #[test]

@@ -9,6 +9,10 @@
 //! 3×3 32→32 the same). 1×128 is the dense path (one row, many columns: a weight stream
 //! with 8 independent accumulator chains). First layers (C = 3) run on the same tiles: the
 //! frame merges each kernel row into one tap of `kw·C` contiguous bytes.
+//!
+//! Each `kernel!` line defines the entry (named by its identifier), registers it and, in
+//! this crate's test build, runs the shared conformance suite on the registered entry (the
+//! AVX-512 ones are skipped, loudly, on a CPU without AVX-512).
 
 use qnn_ir::DType;
 use qnn_ir::backend::{
@@ -16,15 +20,18 @@ use qnn_ir::backend::{
     KernelImpl, PanelLayout, WeightConstraint,
 };
 
+use qnn_kernels::kernel;
+
 use crate::descriptor::NAME;
 use crate::{avx512, avxvnni};
 
+/// An entry of a `vpdpbusd` GEMM tile of ISA module `$isa` (its name is set by `kernel!`).
 macro_rules! gemm_entry {
-    ($name:literal, $isa:ident, $mr:literal, $nv:literal, $nr:literal) => {
+    ($isa:ident, $mr:literal, $nv:literal, $nr:literal) => {
         KernelEntry {
             abi_version: BACKEND_ABI_VERSION,
             backend: NAME,
-            name: $name,
+            name: "",
             class: KernelClass::Int8Gemm,
             operands: (DType::U8, DType::I8),
             imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
@@ -43,19 +50,18 @@ macro_rules! gemm_entry {
     };
 }
 
-/// Every kernel of the backend.
-pub const KERNELS: &[KernelEntry] = &[
-    gemm_entry!("vnni_gemm_u8s8_6x64", avx512, 6, 4, 64),
-    gemm_entry!("vnni_gemm_u8s8_8x48", avx512, 8, 3, 48),
-    gemm_entry!("vnni_gemm_u8s8_8x32", avx512, 8, 2, 32),
-    gemm_entry!("vnni_gemm_u8s8_1x128", avx512, 1, 8, 128),
-    gemm_entry!("vnni_gemm_u8s8_8x16", avx512, 8, 1, 16),
-    gemm_entry!("avxvnni_gemm_u8s8_6x16", avxvnni, 6, 2, 16),
-    gemm_entry!("avxvnni_gemm_u8s8_1x64", avxvnni, 1, 8, 64),
-    KernelEntry {
+kernel!(conv vnni_gemm_u8s8_6x64 = gemm_entry!(avx512, 6, 4, 64));
+kernel!(conv vnni_gemm_u8s8_8x48 = gemm_entry!(avx512, 8, 3, 48));
+kernel!(conv vnni_gemm_u8s8_8x32 = gemm_entry!(avx512, 8, 2, 32));
+kernel!(conv vnni_gemm_u8s8_1x128 = gemm_entry!(avx512, 1, 8, 128));
+kernel!(conv vnni_gemm_u8s8_8x16 = gemm_entry!(avx512, 8, 1, 16));
+kernel!(conv avxvnni_gemm_u8s8_6x16 = gemm_entry!(avxvnni, 6, 2, 16));
+kernel!(conv avxvnni_gemm_u8s8_1x64 = gemm_entry!(avxvnni, 1, 8, 64));
+kernel!(
+    conv vnni_dw_u8s8_64 = KernelEntry {
         abi_version: BACKEND_ABI_VERSION,
         backend: NAME,
-        name: "vnni_dw_u8s8_64",
+        name: "",
         class: KernelClass::Int8Depthwise,
         operands: (DType::U8, DType::I8),
         imp: KernelImpl::Depthwise(DepthwiseMicrokernel {
@@ -65,14 +71,5 @@ pub const KERNELS: &[KernelEntry] = &[
             probe: avx512::probe,
             run: avx512::depthwise::depthwise,
         }),
-    },
-];
-
-inventory::submit! { KERNELS[0] }
-inventory::submit! { KERNELS[1] }
-inventory::submit! { KERNELS[2] }
-inventory::submit! { KERNELS[3] }
-inventory::submit! { KERNELS[4] }
-inventory::submit! { KERNELS[5] }
-inventory::submit! { KERNELS[6] }
-inventory::submit! { KERNELS[7] }
+    }
+);

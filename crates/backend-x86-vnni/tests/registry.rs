@@ -15,6 +15,28 @@ fn descriptor_says_int8_dot_u8s8() {
     assert!(registry::problems().is_empty(), "{:?}", registry::problems());
 }
 
+/// A binary that names the crate has every kernel it declares, sorted by name (the linker
+/// keeps registrations only of crates something names; the conformance suites run inside
+/// the crate's own test build).
+#[test]
+fn registers_every_kernel() {
+    let names: Vec<&str> = registry::kernels_of("x86-vnni").iter().map(|k| k.name).collect();
+    assert_eq!(
+        names,
+        [
+            "avxvnni_gemm_u8s8_1x64",
+            "avxvnni_gemm_u8s8_6x16",
+            "vnni_dw_u8s8_64",
+            "vnni_gemm_u8s8_1x128",
+            "vnni_gemm_u8s8_6x64",
+            "vnni_gemm_u8s8_8x16",
+            "vnni_gemm_u8s8_8x32",
+            "vnni_gemm_u8s8_8x48",
+        ]
+    );
+    assert!(registry::kernels_of("x86-vnni").iter().all(|k| k.backend == "x86-vnni"));
+}
+
 /// The probes agree with the CPU: the descriptor is usable iff some variant is.
 #[test]
 fn probes_agree_with_the_cpu() {

@@ -121,7 +121,7 @@ pub enum LoweringArg {
 
 /// How the target, policy and lowering are chosen (shared by `legalize` and `run`).
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub struct SelectionArgs {
     /// The machine to plan for: host (default), TRIPLE[:CPU | :+FEATURE,…] or cuda
     #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,
@@ -150,7 +150,7 @@ pub struct LegalizeArgs {
     pub model: ModelArgs,
 
     #[command(flatten)]
-    pub plan: PlanArgs,
+    pub select: SelectionArgs,
 
     /// Print the decision table: per conv/dense the lowering, backend, int8 dot product and
     /// why; then what every other quantized op became
@@ -185,7 +185,7 @@ pub struct RunArgs {
     pub threads: usize,
 
     #[command(flatten)]
-    pub plan: PlanArgs,
+    pub select: SelectionArgs,
 
     /// Time this many runs after the warm-up runs and print the median (and minimum)
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]

@@ -18,7 +18,7 @@ mod constants;
 mod engine;
 mod load;
 mod out;
-mod plan;
+mod selection;
 
 use std::process::ExitCode;
 

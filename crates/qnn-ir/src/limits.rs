@@ -24,7 +24,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::IrError;
-use crate::graph::Graph;
 use crate::tensor::TensorType;
 
 /// Memory limits, in bytes. [`Limits::default`] is the process-wide default, which starts as
@@ -92,16 +91,21 @@ impl Limits {
         }
     }
 
-    /// Checks every value of `graph` and their total against the limits.
-    pub fn check_graph(&self, graph: &Graph) -> Result<(), IrError> {
+    /// Checks every value (name, type) of graph `graph` and their total against the limits
+    /// ([`Graph::verify_with`](crate::Graph::verify_with) passes the graph's values).
+    pub fn check_values<'a>(
+        &self,
+        graph: &str,
+        values: impl IntoIterator<Item = (&'a str, &'a TensorType)>,
+    ) -> Result<(), IrError> {
         let mut total: u64 = 0;
-        for v in &graph.values {
-            let b = self.check_type(&format!("value `{}`", v.name), &v.ty)?;
+        for (name, ty) in values {
+            let b = self.check_type(&format!("value `{name}`"), ty)?;
             total = total.saturating_add(b);
         }
         if total > self.max_graph_bytes {
             return Err(IrError::LimitExceeded {
-                what: format!("the values of graph `{}` together", graph.name),
+                what: format!("the values of graph `{graph}` together"),
                 bytes: Some(total),
                 limit: self.max_graph_bytes,
             });

@@ -22,7 +22,7 @@ impl Graph {
     /// * every node's declared output type is what inference gives for its inputs;
     /// * graph outputs exist.
     pub fn verify_with(&self, limits: &Limits) -> Result<(), IrError> {
-        limits.check_graph(self)?;
+        limits.check_values(&self.name, self.values.iter().map(|v| (v.name.as_str(), &v.ty)))?;
         let mut names = HashSet::new();
         for v in &self.values {
             if !names.insert(v.name.as_str()) {

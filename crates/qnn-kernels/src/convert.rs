@@ -4,6 +4,8 @@
 
 use qnn_ir::DType;
 
+use crate::pack::{get, put};
+
 /// Converts `n` elements of `sdt` at `src` to `ddt` at `dst`, subtracting `offset`.
 pub(crate) fn convert_run(
     src: &[u8],
@@ -38,12 +40,12 @@ pub(crate) fn convert_run(
         (DType::I16, _) => {
             for i in 0..n {
                 let v = i32::from(i16::from_le_bytes([src[2 * i], src[2 * i + 1]])) - offset;
-                crate::pack::put(dst, ddt, i, v);
+                put(dst, ddt, i, v);
             }
         }
         _ => {
             for i in 0..n {
-                crate::pack::put(dst, ddt, i, crate::indirect::get(src, sdt, i) - offset);
+                put(dst, ddt, i, get(src, sdt, i) - offset);
             }
         }
     }
@@ -65,7 +67,7 @@ pub(crate) fn fill_run(dst: &mut [u8], ddt: DType, n: usize, v: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::indirect::get;
+    use crate::pack::get;
 
     #[test]
     fn every_pair_of_types_converts_exactly() {

@@ -22,6 +22,11 @@ pub enum KernelError {
     #[error("epilogue: {0}")]
     Epilogue(String),
 
+    /// A parameter of an op outside what its kernels compute exactly: `what` names it, its
+    /// value and the rule (see [`KernelError::parameter`]).
+    #[error("{op}: {what}")]
+    Parameter { op: &'static str, what: String },
+
     #[error(
         "output channel {channel}: the accumulator can reach {value}, outside i32; split the reduction or use the reference"
     )]
@@ -41,4 +46,16 @@ pub enum KernelError {
 
     #[error("a worker thread panicked: {0}")]
     WorkerPanicked(String),
+}
+
+impl KernelError {
+    /// [`KernelError::Parameter`]: "`op`: `what` `value`: `why`".
+    pub fn parameter(
+        op: &'static str,
+        what: &str,
+        value: impl std::fmt::Display,
+        why: impl std::fmt::Display,
+    ) -> Self {
+        KernelError::Parameter { op, what: format!("{what} {value}: {why}") }
+    }
 }

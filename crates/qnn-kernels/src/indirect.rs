@@ -10,7 +10,7 @@
 use qnn_ir::DType;
 
 use crate::convert::{convert_run, fill_run};
-use crate::pack::{TapLayout, TapMode, put};
+use crate::pack::{TapLayout, TapMode, get, put};
 use crate::problem::ConvProblem;
 
 /// Where the data of the GEMM rows lives, and how to find a tap.
@@ -56,16 +56,6 @@ pub struct TapTable {
 #[inline]
 fn shifted(v: i32, offset: i32) -> i32 {
     v - offset
-}
-
-/// Reads element `i` of a little-endian `dtype` buffer.
-#[inline]
-pub(crate) fn get(buf: &[u8], dtype: DType, i: usize) -> i32 {
-    match dtype {
-        DType::U8 => i32::from(buf[i]),
-        DType::I8 => i32::from(buf[i] as i8),
-        _ => i32::from(i16::from_le_bytes([buf[2 * i], buf[2 * i + 1]])),
-    }
 }
 
 impl Source {

@@ -9,14 +9,26 @@
 //! * the drivers ([`GemmPlan`], [`DepthwisePlan`]) that split work over a [`ThreadPool`]
 //!   with results independent of the thread count; the range proof
 //!   ([`epilogue::check_accumulator_range`]) that lets every kernel work in i32;
+//! * the drivers of the kernels around convolutions: [`PoolPlan`] (max, ONNX Runtime's f32
+//!   average and the i32 window sum over NHWC windows, padding by pointer to a pad pixel,
+//!   global windows, output into a channel slice), [`ElementwisePlan`] (QLinearAdd, table
+//!   lookups built by [`lookup_table`], quantize, dequantize over chunks) and
+//!   [`TransposePlan`] (NCHW ↔ NHWC in tiles, optionally quantizing or dequantizing), each
+//!   with its kernel chosen by [`choose_pool`], [`choose_elementwise`] or [`choose_transpose`]
+//!   in a backend preference order;
 //! * the generic epilogue arithmetic ([`epilogue::lanes`]) that backends instantiate inside
 //!   their `#[target_feature]` microkernels, and x86 store helpers ([`x86`]);
-//! * portable scalar microkernels ([`portable`]) that define the ABI by example;
-//! * the conformance suite (`conformance_tests!`, feature `testing`).
+//! * scalar microkernels in plain Rust ([`scalar`]) that define the ABI by example (what
+//!   `backend-portable` registers, and the frame's own test subjects);
+//! * one declaration per kernel ([`kernel!`]: the entry, its registration and its
+//!   conformance suite), the run-time CPU feature probe of every backend ([`cpu_probe!`]);
+//! * the conformance suites (feature `testing`): `conformance_tests!` (conv, depthwise,
+//!   dense), `pool_conformance_tests!`, `elementwise_conformance_tests!`,
+//!   `transpose_conformance_tests!`, each against the reference interpreter of `qnn-ir`.
 //!
 //! The runtime's entry point is [`ConvPlan`]: plan once (checks, range proof, weight
 //! prepacking), run many times, from any number of threads, each with its own [`Scratch`].
-//! Here a 4 → 2 dense layer with raw i32 output on the portable kernels (a runtime passes
+//! Here a 4 → 2 dense layer with raw i32 output on the scalar test kernels (a runtime passes
 //! `qnn_ir::backend::registry::kernels()` instead, the kernels of the backends it links):
 //!
 //! ```
@@ -26,26 +38,50 @@
 //! let problem = ConvProblem::int8(ConvGeometry::dense(1, 4, 2), DType::U8, DType::I8, 0);
 //! let weights = [1, 2, 3, 4, -1, -2, -3, -4]; // OHWI: 2 outputs × 4 inputs
 //! let epilogue = EpilogueSpec::raw(vec![100, 0]); // per-channel constant, i32 output
-//! let plan = ConvPlan::best(&problem, &weights, &epilogue, qnn_kernels::portable::KERNELS)?;
+//! let plan = ConvPlan::best(&problem, &weights, &epilogue, qnn_kernels::scalar::KERNELS)?;
 //! let mut out = [0u8; 8];
 //! plan.run(&[1, 1, 1, 2], &mut out, &mut Scratch::new(), &ThreadPool::new(2))?;
 //! assert_eq!(i32::from_le_bytes(out[..4].try_into().unwrap()), 100 + 14);
 //! assert_eq!(i32::from_le_bytes(out[4..].try_into().unwrap()), -14);
 //! # Ok::<(), qnn_kernels::KernelError>(())
 //! ```
+//!
+//! The other plans work the same way; a 2×2 max pool of one u8 channel:
+//!
+//! ```
+//! use qnn_ir::DType;
+//! use qnn_kernels::{PoolGeometry, PoolPlan, PoolProblem, ThreadPool};
+//!
+//! let geometry = PoolGeometry { kernel: [2, 2], strides: [2, 2], ..PoolGeometry::global(1, 2, 4, 1) };
+//! let problem = PoolProblem::max(geometry, DType::U8);
+//! let entry = qnn_kernels::scalar::data_kernel("scalar_pool_max_i8").unwrap(); // i8 …
+//! assert!(PoolPlan::new(&problem, entry).is_err()); // … does not take u8 data
+//! let entry = qnn_kernels::scalar::pool_max_entry::<qnn_kernels::scalar::U8>("example");
+//! let plan = PoolPlan::new(&problem, &entry)?;
+//! let mut out = [0u8; 2];
+//! plan.run(&[1, 5, 2, 0, 3, 4, 9, 8], &mut out, &ThreadPool::new(1))?;
+//! assert_eq!(out, [5, 9]);
+//! # Ok::<(), qnn_kernels::KernelError>(())
+//! ```
 
 pub mod aligned;
 mod convert;
+pub mod declare;
 pub mod depthwise;
+pub mod elementwise;
 pub mod epilogue;
 pub mod error;
 pub mod gemm;
 pub mod indirect;
+pub mod layer;
 pub mod pack;
-pub mod plan;
-pub mod portable;
+pub mod pool;
+pub mod probe;
 pub mod problem;
+pub mod scalar;
+pub mod select;
 pub mod threads;
+pub mod transpose;
 #[cfg(target_arch = "x86_64")]
 pub mod x86;
 
@@ -54,13 +90,20 @@ pub mod testing;
 
 pub use aligned::AlignedBytes;
 pub use depthwise::DepthwisePlan;
+pub use elementwise::{
+    ElementwisePlan, ElementwiseProblem, ElementwiseSpec, choose_elementwise,
+    elementwise_applicable, lookup_table,
+};
 pub use epilogue::{EpilogueSpec, PreparedEpilogue};
 pub use error::KernelError;
 pub use gemm::GemmPlan;
+pub use layer::{ConvPlan, Scratch, applicable, choose, estimated_cost};
 pub use pack::column_sums;
-pub use plan::{ConvPlan, Scratch, applicable, choose, estimated_cost};
+pub use pool::{PoolGeometry, PoolPlan, PoolProblem, choose_pool, pool_applicable};
 pub use problem::{ConvGeometry, ConvProblem};
+pub use select::choose_in_order;
 pub use threads::ThreadPool;
+pub use transpose::{TransposePlan, TransposeProblem, choose_transpose, transpose_applicable};
 
 /// A raw output pointer shared by tasks that write disjoint parts of it.
 #[derive(Clone, Copy)]
@@ -86,8 +129,9 @@ pub(crate) fn check_len(
     if got == expected { Ok(()) } else { Err(KernelError::Length { what, expected, got }) }
 }
 
-/// Names the conformance macro needs from the crates it expands in.
+/// Names the declaration and conformance macros need from the crates they expand in.
 #[doc(hidden)]
 pub mod __private {
-    pub use qnn_ir::backend::KernelEntry;
+    pub use qnn_ir::backend::inventory;
+    pub use qnn_ir::backend::{DepthwiseArgs, KernelEntry, KernelImpl};
 }

@@ -50,6 +50,16 @@ impl TapLayout {
     }
 }
 
+/// Reads element `i` of a little-endian `dtype` buffer (u8, i8 or i16).
+#[inline]
+pub(crate) fn get(buf: &[u8], dtype: DType, i: usize) -> i32 {
+    match dtype {
+        DType::U8 => i32::from(buf[i]),
+        DType::I8 => i32::from(buf[i] as i8),
+        _ => i32::from(i16::from_le_bytes([buf[2 * i], buf[2 * i + 1]])),
+    }
+}
+
 /// Writes `v` as one element of `dtype` (u8, i8 or i16, little-endian) at `out[i]`.
 pub(crate) fn put(out: &mut [u8], dtype: DType, i: usize, v: i32) {
     match dtype {

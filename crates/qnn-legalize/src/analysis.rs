@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
+use qnn_ir::backend::ConvGeometry;
 use qnn_ir::{Conv2dAttrs, DType, Graph, Node, Op, Tensor, ValueId};
 
 use crate::error::LegalizeError;
@@ -121,7 +122,7 @@ impl QConv {
                 (dims, 0, out_shape.len() - 1)
             }
         };
-        let kvec = (0..dims.o).map(|k| k_vector(&form, &weights, k, &dims)).collect();
+        let kvec = k_vectors(&form, &weights, &dims);
         let wzp = (0..dims.o).map(|k| i64::from(kernel.zero_point_at(k))).collect();
         let has_bias = bias.is_some();
         Ok(QConv {
@@ -148,11 +149,40 @@ impl QConv {
 
     /// The weights with `f(k, w)` applied to every element of output channel `k`.
     pub fn map_weights(&self, f: impl Fn(usize, i64) -> i64) -> ArrayD<i64> {
-        let mut out = self.weights.clone();
-        for (idx, v) in out.indexed_iter_mut() {
-            *v = f(idx[self.weight_out_axis], *v);
+        // Flat, in memory order: the output channel of element `i` is `(i / inner) % o`
+        // (indexing an `IxDyn` array per element was most of the compile time of a network).
+        let w = self.weights.as_standard_layout();
+        let shape = w.shape();
+        let inner: usize = shape[self.weight_out_axis + 1..].iter().product();
+        let o = shape[self.weight_out_axis];
+        let flat: Vec<i64> = w
+            .as_slice()
+            .expect("standard layout")
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| f((i / inner.max(1)) % o.max(1), v))
+            .collect();
+        ArrayD::from_shape_vec(IxDyn(shape), flat).expect("same shape")
+    }
+
+    /// Shape and window in the frame's terms (NHWC; dense: `n` rows of K → N).
+    pub fn geometry(&self) -> ConvGeometry {
+        let d = self.dims;
+        match &self.form {
+            ConvForm::Dense => ConvGeometry::dense(d.n, d.c, d.o),
+            ConvForm::Conv2d(conv) => ConvGeometry {
+                batch: d.n,
+                in_h: d.h,
+                in_w: d.w,
+                in_c: d.c,
+                out_c: d.o,
+                kernel: [d.r, d.s],
+                strides: conv.strides,
+                padding: conv.padding,
+                dilation: conv.dilation,
+                groups: d.groups,
+            },
         }
-        out
     }
 
     /// True for depthwise convolution (one input channel per group, groups > 1).
@@ -170,26 +200,30 @@ impl QConv {
     }
 }
 
-/// Channel `k`'s weights in (r, s, c) order.
-fn k_vector(form: &ConvForm, w: &ArrayD<i64>, k: usize, d: &Dims) -> Vec<i64> {
+/// Every channel's weights in (r, s, c) order, read through the strides of the standard
+/// layout (per-element `IxDyn` indexing was most of the compile time of a network).
+fn k_vectors(form: &ConvForm, w: &ArrayD<i64>, d: &Dims) -> Vec<Vec<i64>> {
+    let w = w.as_standard_layout();
+    let flat = w.as_slice().expect("standard layout");
+    let shape = w.shape();
+    let strides: Vec<usize> = (0..shape.len()).map(|a| shape[a + 1..].iter().product()).collect();
     match form {
-        ConvForm::Dense => (0..d.c).map(|c| w[IxDyn(&[k, c])]).collect(),
+        ConvForm::Dense => (0..d.o).map(|k| flat[k * d.c..(k + 1) * d.c].to_vec()).collect(),
         ConvForm::Conv2d(conv) => {
             let axes = conv.kernel_layout.axes();
-            let mut out = Vec::with_capacity(d.k());
-            let mut idx = [0usize; 4];
-            for r in 0..d.r {
-                for s in 0..d.s {
-                    for c in 0..d.cpg() {
-                        idx[axes[0]] = k;
-                        idx[axes[1]] = c;
-                        idx[axes[2]] = r;
-                        idx[axes[3]] = s;
-                        out.push(w[IxDyn(&idx)]);
+            let [so, sc, sr, ss] = [0, 1, 2, 3].map(|i| strides[axes[i]]);
+            (0..d.o)
+                .map(|k| {
+                    let mut out = Vec::with_capacity(d.k());
+                    for r in 0..d.r {
+                        for s in 0..d.s {
+                            let base = k * so + r * sr + s * ss;
+                            out.extend((0..d.cpg()).map(|c| flat[base + c * sc]));
+                        }
                     }
-                }
-            }
-            out
+                    out
+                })
+                .collect()
         }
     }
 }

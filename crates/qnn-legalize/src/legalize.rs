@@ -1,21 +1,29 @@
-//! The pass: decide and lower every QNN op of a graph.
+//! The pass: decide and lower every QNN op of a graph, recording each decision.
 
 use qnn_ir::backend::registry;
-use qnn_ir::{Graph, Op};
+use qnn_ir::{Graph, Node, Op, ValueId};
 
 use crate::analysis::QConv;
-use crate::canonicalize::{Rewriter, bias, conv, elementwise, pool, requantize};
+use crate::canonicalize::conv::{self, Chosen};
+use crate::canonicalize::{Rewriter, bias, clip, dynamic, elementwise, pool, quantize, requantize};
 use crate::decide::Analysis;
 use crate::error::LegalizeError;
 use crate::explain::{Explanation, LoweredOp, OpReport, RangeFacts, RejectedReport};
 use crate::policy::{DecisionContext, LoweringPolicy};
+use crate::record::{ConvRecord, Record, RecordKind};
 use crate::target::Target;
 
-/// A legalized graph (core ops only) and the explanation of every decision.
+/// A legalized graph (core ops only), the explanation of every decision, and the typed
+/// record of what each source node became.
 #[derive(Debug, Clone)]
 pub struct Legalized {
+    /// The lowered graph: run unfused on the reference interpreter it is the golden result.
     pub graph: Graph,
     pub explanation: Explanation,
+    /// One per source node, in source order (a folded bias `add` is part of its conv's);
+    /// every node of `graph` belongs to exactly one. What the runtime builds its fused ops
+    /// from.
+    pub records: Vec<Record>,
 }
 
 /// Lowers every QNN op of `graph` to core ops for `target`, choosing the lowering of each
@@ -37,80 +45,84 @@ pub fn legalize(
         ops: Vec::new(),
         other_ops: Vec::new(),
     };
+    let mut records = Vec::with_capacity(graph.nodes.len());
     let mut committed = 0u64;
     for (i, node) in graph.nodes.iter().enumerate() {
         if folded_adds.contains(&i) {
             continue;
         }
         let out_name = graph.value(node.output).name.clone();
-        match &node.op {
+        let (out_src, y, kind) = match &node.op {
             Op::QnnConv2d { .. } | Op::QnnDense { .. } => {
                 let fold = folds.get(&i);
-                let (out_src, out_name) = match fold {
-                    Some(f) => {
-                        let add_out = graph.nodes[f.add].output;
-                        (add_out, graph.value(add_out).name.clone())
-                    }
-                    None => (node.output, out_name),
-                };
-                if graph.constant(node.inputs[1]).is_none() {
-                    // Weights computed at run time: no choice to make (see `emit_dynamic`).
-                    let bias = fold.map(|f| f.bias.clone());
-                    let y = conv::emit_dynamic(&mut rw, graph, node, bias, &out_name)?;
-                    rw.bind(out_src, y);
-                    ex.other_ops.push(LoweredOp {
-                        node: node.name.clone(),
-                        op: format!("{} (weights computed at run time)", node.op.name()),
-                        emitted: rw.take_emitted().into_iter().map(String::from).collect(),
-                    });
-                    continue;
-                }
-                let q = QConv::from_node(graph, node, fold.map(|f| f.bias.clone()))?;
-                let (report, y) = lower_conv(&mut rw, &q, target, policy, committed, &out_name)?;
-                committed += if report.lowering == crate::Lowering::Int16Upcast {
-                    report.weight_bytes_int16
+                let bias = fold.map(|f| f.bias.clone());
+                // The lowering's result stands for the folded bias add's output, if any.
+                let out_src = fold.map_or(node.output, |f| graph.nodes[f.add].output);
+                let out_name = graph.value(out_src).name.clone();
+                let (y, record) = if graph.constant(node.inputs[1]).is_none() {
+                    // Weights computed at run time: no choice to make (see `dynamic`).
+                    let (y, r) = dynamic::emit_dynamic(&mut rw, graph, node, bias, &out_name)?;
+                    let op = format!("{} (weights computed at run time)", node.op.name());
+                    explain_other(&mut ex, &rw, node, op);
+                    (y, r)
                 } else {
-                    report.weight_bytes_int8
+                    let q = QConv::from_node(graph, node, bias)?;
+                    let (report, y, r) =
+                        lower_conv(&mut rw, &q, target, policy, committed, &out_name)?;
+                    committed += if report.lowering == crate::Lowering::Int16Upcast {
+                        report.weight_bytes_int16
+                    } else {
+                        report.weight_bytes_int8
+                    };
+                    ex.ops.push(report);
+                    (y, r)
                 };
-                rw.bind(out_src, y);
-                ex.ops.push(report);
+                (out_src, y, RecordKind::Conv(Box::new(record)))
             }
             op if op.is_qnn() => {
-                let y = match op {
-                    Op::QnnRequantize { .. } => {
-                        requantize::lower_requantize(&mut rw, node, &out_name)?
-                    }
-                    Op::QnnQuantize { .. } => requantize::lower_quantize(&mut rw, node, &out_name)?,
-                    Op::QnnDequantize { .. } => {
-                        requantize::lower_dequantize(&mut rw, node, &out_name)?
-                    }
-                    Op::QnnClip { .. } => requantize::lower_clip(&mut rw, node, &out_name)?,
-                    Op::QnnRelu { .. } => requantize::lower_relu(&mut rw, node, &out_name)?,
-                    Op::QnnAdd { .. } => elementwise::lower_add(&mut rw, node, &out_name)?,
-                    Op::QnnMul { .. } => elementwise::lower_mul(&mut rw, node, &out_name)?,
-                    Op::QnnConcatenate { .. } => {
-                        elementwise::lower_concatenate(&mut rw, node, &out_name)?
-                    }
-                    Op::QnnAvgPool2d { .. } | Op::QnnGlobalAvgPool2d { .. } => {
-                        pool::lower_avg_pool(&mut rw, node, &out_name)?
-                    }
-                    Op::QnnMaxPool2d { .. } => pool::lower_max_pool(&mut rw, node, &out_name)?,
-                    other => unreachable!("{} is not a QNN op", other.name()),
-                };
-                rw.bind(node.output, y);
-                ex.other_ops.push(LoweredOp {
-                    node: node.name.clone(),
-                    op: op.name().into(),
-                    emitted: rw.take_emitted().into_iter().map(String::from).collect(),
-                });
+                let (y, kind) = lower_other(&mut rw, node, &out_name)?;
+                explain_other(&mut ex, &rw, node, op.name().into());
+                (node.output, y, kind)
             }
             _ => {
-                rw.copy_node(node)?;
-                rw.take_emitted();
+                let y = rw.copy_node(node)?;
+                (node.output, y, RecordKind::Core)
             }
-        }
+        };
+        rw.bind(out_src, y);
+        let nodes = rw.take_emitted();
+        records.push(Record { source: node.name.clone(), nodes, output: y, kind });
     }
-    Ok(Legalized { graph: rw.finish()?, explanation: ex })
+    Ok(Legalized { graph: rw.finish()?, explanation: ex, records })
+}
+
+/// Lowers a QNN op other than conv/dense.
+fn lower_other(
+    rw: &mut Rewriter<'_>,
+    node: &Node,
+    out: &str,
+) -> Result<(ValueId, RecordKind), LegalizeError> {
+    match &node.op {
+        Op::QnnRequantize { .. } => requantize::lower_requantize(rw, node, out),
+        Op::QnnQuantize { .. } => quantize::lower_quantize(rw, node, out),
+        Op::QnnDequantize { .. } => quantize::lower_dequantize(rw, node, out),
+        Op::QnnClip { .. } => clip::lower_clip(rw, node, out),
+        Op::QnnRelu { .. } => clip::lower_relu(rw, node, out),
+        Op::QnnAdd { .. } => elementwise::lower_add(rw, node, out),
+        Op::QnnMul { .. } => elementwise::lower_mul(rw, node, out),
+        Op::QnnConcatenate { .. } => elementwise::lower_concatenate(rw, node, out),
+        Op::QnnAvgPool2d { .. } | Op::QnnGlobalAvgPool2d { .. } => {
+            pool::lower_avg_pool(rw, node, out)
+        }
+        Op::QnnMaxPool2d { .. } => pool::lower_max_pool(rw, node, out),
+        other => unreachable!("{} is not a QNN op lowered here", other.name()),
+    }
+}
+
+/// Lists a lowered op without a decision in the explanation, with the core ops it became.
+fn explain_other(ex: &mut Explanation, rw: &Rewriter<'_>, node: &Node, op: String) {
+    let emitted = rw.op_names(&rw.since(0));
+    ex.other_ops.push(LoweredOp { node: node.name.clone(), op, emitted });
 }
 
 /// Decides and emits one conv/dense.
@@ -121,7 +133,7 @@ fn lower_conv(
     policy: &dyn LoweringPolicy,
     committed: u64,
     out: &str,
-) -> Result<(OpReport, qnn_ir::ValueId), LegalizeError> {
+) -> Result<(OpReport, ValueId, ConvRecord), LegalizeError> {
     if target.backends().is_empty() {
         let registered = registry::backends().iter().map(|d| d.name).collect::<Vec<_>>();
         return Err(LegalizeError::NoBackend {
@@ -163,10 +175,10 @@ fn lower_conv(
     let Some(c) = a.candidates.get(d.choice) else {
         return Err(refused(format!("chose candidate {} of {}", d.choice, a.candidates.len())));
     };
-    rw.take_emitted();
-    let y = match a.fold_of[d.choice] {
-        Some(i) => conv::emit_int8(rw, q, &a.folds[i].0, out)?,
-        None => conv::emit_int16(rw, q, &a.fold16, out)?,
+    let chosen = Chosen { backend: c.backend.name, int8_dot: c.int8_dot };
+    let (y, record) = match a.fold_of[d.choice] {
+        Some(i) => conv::emit_int8(rw, q, &a.folds[i].0, chosen, out)?,
+        None => conv::emit_int16(rw, q, &a.fold16, chosen, out)?,
     };
     let report = OpReport {
         node: q.node.clone(),
@@ -191,7 +203,7 @@ fn lower_conv(
             int16: a.int16_range.clone(),
             pair_sums: a.pair_facts(q),
         },
-        emitted: rw.take_emitted().into_iter().map(String::from).collect(),
+        emitted: rw.op_names(&rw.since(0)),
     };
-    Ok((report, y))
+    Ok((report, y, record))
 }

@@ -4,14 +4,15 @@
 //! integer arithmetic (ARCHITECTURE.md §4); which is faster depends on the hardware.
 //! [`legalize`] decides per op, from the target's backend descriptors and a
 //! [`LoweringPolicy`], proves the chosen form cannot overflow, lowers every QNN op to core
-//! ops, and explains each decision.
+//! ops, explains each decision, and hands each decision on as a typed [`Record`] (see
+//! [`record`]): what the runtime builds its fused kernel calls from.
 //!
 //! ```no_run
 //! use qnn_legalize::{CostModel, LegalizeError, Legalized, Target, legalize};
 //!
 //! fn lower(qnn_graph: &qnn_ir::Graph) -> Result<qnn_ir::Graph, LegalizeError> {
 //!     let target: Target = "aarch64-unknown-linux-gnu:cortex-a53".parse()?;
-//!     let Legalized { graph, explanation } = legalize(qnn_graph, &target, &CostModel::new())?;
+//!     let Legalized { graph, explanation, .. } = legalize(qnn_graph, &target, &CostModel::new())?;
 //!     println!("{explanation}"); // a table; explanation.to_json() for JSON
 //!     Ok(graph)
 //! }
@@ -36,12 +37,16 @@
 //!    optional memory budget, figures fitted on a machine: [`policy::Calibration`]), [`Forced`]
 //!    (force a lowering globally or per node); the measured policy (`qnn_tune::Measured`)
 //!    implements the same trait. [`Target::restrict_to`] forces a backend.
-//! 5. [`canonicalize`]: emission in the canonical form below; [`explain`]: the report.
+//! 5. [`canonicalize`]: emission in the canonical form below, with the op's [`ConvRecord`]
+//!    (lowering, backend, operand dtypes and shifts, folded weights and per-channel constant,
+//!    T3 zero points, the values and nodes of the chain); [`explain`]: the report.
 //!
 //! # Canonical lowered form
 //!
-//! The runtime fuses this back into one kernel call; [`pattern::match_fused_conv`] recognizes
-//! it. `x` is the data, `a` its zero point, `W` the weights, `w_k` their zero points, `K` the
+//! The runtime fuses each conv/dense chain into one kernel call from its [`ConvRecord`] (and
+//! the requantize and clip records that read its output). [`pattern::match_fused_conv`]
+//! recognizes the same form in a graph that arrives already lowered (a printed lowered graph
+//! parsed back, core ops built by hand), where there are no records. `x` is the data, `a` its zero point, `W` the weights, `w_k` their zero points, `K` the
 //! reduction length, all after dtype legalization (primes omitted). Terms that vanish are not
 //! emitted. Layouts (NCHW/NHWC, OIHW/OHWI/HWIO), groups, depthwise multipliers, strides,
 //! dilation and asymmetric padding are kept as attributes of the core op.
@@ -89,6 +94,7 @@ pub mod lowering;
 pub mod pattern;
 pub mod policy;
 pub mod range;
+pub mod record;
 pub mod signature;
 pub mod target;
 
@@ -98,5 +104,6 @@ pub use legalize::{Legalized, legalize};
 pub use lowering::Lowering;
 pub use pattern::{FusedConv, match_all, match_fused_conv};
 pub use policy::{Capability, CostModel, Forced, LoweringPolicy};
+pub use record::{ConvRecord, ConvWeights, Record, RecordKind};
 pub use signature::{OpKind, OpSignature};
 pub use target::Target;

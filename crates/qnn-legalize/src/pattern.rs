@@ -1,5 +1,7 @@
-//! Recognizing the canonical lowered form of a conv/dense (see the crate docs), so that the
-//! runtime can replace the whole chain by one fused kernel call.
+//! Recognizing the canonical lowered form of a conv/dense (see the crate docs) in a graph that
+//! arrives already lowered — a lowered graph printed and parsed back, core ops built by hand —
+//! so that the runtime can replace the chain by one fused kernel call there too. A graph
+//! legalized here needs none of this: its [`Record`](crate::Record)s say what each chain is.
 //!
 //! [`match_fused_conv`] starts at a core `conv2d`/`dense` node and collects
 //!

@@ -76,8 +76,14 @@ impl std::fmt::Display for Interval {
 
 /// Exact bound of `Σ_i w_i·x_i` over `x_i ∈ data`.
 pub fn dot_bound(weights: &[i64], data: Interval) -> Interval {
+    dot_bound_shifted(weights, 0, data)
+}
+
+/// Exact bound of `Σ_i (w_i − shift)·x_i` over `x_i ∈ data`.
+pub fn dot_bound_shifted(weights: &[i64], shift: i64, data: Interval) -> Interval {
     let (mut lo, mut hi) = (0i128, 0i128);
     for &w in weights {
+        let w = w - shift;
         let (a, b) = (w as i128 * data.lo as i128, w as i128 * data.hi as i128);
         lo += a.min(b);
         hi += a.max(b);
@@ -148,13 +154,13 @@ pub fn int8_terms(q: &QConv, f: &Int8Fold) -> Int8TermsRange {
     let window = data.scale(q.dims.k() as i64);
     let mut acc: Option<Int8TermsRange> = None;
     let mut overflow = None;
-    let i16f = Int16Fold::new(q);
     for k in 0..q.dims.o {
         let t1 = dot_bound(&f.kvec[k], data);
         let c = Interval::point(f.constant[k]);
         let t1c = t1 + c;
         let t3k = window.scale(f.wzp[k]);
-        let result = dot_bound(&i16f.kvec[k], orig).shift(q.bias[k]);
+        // The int16 lowering's weights `W_k − w_k`, without building its fold.
+        let result = dot_bound_shifted(&q.kvec[k], q.wzp[k], orig).shift(q.bias[k]);
         let mut checks =
             vec![("T1", k, t1), ("the folded constant", k, c), ("T1 + constant", k, t1c)];
         if t3 {

@@ -1,5 +1,5 @@
-//! The signature of one conv/dense: what a policy (including a later measured one, which
-//! times kernels per signature) needs to know about the op, without the graph.
+//! The signature of one conv/dense: what a policy (including `qnn_tune::Measured`, which times
+//! kernels per signature) needs to know about the op, without the graph.
 
 use serde::{Deserialize, Serialize};
 

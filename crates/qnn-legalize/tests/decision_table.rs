@@ -40,6 +40,7 @@ fn decide(target: &Target, policy: &dyn LoweringPolicy) -> Vec<(DType, DType)> {
         let f = match_fused_conv(&l.graph, i).expect("canonical form");
         assert!(f.requantize.is_some(), "{target}: requantize fused");
     }
+    records::check(&l);
     assert!(l.graph.nodes.iter().all(|n| !n.op.is_qnn()));
     operands(&l.graph)
 }
@@ -162,4 +163,35 @@ fn explanation_round_trips_through_json() {
     assert_eq!(dw.signature.kind, qnn_legalize::OpKind::DepthwiseConv2d);
     assert_eq!(dw.estimates.len(), 4);
     assert_eq!(back.other_ops.len(), 7);
+}
+
+/// The records hand each conv/dense's decision to the runtime as values: the explanation's
+/// lowering and backend, in graph order, for every named target and policy.
+#[test]
+fn records_carry_the_decisions_of_the_explanation() {
+    use qnn_legalize::RecordKind;
+    let targets =
+        ["aarch64-unknown-linux-gnu:cortex-a53", "aarch64-unknown-linux-gnu:+dotprod", "cuda"];
+    for target in targets.map(named) {
+        for policy in [&Capability as &dyn LoweringPolicy, &CostModel::new()] {
+            let l = legalize(&small_net(), &target, policy).unwrap();
+            let convs: Vec<_> = l
+                .records
+                .iter()
+                .filter_map(|r| match &r.kind {
+                    RecordKind::Conv(c) => Some((r.source.clone(), c.lowering, c.backend)),
+                    _ => None,
+                })
+                .collect();
+            let explained: Vec<_> = l
+                .explanation
+                .ops
+                .iter()
+                .map(|o| (o.node.clone(), o.lowering, Some(o.backend.as_str())))
+                .collect();
+            let convs: Vec<_> = convs.iter().map(|(n, lo, b)| (n.clone(), *lo, *b)).collect();
+            assert_eq!(convs, explained, "{target}");
+            records::check(&l);
+        }
+    }
 }

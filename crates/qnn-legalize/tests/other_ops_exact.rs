@@ -26,6 +26,7 @@ fn check_op(op: Op, inputs: Vec<Tensor>) -> Result<(), TestCaseError> {
     let l = legalize(&g, &only("x86-avx2"), &Capability)
         .map_err(|e| TestCaseError::fail(format!("legalize: {e}")))?;
     prop_assert!(l.graph.nodes.iter().all(|n| !n.op.is_qnn()));
+    records::check(&l);
     let got = reference::run(&l.graph, &inputs)
         .map_err(|e| TestCaseError::fail(format!("lowered graph: {e}\n{:?}", l.graph.nodes)))?;
     prop_assert_eq!(got, want.unwrap(), "{:?}", l.graph.nodes);

@@ -1,22 +1,19 @@
-//! The compiler: legalize → fold constants → fuse and choose kernels → NHWC layout → plan.
+//! The compiler, which runs the passes in order: legalize (`qnn-legalize`) → optimize (fold,
+//! fuse, layout) → plan (kernels, units, buffers) → program.
 
-use std::collections::HashMap;
-
+use qnn_ir::Graph;
 use qnn_ir::backend::registry;
-use qnn_ir::{Graph, Op};
 use qnn_kernels::ThreadPool;
-use qnn_legalize::{Explanation, Target, legalize, match_all};
+use qnn_legalize::{Explanation, Record, Target, legalize};
 
-use crate::backend_portable;
 use crate::error::RuntimeError;
 use crate::model::CompiledModel;
-use crate::optimize::{fold::fold_constants, fuse::conv_spec, layout::to_nhwc};
+use crate::optimize::optimize;
 use crate::options::CompileOptions;
 use crate::plan::device::{DeviceMode, is_device_backend};
-use crate::plan::kernels::choose_kernel;
 use crate::plan::plan;
 use crate::plan::report::PlanReport;
-use crate::program::{ConvStep, Program};
+use crate::program;
 
 /// Compiles graphs for this machine with fixed [`CompileOptions`].
 ///
@@ -96,12 +93,13 @@ impl Compiler {
     ) -> Result<CompiledModel, RuntimeError> {
         let policy = self.options.effective_policy();
         let l = legalize(g, target, policy.as_ref())?;
-        let hints = backend_hints(g, &l.explanation);
-        self.build(&l.graph, target, Some(l.explanation), &hints, mode)
+        self.build(&l.graph, Some(&l.records), target, Some(l.explanation), mode)
     }
 
     /// Compiles a graph that is already legalized (core ops only), e.g. one legalized for
-    /// inspection first. Fused convs take the kernels of the target's backends by priority.
+    /// inspection first. Its conv/dense chains are recognized in the graph (there are no
+    /// records of the legalizer's decisions) and take the kernels of the target's backends by
+    /// priority.
     pub fn compile_lowered(&self, g: &Graph) -> Result<CompiledModel, RuntimeError> {
         if let Some(n) = g.nodes.iter().find(|n| n.op.is_qnn()) {
             return Err(RuntimeError::NotLowered { node: n.name.clone(), op: n.op.name().into() });
@@ -109,75 +107,43 @@ impl Compiler {
         g.verify_with(&self.options.limits)?;
         let target = self.target()?;
         require_devices(&target)?;
-        self.build(g, &target, None, &HashMap::new(), DeviceMode::Prepare)
+        self.build(g, None, &target, None, DeviceMode::Prepare)
     }
 
+    /// optimize → plan → program, for a lowered graph and the legalizer's `records` of it.
     fn build(
         &self,
         lowered: &Graph,
+        records: Option<&[Record]>,
         target: &Target,
         explanation: Option<Explanation>,
-        hints: &HashMap<String, String>,
         mode: DeviceMode,
     ) -> Result<CompiledModel, RuntimeError> {
-        let g = fold_constants(lowered)?;
-        let mut order: Vec<&str> = target.backends().iter().map(|d| d.name).collect();
-        if !order.contains(&backend_portable::NAME) {
-            order.push(backend_portable::NAME);
+        let mut backends: Vec<&str> = target.backends().iter().map(|d| d.name).collect();
+        if !backends.contains(&crate::PORTABLE_BACKEND) {
+            backends.push(crate::PORTABLE_BACKEND);
         }
-        let mut convs = Vec::new();
-        let mut notes = HashMap::new();
-        for f in match_all(&g) {
-            let conv_name = &g.nodes[f.conv_node].name;
-            let spec = match conv_spec(&g, &f) {
-                Ok(s) => s,
-                Err(why) => {
-                    notes.insert(f.conv_node, format!("not fused: {why}"));
-                    continue;
-                }
-            };
-            let mut pref: Vec<&str> = Vec::with_capacity(order.len() + 1);
-            if let Some(h) = hints.get(conv_name)
-                && order.contains(&h.as_str())
-            {
-                pref.push(h);
-            }
-            for &b in &order {
-                if !pref.contains(&b) {
-                    pref.push(b);
-                }
-            }
-            match choose_kernel(&spec, &pref, mode) {
-                Ok(chosen) => convs.push(ConvStep { spec, chosen }),
-                Err(why) => {
-                    notes.insert(f.conv_node, format!("no kernel, runs unfused: {why}"));
-                }
-            }
-        }
-        let program = to_nhwc(Program::build(&g, convs, &notes)?)?;
-        let planned = plan(program, &self.options.limits)?;
+        let dataflow = optimize(lowered, records)?;
+        let planned = plan(dataflow, &backends, mode, &self.options.limits)?;
+        let (program, steps) = program::build(planned)?;
         let report = PlanReport {
-            model: g.name.clone(),
+            model: lowered.name.clone(),
             target: target.name().to_string(),
             policy: explanation.as_ref().map_or_else(
                 || "none (compiled from a lowered graph)".into(),
                 |e| e.policy.clone(),
             ),
             forced_backend: self.options.backend.clone(),
-            backends: order.iter().map(|s| s.to_string()).collect(),
+            backends: backends.iter().map(|s| s.to_string()).collect(),
             threads: self.options.threads.max(1),
-            steps: planned.reports,
-            arena_bytes: planned.arena_bytes,
-            constant_bytes: planned.consts.iter().map(Vec::len).sum(),
+            steps,
+            arena_bytes: program.arena_bytes,
+            constant_bytes: program.consts.iter().map(Vec::len).sum(),
             legalization: explanation,
         };
         Ok(CompiledModel {
-            name: g.name.clone(),
-            steps: planned.steps,
-            consts: planned.consts,
-            inputs: planned.inputs,
-            outputs: planned.outputs,
-            arena_bytes: planned.arena_bytes,
+            name: lowered.name.clone(),
+            program,
             pool: ThreadPool::new(self.options.threads.max(1)),
             report,
         })
@@ -199,25 +165,4 @@ fn require_devices(target: &Target) -> Result<(), RuntimeError> {
         }
     }
     Ok(())
-}
-
-/// Lowered conv node name → the backend the legalizer chose for it. The lowering names its
-/// conv `NODE.t1` / `NODE.acc`, or gives it the QNN op's output name (or its folded bias
-/// add's) when the conv is the lowering's last node.
-fn backend_hints(g: &Graph, e: &Explanation) -> HashMap<String, String> {
-    let users = g.users();
-    let mut out = HashMap::new();
-    for r in &e.ops {
-        out.insert(format!("{}.t1", r.node), r.backend.clone());
-        out.insert(format!("{}.acc", r.node), r.backend.clone());
-        if let Some(n) = g.nodes.iter().find(|n| n.name == r.node) {
-            out.insert(g.value(n.output).name.clone(), r.backend.clone());
-            for &u in &users[n.output.index()] {
-                if g.nodes[u].op == Op::Add {
-                    out.insert(g.value(g.nodes[u].output).name.clone(), r.backend.clone());
-                }
-            }
-        }
-    }
-    out
 }

@@ -2,16 +2,28 @@
 //!
 //! ```text
 //! Graph (QNN dialect)
-//!   ── legalize(target, policy) ──►  core ops, a lowering per conv/dense, with reasons
-//!   ── fold constants ──────────►  every all-constant node evaluated once (reference)
-//!   ── fuse ────────────────────►  conv/dense + zero-point terms + bias + requantize + clamp
-//!                                   = one op; kernel chosen from the registry, weights
-//!                                   prepacked once
-//!   ── layout ──────────────────►  NHWC inside, transposes only at the graph edges
-//!   ── plan ────────────────────►  element-wise chains grouped into one fast evaluator,
-//!                                   buffers shared by liveness, a report per step
-//!   ── run ─────────────────────►  thread-parallel, reentrant (`CompiledModel: Send + Sync`)
+//!   ── legalize(target, policy) ─►  core ops, a lowering per conv/dense, with reasons, and
+//!                                    a typed record of each decision   (qnn-legalize)
+//!   ── optimize ─────────────────►  fold: every all-constant node evaluated once
+//!                                   fuse: each recorded conv/dense chain (zero-point terms,
+//!                                         bias, requantize, clamp) = one ConvSpec step;
+//!                                         each recorded pool, QLinearAdd, quantize,
+//!                                         dequantize, concatenation = one typed DataSpec
+//!                                   layout: NHWC inside, transposes only at the edges
+//!                                   edges: quantize/dequantize + transpose = one step
+//!   ── plan ─────────────────────►  kernels: a registered kernel per fused op, the
+//!                                            legalizer's backend first, weights prepacked;
+//!                                            a pool / element-wise / transpose kernel per
+//!                                            typed step
+//!                                   units: element-wise chains grouped into one program,
+//!                                          a group of one 8-bit value = one lookup kernel
+//!                                   arena: buffers shared by liveness
+//!   ── program ──────────────────►  executable steps on planned buffers, a report per step
+//!   ── execute ──────────────────►  thread-parallel, reentrant (`CompiledModel: Send + Sync`)
 //! ```
+//!
+//! One module per pass (`optimize`, `plan`, `program`, `exec`), each importing only the
+//! passes before it; [`Compiler`] runs them in order.
 //!
 //! ```
 //! use qnn_ir::{Graph, Tensor};
@@ -25,7 +37,7 @@
 //! ```
 //!
 //! **Backends.** This crate links the in-tree backends, so every user of `qnn-runtime` has
-//! them, plus its own `portable` backend (scalar kernels of the shared frame, any CPU):
+//! them, `portable` included (`backend-portable`: scalar kernels of the shared frame, any CPU):
 //! [`registered_backends`] lists them. `QNN_BACKEND=x86-avx2` (or
 //! [`CompileOptions::backend`]) restricts a compilation to one backend, with the portable
 //! kernels as its fallback; an unknown name is an error listing the registered ones. An
@@ -42,22 +54,27 @@
 //! is an error ([`RuntimeError::DeviceUnavailable`]), never a quiet CPU fallback;
 //! [`Compiler::plan`] shows that target's plan without a device.
 //!
-//! **Exactness.** Whatever runs a step — a registered kernel, a fast implementation here, or
-//! the reference interpreter — the outputs equal `qnn_ir::reference::run` on the original
-//! graph bit for bit, and an integer overflow the reference reports is reported too.
+//! **Exactness.** Whatever runs a step — a registered kernel, a portable implementation here
+//! (element-wise groups no kernel kind covers, data movement, reductions), or the reference
+//! interpreter — the outputs equal `qnn_ir::reference::run` on the original graph bit for
+//! bit, and an integer overflow the reference reports is reported too. Every kernel lives in
+//! a backend crate: this crate holds no ISA code.
 
 // The in-tree backends, named so that the linker keeps their registrations in every binary
 // that uses the runtime (ARCHITECTURE.md §5). Each registers its descriptor everywhere it
 // compiles (the Arm ones on every host, so that Arm targets can be planned from anywhere)
 // and its kernels on its own architecture. The CUDA crate registers its descriptor and
-// device kernels everywhere; they run where its probe finds a GPU.
+// device kernels everywhere; they run where its probe finds a GPU. `portable` runs anywhere:
+// the fallback of every compilation.
 use backend_arm_dotprod as _;
 use backend_arm_neon as _;
 use backend_cuda_dp4a as _;
+use backend_portable as _;
 use backend_x86_avx2 as _;
 use backend_x86_vnni as _;
 
-mod backend_portable;
+mod broadcast;
+mod byte_function;
 mod compiler;
 mod error;
 mod exec;

@@ -1,14 +1,14 @@
 //! A compiled model: immutable, `Send + Sync`, runnable from several threads at once.
 
-use std::ops::Range;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qnn_ir::{Tensor, TensorType};
 use qnn_kernels::{Scratch, ThreadPool};
 
 use crate::error::RuntimeError;
-use crate::exec::{Buf, ExecStep, tensors};
+use crate::exec;
 use crate::plan::report::PlanReport;
+use crate::program::Program;
 
 /// A graph compiled for this machine. Running it never mutates it: every run works in its
 /// own [`Workspace`] (activation arena and kernel scratch), so one model can serve any number
@@ -18,11 +18,7 @@ use crate::plan::report::PlanReport;
 #[derive(Debug)]
 pub struct CompiledModel {
     pub(crate) name: String,
-    pub(crate) steps: Vec<ExecStep>,
-    pub(crate) consts: Vec<Vec<u8>>,
-    pub(crate) inputs: Vec<(String, TensorType, Range<usize>)>,
-    pub(crate) outputs: Vec<(TensorType, Buf)>,
-    pub(crate) arena_bytes: usize,
+    pub(crate) program: Program,
     pub(crate) pool: ThreadPool,
     pub(crate) report: PlanReport,
 }
@@ -69,7 +65,7 @@ impl CompiledModel {
         ws: &mut Workspace,
         inputs: &[Tensor],
     ) -> Result<(Vec<Tensor>, Vec<Duration>), RuntimeError> {
-        let mut times = Vec::with_capacity(self.steps.len());
+        let mut times = Vec::with_capacity(self.program.steps.len());
         let out = self.run_timed(ws, inputs, Some(&mut times))?;
         Ok((out, times))
     }
@@ -78,43 +74,29 @@ impl CompiledModel {
         &self,
         ws: &mut Workspace,
         inputs: &[Tensor],
-        mut times: Option<&mut Vec<Duration>>,
+        times: Option<&mut Vec<Duration>>,
     ) -> Result<Vec<Tensor>, RuntimeError> {
         self.check_inputs(inputs)?;
-        let arena = aligned(&mut ws.arena, self.arena_bytes);
-        let scratch = &mut ws.scratch;
-        for ((_, _, r), t) in self.inputs.iter().zip(inputs) {
-            tensors::write_bytes(t, &mut arena[r.clone()]);
-        }
-        for step in &self.steps {
-            let start = times.is_some().then(Instant::now);
-            step.run(arena, &self.consts, scratch, &self.pool)?;
-            if let (Some(t), Some(s)) = (times.as_deref_mut(), start) {
-                t.push(s.elapsed());
-            }
-        }
-        self.outputs
-            .iter()
-            .map(|(ty, b)| {
-                let bytes = match b {
-                    Buf::Arena(r) => &arena[r.clone()],
-                    Buf::Const(i) => self.consts[*i].as_slice(),
-                };
-                tensors::from_bytes(ty, bytes)
-            })
-            .collect()
+        let arena = aligned(&mut ws.arena, self.program.arena_bytes);
+        exec::run(&self.program, arena, &mut ws.scratch, &self.pool, inputs, times)
     }
 
     fn check_inputs(&self, inputs: &[Tensor]) -> Result<(), RuntimeError> {
-        if inputs.len() != self.inputs.len() {
+        if inputs.len() != self.program.inputs.len() {
             return Err(RuntimeError::InputCount {
                 model: self.name.clone(),
-                expected: self.inputs.len(),
-                names: self.inputs.iter().map(|i| i.0.as_str()).collect::<Vec<_>>().join(", "),
+                expected: self.program.inputs.len(),
+                names: self
+                    .program
+                    .inputs
+                    .iter()
+                    .map(|i| i.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 got: inputs.len(),
             });
         }
-        for (index, ((name, ty, _), t)) in self.inputs.iter().zip(inputs).enumerate() {
+        for (index, ((name, ty, _), t)) in self.program.inputs.iter().zip(inputs).enumerate() {
             if t.dtype() != ty.dtype {
                 return Err(RuntimeError::InputDType {
                     index,
@@ -147,16 +129,16 @@ impl CompiledModel {
 
     /// The graph inputs: names and types.
     pub fn inputs(&self) -> Vec<(String, TensorType)> {
-        self.inputs.iter().map(|(n, t, _)| (n.clone(), t.clone())).collect()
+        self.program.inputs.iter().map(|(n, t, _)| (n.clone(), t.clone())).collect()
     }
 
     /// The output types.
     pub fn outputs(&self) -> Vec<TensorType> {
-        self.outputs.iter().map(|(t, _)| t.clone()).collect()
+        self.program.outputs.iter().map(|(t, _)| t.clone()).collect()
     }
 
     /// Bytes of one run's activation arena.
     pub fn arena_bytes(&self) -> usize {
-        self.arena_bytes
+        self.program.arena_bytes
     }
 }

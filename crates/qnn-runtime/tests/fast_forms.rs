@@ -1,23 +1,45 @@
-//! The whole-group forms (one loop for the float qnn.add lowering, one for quantize) against
-//! the reference on every operand pair and on rounding ties: random data rarely lands on a
-//! tie, where a multiply-then-add instead of the fused multiply-add, or a multiply by the
-//! reciprocal instead of the division, would round differently.
+//! The float qnn.add lowering (ONNX Runtime's QLinearAdd) and quantize — on a registered
+//! kernel where the backends have one for the operands, else as a whole-group loop of the
+//! element-wise evaluator — against the reference on every operand pair and on rounding
+//! ties: random data rarely lands on a tie, where a multiply-then-add instead of the fused
+//! multiply-add, or a multiply by the reciprocal instead of the division, would round
+//! differently.
 
 mod common;
 
 use common::config;
 use proptest::prelude::*;
 use qnn_ir::*;
-use qnn_runtime::{CompileOptions, Compiler};
+use qnn_runtime::{CompileOptions, Compiler, Exec};
 
-/// The compiled run; `form`: the whole-group form the plan must use (`None`: the general
-/// evaluator).
-fn compiled(g: &Graph, inputs: &[Tensor], form: Option<&str>) -> Vec<Tensor> {
+/// How the plan must run the op.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    /// A step on a registered kernel computing this (`qlinear-add`, `quantize`).
+    Kernel(&'static str),
+    /// The whole-group loop of the element-wise evaluator of this name.
+    Loop(&'static str),
+    /// The general evaluator.
+    General,
+}
+
+/// The compiled run, checked to use `form`.
+fn compiled(g: &Graph, inputs: &[Tensor], form: Form) -> Vec<Tensor> {
     let m = Compiler::new(CompileOptions::new().threads(2)).compile(g).unwrap();
-    let forms: Vec<&str> = m.report().steps.iter().map(|s| s.op.as_str()).collect();
+    let r = m.report();
+    let forms: Vec<&str> = r.steps.iter().map(|s| s.op.as_str()).collect();
     match form {
-        Some(f) => assert!(forms.iter().any(|s| s.contains(&format!("one {f} loop"))), "{forms:?}"),
-        None => assert!(forms.iter().all(|s| !s.contains("loop")), "{forms:?}"),
+        Form::Kernel(f) => assert!(
+            r.steps.iter().any(|s| s.exec == Exec::DataKernel && s.op == f && s.kernel.is_some()),
+            "{r}"
+        ),
+        Form::Loop(f) => {
+            assert!(forms.iter().any(|s| s.contains(&format!("one {f} loop"))), "{forms:?}")
+        }
+        Form::General => assert!(
+            forms.iter().all(|s| !s.contains("loop")) && r.count(Exec::DataKernel) == 0,
+            "{forms:?}"
+        ),
     }
     m.run(inputs).unwrap()
 }
@@ -60,11 +82,10 @@ fn qlinear_add_on_every_operand_pair() {
             let (a, b) = all_pairs(da, db);
             let inputs = [a, b];
             let want = reference::run(&g, &inputs).unwrap();
-            assert_eq!(
-                compiled(&g, &inputs, Some("qlinear-add")),
-                want,
-                "{da}×{db} {l:?} {r:?} {o:?}"
-            );
+            // The kernels add operands of one dtype; mixed ones run as the evaluator's loop.
+            let form =
+                if da == db { Form::Kernel("qlinear-add") } else { Form::Loop("qlinear-add") };
+            assert_eq!(compiled(&g, &inputs, form), want, "{da}×{db} {l:?} {r:?} {o:?}");
         }
     }
 }
@@ -85,7 +106,7 @@ fn qlinear_add_broadcast_on_every_operand_pair() {
     let g = b.finish().unwrap();
     let a = common::tensor(DType::U8, &[256, 256], (0..65536).map(|i| i / 256).collect());
     let inputs = [a, common::tensor(DType::U8, &[256], (0..256).collect())];
-    assert_eq!(compiled(&g, &inputs, None), reference::run(&g, &inputs).unwrap());
+    assert_eq!(compiled(&g, &inputs, Form::General), reference::run(&g, &inputs).unwrap());
 }
 
 proptest! {
@@ -100,7 +121,7 @@ proptest! {
         let g = qadd(DType::U8, DType::U8, q(sa, za), q(sb, zb), q(so, zo));
         let (a, b) = all_pairs(DType::U8, DType::U8);
         let inputs = [a, b];
-        prop_assert_eq!(compiled(&g, &inputs, Some("qlinear-add")), reference::run(&g, &inputs).unwrap());
+        prop_assert_eq!(compiled(&g, &inputs, Form::Kernel("qlinear-add")), reference::run(&g, &inputs).unwrap());
     }
 
     /// Quantize on the values that decide rounding: exact ties `(k + ½)·s`, their
@@ -121,6 +142,6 @@ proptest! {
         b.output(y);
         let g = b.finish().unwrap();
         let inputs = [Tensor::from_vec(&[n], v).unwrap()];
-        prop_assert_eq!(compiled(&g, &inputs, Some("quantize")), reference::run(&g, &inputs).unwrap());
+        prop_assert_eq!(compiled(&g, &inputs, Form::Kernel("quantize")), reference::run(&g, &inputs).unwrap());
     }
 }

@@ -81,6 +81,51 @@ pub fn cpu(args: &BenchArgs, execution: &Execution) -> Option<String> {
     }
 }
 
+/// Where `cargo xtask bench --networks` writes.
+pub const NETWORKS_OUT: &str = "target/qnn-bench/networks";
+
+/// The steps of `cargo xtask bench --networks`: generate the suite (its script sets up the
+/// pinned Python environment on first use), build `qnn` and `peaks` in release, then time the
+/// engines alternately (`benches/networks/bench_networks.py`, which measures the peaks in the
+/// same run).
+pub fn networks_plan(args: &BenchArgs) -> Vec<Step> {
+    let mut bench = Cmd::new("python3").args([
+        "benches/networks/bench_networks.py",
+        "--qnn",
+        "target/release/qnn",
+        "--peaks-bin",
+        "target/release/peaks",
+        "--out",
+        NETWORKS_OUT,
+    ]);
+    if args.quick {
+        bench = bench.args(["--rounds", "2", "--runs", "10"]);
+    }
+    bench = bench.args(args.rest.iter().cloned());
+    vec![
+        Step::run(
+            "networks: generate the suite (benches/networks/generate.py)",
+            Cmd::new("python3").arg("benches/networks/generate.py"),
+        ),
+        Step::run(
+            "networks: build qnn and peaks (release)",
+            Cmd::new("cargo").args([
+                "build",
+                "--release",
+                "-p",
+                "qnn-cli",
+                "-p",
+                "qnn-benches",
+                "--bin",
+                "qnn",
+                "--bin",
+                "peaks",
+            ]),
+        ),
+        Step::run("networks: qnn, ONNX Runtime and OpenVINO alternating", bench),
+    ]
+}
+
 /// The steps of `cargo xtask bench` (without `--no-run`).
 pub fn plan(args: &BenchArgs, facts: &Facts) -> Vec<Step> {
     let triple = args.target.clone().unwrap_or_else(|| facts.host.clone());
@@ -233,6 +278,13 @@ fn no_run(triple: &str, execution: &Execution) -> Result<bool> {
 
 /// Runs `cargo xtask bench`; true when it passed.
 pub fn run(args: &BenchArgs) -> Result<bool> {
+    if args.networks {
+        let records = steps::run_all("cargo xtask bench --networks", &networks_plan(args));
+        if steps::all_passed(&records) {
+            println!("==> results: {NETWORKS_OUT}/results.md, results.json, speedup.svg");
+        }
+        return Ok(steps::all_passed(&records));
+    }
     let host = tools::host_triple()?;
     let triple = args.target.clone().unwrap_or_else(|| host.clone());
     let prefs = Prefs { no_cross: args.no_cross };
@@ -298,6 +350,27 @@ mod tests {
 
     fn facts(execution: Result<Execution, String>) -> Facts {
         Facts { host: HOST.into(), execution }
+    }
+
+    #[test]
+    fn networks_generate_build_then_bench_with_the_rest_passed_on() {
+        let args = BenchArgs {
+            networks: true,
+            quick: true,
+            rest: vec!["--nets".into(), "squeezenet".into()],
+            ..Default::default()
+        };
+        let cmds = commands(&networks_plan(&args));
+        assert_eq!(cmds.len(), 3, "{cmds:#?}");
+        assert_eq!(cmds[0], "python3 benches/networks/generate.py");
+        assert!(cmds[1].starts_with("cargo build --release -p qnn-cli -p qnn-benches"));
+        assert!(cmds[1].contains("--bin peaks"), "{}", cmds[1]);
+        assert_eq!(
+            cmds[2],
+            "python3 benches/networks/bench_networks.py --qnn target/release/qnn --peaks-bin \
+             target/release/peaks --out target/qnn-bench/networks --rounds 2 --runs 10 --nets \
+             squeezenet"
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub const AARCH64_TEST_PACKAGES: &[&str] = &[
     "qnn-legalize",
     "qnn-kernels",
     "backend-template",
+    "backend-portable",
     "backend-arm-neon",
     "backend-arm-dotprod",
     // The runtime: the plan per CPU model (tests/arm_dispatch.rs) and whole graphs equal to

@@ -11,7 +11,7 @@ use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseMicrokernel, DeviceConvSpec, IndirectGemmMicrokernel,
     KernelClass, KernelEntry, KernelImpl, PanelLayout, WeightConstraint,
 };
-use qnn_kernels::portable::{self, I8};
+use qnn_kernels::scalar::{self, I8};
 use qnn_kernels::testing::Case;
 use qnn_kernels::testing::conformance::case_count;
 use qnn_kernels::testing::strategies::{Topic, cases, tail_sweep};
@@ -41,7 +41,7 @@ const GEMM_SHAPES: KernelEntry = KernelEntry {
         strip: false,
         constraint: WeightConstraint::None,
         probe: ok,
-        run: portable::gemm::<I8, I8, 1, 1, 1>,
+        run: scalar::gemm::<I8, I8, 1, 1, 1>,
     }),
 };
 
@@ -56,7 +56,7 @@ const DEPTHWISE_SHAPES: KernelEntry = KernelEntry {
         kr: 4,
         packed: (DType::I8, DType::I8),
         probe: ok,
-        run: portable::depthwise::<I8, I8, 16, 4>,
+        run: scalar::depthwise::<I8, I8, 16, 4>,
     }),
 };
 
@@ -73,7 +73,7 @@ const GEMM_SWEEP_SHAPES: KernelEntry = KernelEntry {
         strip: false,
         constraint: WeightConstraint::None,
         probe: ok,
-        run: portable::gemm::<I8, I8, 1, 1, 1>,
+        run: scalar::gemm::<I8, I8, 1, 1, 1>,
     }),
     ..GEMM_SHAPES
 };

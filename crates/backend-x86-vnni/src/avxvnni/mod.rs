@@ -5,17 +5,5 @@ pub mod gemm;
 
 /// The CPU features every kernel of this module is compiled for.
 pub fn probe() -> Result<(), String> {
-    let missing: Vec<&str> = [
-        ("avx2", std::arch::is_x86_feature_detected!("avx2")),
-        ("avxvnni", std::arch::is_x86_feature_detected!("avxvnni")),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(f, _)| f)
-    .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("the CPU lacks {} (AVX-VNNI kernels)", missing.join(", ")))
-    }
+    qnn_kernels::cpu_probe!(x86_64, "x86-vnni", "AVX-VNNI kernels": "avx2", "avxvnni")
 }

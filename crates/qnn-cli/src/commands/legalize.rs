@@ -6,13 +6,15 @@ use qnn_legalize::legalize;
 use crate::cli::{Emit, LegalizeArgs};
 use crate::load;
 use crate::out::{out, outln};
-use crate::plan;
+use crate::selection;
 
 pub fn run(args: &LegalizeArgs) -> Result<()> {
     let loaded = load::load(&args.model, false)?;
-    let target =
-        plan::restrict(plan::target(args.plan.target.as_deref())?, args.backend.as_deref())?;
-    let policy = plan::policy(&args.plan);
+    let target = selection::restrict(
+        selection::target(args.select.target.as_deref())?,
+        args.backend.as_deref(),
+    )?;
+    let policy = selection::policy(&args.select);
     let l = legalize(&loaded.imported.graph, &target, policy.as_ref())
         .with_context(|| format!("cannot legalize {} for {}", loaded.path.display(), target))?;
     let emit = args.emit.or(if args.explain { None } else { Some(Emit::Ir) });

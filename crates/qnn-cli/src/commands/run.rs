@@ -13,7 +13,7 @@ use crate::cli::{PolicyArg, RunArgs};
 use crate::engine::{self, Engine, Timing};
 use crate::load::{self, Loaded, npy_type};
 use crate::out::outln;
-use crate::plan;
+use crate::selection;
 
 pub fn run(args: &RunArgs) -> Result<()> {
     let loaded = load::load(&args.model, true)?;
@@ -24,16 +24,16 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if let Some(b) = &args.backend {
         opts = opts.backend(Some(b));
     }
-    if let Some(name) = &args.plan.target {
-        let t = plan::target(Some(name))?;
-        plan::check_runnable(&t)?;
+    if let Some(name) = &args.select.target {
+        let t = selection::target(Some(name))?;
+        selection::check_runnable(&t)?;
         opts = opts.target(t);
     }
-    opts = match args.plan.policy {
+    opts = match args.select.policy {
         PolicyArg::Capability => opts.policy(qnn_legalize::Capability),
         PolicyArg::CostModel => opts.policy(qnn_legalize::CostModel::new()),
     };
-    opts = opts.lowering(plan::lowering(args.plan.lowering));
+    opts = opts.lowering(selection::lowering(args.select.lowering));
 
     let t0 = Instant::now();
     let engine = Engine::new(&loaded.imported.graph, opts, args.reference, &model_name)?;

@@ -22,11 +22,15 @@ pub enum PoolOp {
     ///
     /// ```text
     /// sum = +0; for each cell in window order: sum += f32(x − zp_in) · scale_in
-    /// y   = clamp(rne(sum / count / scale_out + zp_out), lo, hi)     (each operation rounded to f32)
+    /// v   = rne(sum / count / scale_out + zp_out)          (each operation rounded to f32)
+    /// y   = NaN ? 0 : clamp(v, lo, hi)                      (the saturating cast's rule)
     /// ```
     ///
-    /// `x − zp_in` is the exact integer; padded cells point at a pixel of `zp_in` (they add
-    /// +0). `count` is given per output pixel ([`PoolArgs::counts`]).
+    /// `x − zp_in` is the exact integer (the product and the sum are separate roundings, not
+    /// a fused multiply-add); padded cells point at a pixel of `zp_in` (they add
+    /// +0), so `zp_in` is a value of the input dtype. `count` is given per output pixel
+    /// ([`PoolArgs::counts`]). The frame checks that both scales are finite and positive
+    /// and that `lo ≤ hi` are integers of the output dtype.
     AverageF32 {
         /// Input zero point.
         zp_in: i32,
@@ -42,7 +46,8 @@ pub enum PoolOp {
         hi: f32,
     },
     /// The exact integer sum over the cells into i32 output (the frame proves
-    /// `cells · 255 < 2^31`). Padded cells point at a pixel of the pad value.
+    /// `cells · 255 < 2^31`). Padded cells point at a pixel of the pad value (a value of the
+    /// input dtype).
     SumI32,
 }
 
@@ -50,7 +55,10 @@ pub enum PoolOp {
 ///
 /// Output pixel `p`, channel `c`: reduce `*cells[p · taps + t].add(c)` over `t < taps` (in
 /// `t` order) with [`PoolOp`], store it to element `p · out_stride + c` of `out`. Every
-/// cell pointer is valid for `channels` elements of the input dtype.
+/// cell pointer is valid for `channels` elements of the input dtype. The output dtype is
+/// the kernel entry's `operands.1`: the input's for [`PoolOp::Max`], u8 or i8 for
+/// [`PoolOp::AverageF32`], i32 for [`PoolOp::SumI32`]. (The frame may pass a block of a
+/// pixel's channels: the cell pointers and `out` then start at its first channel.)
 #[derive(Debug)]
 pub struct PoolArgs<'a> {
     /// `pixels × taps` cell pointers, pixel-major.
@@ -63,8 +71,8 @@ pub struct PoolArgs<'a> {
     pub channels: usize,
     /// First output element.
     pub out: *mut u8,
-    /// Elements between output pixels (≥ `channels`: an output may be a channel slice of a
-    /// wider tensor, such as a concatenation).
+    /// Output elements between output pixels (≥ `channels`: an output may be a channel
+    /// slice of a wider tensor, such as a concatenation).
     pub out_stride: usize,
     /// The divisor of each output pixel (`pixels` entries) for [`PoolOp::AverageF32`];
     /// empty otherwise.
@@ -97,7 +105,7 @@ impl PoolOp {
 pub struct PoolMicrokernel {
     /// The op family it computes.
     pub kind: PoolKind,
-    /// Input element type (u8 or i8).
+    /// Input element type (u8 or i8); the output's is the entry's `operands.1`.
     pub input: DType,
     /// Can this kernel run here (its ISA variant's CPU features)?
     pub probe: fn() -> Result<(), String>,
@@ -111,7 +119,8 @@ pub struct PoolMicrokernel {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ElementwiseOp<'a> {
     /// ONNX Runtime's `QLinearAdd` on 8-bit operands, in f32 (as the legalizer lowers it):
-    /// `out[i] = clamp(rne(fma(f32(a[i]), ma, fma(f32(b[i]), mb, c))), lo, hi)`.
+    /// `out[i] = clamp(rne(fma(f32(a[i]), ma, fma(f32(b[i]), mb, c))), lo, hi)`. The frame
+    /// checks that `ma`, `mb`, `c` are finite and `lo ≤ hi` integers of the output dtype.
     QLinearAdd {
         /// Multiplier of `a`.
         ma: f32,
@@ -134,7 +143,10 @@ pub enum ElementwiseOp<'a> {
         table: &'a [u8; 256],
     },
     /// ONNX Runtime's `QuantizeLinear` of f32 to 8 bits:
-    /// `out[i] = NaN ? lo : clamp(rne(a[i] / scale) + zero_point, lo, hi)`.
+    /// `out[i] = NaN ? lo : clamp(rne(a[i] / scale) + zero_point, lo, hi)`, where NaN is the
+    /// value `rne(a[i] / scale) + zero_point` (a NaN input, `0/0`, `∞/∞`); `±∞` clamps. The
+    /// zero point is an integer; `lo`, `hi` are the output dtype's bounds (the frame checks
+    /// both).
     Quantize {
         /// The scale (`/ scale`, not `· 1/scale`: the bits differ).
         scale: f32,
@@ -145,7 +157,8 @@ pub enum ElementwiseOp<'a> {
         /// The output dtype's bounds.
         hi: f32,
     },
-    /// `DequantizeLinear` of 8-bit data to f32: `out[i] = f32(a[i] − zero_point) · scale`.
+    /// `DequantizeLinear` of 8-bit data to f32: `out[i] = f32(a[i] − zero_point) · scale`
+    /// (`a[i] − zero_point` exact in i32: the frame checks the zero point).
     Dequantize {
         /// The zero point.
         zero_point: i32,
@@ -240,7 +253,8 @@ pub struct TransposeArgs<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct TransposeMicrokernel {
     /// Input and output element types: equal for [`TransposeConvert::None`] (1, 2 or 4
-    /// bytes), f32 → u8/i8 for `Quantize`, u8/i8 → f32 for `Dequantize`.
+    /// bytes; only the size matters, the frame moves any dtype of that size with it), f32 →
+    /// u8/i8 for `Quantize`, u8/i8 → f32 for `Dequantize`.
     pub dtypes: (DType, DType),
     /// Whether it converts, and how: the discriminant of [`TransposeConvert`] it accepts.
     pub converts: TransposeConvertKind,

@@ -7,7 +7,7 @@ use qnn_ir::backend::{KernelEntry, registry};
 
 use super::check_case;
 use super::strategies::{Topic, cases, tail_sweep};
-use crate::plan::applicable;
+use crate::layer::applicable;
 use crate::threads::ThreadPool;
 
 /// Property-test cases per test: `QNN_PROPTEST_CASES` when set, else `default`.

@@ -12,14 +12,17 @@
 //! shifted weights `W − w_k`, and the data with `a` subtracted in the packing (or before it).
 
 pub mod conformance;
+pub mod elementwise;
+pub mod pool;
 pub mod strategies;
+pub mod transpose;
 
 use qnn_ir::reference::eval_op;
 use qnn_ir::{Conv2dAttrs, DType, DataLayout, KernelLayout, Op, QuantParams, RequantScale, Tensor};
 
 use crate::epilogue::EpilogueSpec;
+use crate::layer::{ConvPlan, Scratch};
 use crate::pack::column_sums;
-use crate::plan::{ConvPlan, Scratch};
 use crate::problem::{ConvGeometry, ConvProblem};
 use crate::threads::ThreadPool;
 
@@ -105,7 +108,8 @@ pub fn to_bytes(values: &[i32], dtype: DType) -> Vec<u8> {
     out
 }
 
-fn tensor(shape: &[usize], dtype: DType, values: &[i32]) -> Tensor {
+/// The tensor of `shape` holding `values` as `dtype`.
+pub(crate) fn tensor(shape: &[usize], dtype: DType, values: &[i32]) -> Tensor {
     let t = match dtype {
         DType::U8 => Tensor::from_vec(shape, values.iter().map(|&v| v as u8).collect()),
         DType::I8 => Tensor::from_vec(shape, values.iter().map(|&v| v as i8).collect()),

@@ -1,12 +1,58 @@
 //! Emission of the two conv/dense lowerings in their canonical form (documented in the crate
-//! root; [`crate::pattern`] recognizes exactly this).
+//! root), each with its [`ConvRecord`]: the chosen lowering and backend, the folded weights
+//! and constants, and the nodes of the prologue and of the core op.
 
-use qnn_ir::{Conv2dAttrs, DType, DataLayout, Graph, Node, Op, Pool2dAttrs, PoolKind, ValueId};
+use qnn_ir::backend::Int8Dot;
+use qnn_ir::{Conv2dAttrs, DType, DataLayout, Op, Pool2dAttrs, PoolKind, ValueId};
 
 use super::Rewriter;
 use crate::analysis::{ConvForm, QConv};
 use crate::error::LegalizeError;
 use crate::fold::{Int8Fold, Int16Fold};
+use crate::lowering::Lowering;
+use crate::record::{ConvRecord, ConvWeights};
+
+/// What the policy chose for a conv/dense, as its record carries it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Chosen {
+    pub backend: &'static str,
+    pub int8_dot: Option<Int8Dot>,
+}
+
+/// A conv/dense record for `q` with everything common to both lowerings; the emitters fill
+/// in the rest.
+fn record(q: &QConv, lowering: Lowering, chosen: Chosen, input: ValueId) -> ConvRecord {
+    ConvRecord {
+        form: q.form.clone(),
+        geometry: q.geometry(),
+        lowering,
+        backend: Some(chosen.backend),
+        int8_dot: chosen.int8_dot,
+        operands: (q.data_dtype, q.weight_dtype),
+        data_shift: 0,
+        weight_shift: 0,
+        input,
+        input_offset: 0,
+        operand: input,
+        prologue: Vec::new(),
+        core: 0,
+        pad_value: 0,
+        weights: ConvWeights::Folded(Vec::new()),
+        channel_constant: None,
+        t3_zero_points: None,
+        bias_folded: q.has_bias,
+    }
+}
+
+/// Per-channel weight rows (the K order, `c` fastest) as OHWI values (dense: `[N, K]`).
+fn ohwi(kvec: &[Vec<i64>]) -> Vec<i32> {
+    kvec.iter().flatten().map(|&v| v as i32).collect()
+}
+
+/// `i64` values proven to fit i32 (they were emitted as an i32 constant).
+fn narrow(v: &[i64]) -> Vec<i32> {
+    v.iter().map(|&x| x as i32).collect()
+}
 
 /// The core conv/dense op on prepared operands.
 fn core_op(q: &QConv, pad_value: i64) -> Op {
@@ -37,15 +83,18 @@ pub(crate) fn emit_int8(
     rw: &mut Rewriter<'_>,
     q: &QConv,
     f: &Int8Fold,
+    chosen: Chosen,
     out: &str,
-) -> Result<ValueId, LegalizeError> {
+) -> Result<(ValueId, ConvRecord), LegalizeError> {
     let n = &q.node;
     let x = rw.value(q.data)?;
+    let mark = rw.mark();
     let x8 = if f.plan.data_shift != 0 {
         shift_data(rw, q, x, f.plan.data_shift, f.plan.data_dtype)?
     } else {
         x
     };
+    let prologue = rw.since(mark);
     let w = rw.int_constant(
         &format!("{n}.w8"),
         f.plan.weight_dtype,
@@ -56,6 +105,7 @@ pub(crate) fn emit_int8(
     let last = |is_last: bool| is_last.then_some(out);
     let mut y =
         rw.node(&format!("{n}.t1"), last(!with_c && !with_t3), core_op(q, f.a), &[x8, w])?;
+    let core = rw.producer(y);
     if with_c {
         let c = rw.int_constant(
             &format!("{n}.c"),
@@ -69,7 +119,21 @@ pub(crate) fn emit_int8(
         let t3 = emit_t3(rw, q, x8, f)?;
         y = rw.node(out, Some(out), Op::Subtract, &[y, t3])?;
     }
-    Ok(y)
+    let r = ConvRecord {
+        operands: (f.plan.data_dtype, f.plan.weight_dtype),
+        data_shift: f.plan.data_shift,
+        weight_shift: f.plan.weight_shift,
+        input_offset: f.plan.data_shift as i32,
+        operand: x8,
+        prologue,
+        core,
+        pad_value: if q.form == ConvForm::Dense { 0 } else { f.a as i32 },
+        weights: ConvWeights::Folded(ohwi(&f.kvec)),
+        channel_constant: with_c.then(|| narrow(&f.constant)),
+        t3_zero_points: with_t3.then(|| narrow(&f.wzp)),
+        ..record(q, Lowering::Int8ZeroPointTerms, chosen, x)
+    };
+    Ok((y, r))
 }
 
 /// `T3 = w'_k · Σ_{group's c, r, s} P'`:
@@ -156,7 +220,7 @@ fn window_sum_input(
 
 /// `cast(i16) → [subtract zp]`: an 8-bit operand with its zero point (when there is one)
 /// removed, exact in i16.
-fn upcast(
+pub(super) fn upcast(
     rw: &mut Rewriter<'_>,
     stem: &str,
     v: ValueId,
@@ -170,8 +234,9 @@ fn upcast(
 }
 
 /// The core conv/dense on prepared i16 operands, then `[add bias]` (a per-output-channel
-/// constant of `bias_shape`); the last node is named `out`.
-fn accumulate(
+/// constant of `bias_shape`); the last node is named `out`. Returns the result and the core
+/// node.
+pub(super) fn accumulate(
     rw: &mut Rewriter<'_>,
     n: &str,
     core: Op,
@@ -179,14 +244,15 @@ fn accumulate(
     bias: &[i64],
     bias_shape: &[usize],
     out: &str,
-) -> Result<ValueId, LegalizeError> {
+) -> Result<(ValueId, usize), LegalizeError> {
     let with_bias = bias.iter().any(|&b| b != 0);
     let y = rw.node(&format!("{n}.acc"), (!with_bias).then_some(out), core, &operands)?;
+    let core = rw.producer(y);
     if !with_bias {
-        return Ok(y);
+        return Ok((y, core));
     }
     let b = rw.int_constant(&format!("{n}.bias"), DType::I32, bias_shape, bias.to_vec())?;
-    rw.node(out, Some(out), Op::Add, &[y, b])
+    Ok((rw.node(out, Some(out), Op::Add, &[y, b])?, core))
 }
 
 /// int16 upcast: `cast(i16) → [subtract a] → conv/dense(x16, W − w) → [add bias]`.
@@ -194,100 +260,32 @@ pub(crate) fn emit_int16(
     rw: &mut Rewriter<'_>,
     q: &QConv,
     f: &Int16Fold,
+    chosen: Chosen,
     out: &str,
-) -> Result<ValueId, LegalizeError> {
+) -> Result<(ValueId, ConvRecord), LegalizeError> {
     let n = &q.node;
     let x = rw.value(q.data)?;
     let za = (q.a != 0).then(|| rw.scalar(&format!("{n}.zp"), DType::I16, q.a)).transpose()?;
+    let mark = rw.mark();
     let x16 = upcast(rw, &format!("{n}.x"), x, za)?;
+    let prologue = rw.since(mark);
     let w = rw.int_constant(
         &format!("{n}.w16"),
         DType::I16,
         &q.weight_shape,
         f.weights.iter().copied().collect(),
     )?;
-    accumulate(rw, n, core_op(q, 0), [x16, w], &q.bias, &q.channel_const_shape(), out)
-}
-
-/// Weights computed at run time (a `MatMulInteger`/`QLinearMatMul` whose B is an activation):
-/// nothing to pack, fold or prove ranges on, so the int16 upcast with both operands prepared
-/// at run time, `cast(i16) → [subtract a] ‖ cast(i16) → [subtract w_k] → conv/dense →
-/// [add bias]`. The accumulator bound takes every value of the 8-bit dtypes:
-/// `K · max|x − a| · max|w − w_k| + max|bias|` must fit in i32, else the op is refused.
-pub(crate) fn emit_dynamic(
-    rw: &mut Rewriter<'_>,
-    graph: &Graph,
-    node: &Node,
-    bias: Option<Vec<i64>>,
-    out: &str,
-) -> Result<ValueId, LegalizeError> {
-    let op_name = node.op.name();
-    let n = node.name.as_str();
-    let (core, input, kernel) = match &node.op {
-        Op::QnnConv2d { conv, input, kernel } => {
-            (Op::Conv2d { conv: conv.clone(), pad_value: 0 }, input, kernel)
-        }
-        Op::QnnDense { input, kernel } => (Op::Dense, input, kernel),
-        other => unreachable!("emit_dynamic on {}", other.name()),
+    let (y, core) =
+        accumulate(rw, n, core_op(q, 0), [x16, w], &q.bias, &q.channel_const_shape(), out)?;
+    let r = ConvRecord {
+        operands: (DType::I16, DType::I16),
+        input_offset: -(q.a as i32),
+        operand: x16,
+        prologue,
+        core,
+        weights: ConvWeights::Folded(ohwi(&f.kvec)),
+        channel_constant: q.bias.iter().any(|&b| b != 0).then(|| narrow(&q.bias)),
+        ..record(q, Lowering::Int16Upcast, chosen, x)
     };
-    let (data, w) = (node.inputs[0], node.inputs[1]);
-    let (x_ty, w_ty) = (graph.ty(data), graph.ty(w));
-    let out_shape = &graph.ty(node.output).shape;
-    // Output channels, reduction length, the kernel's output-channel axis, the output's
-    // channel axis.
-    let (o, k, w_axis, c_axis) = match &node.op {
-        Op::QnnConv2d { conv, .. } => {
-            let [o, cpg, r, s] = conv.kernel_layout.oihw(&w_ty.shape);
-            (o, cpg * r * s, conv.kernel_layout.output_axis(), conv.data_layout.channel_axis())
-        }
-        _ => (w_ty.shape[0], w_ty.shape[1], 0, out_shape.len() - 1),
-    };
-    let unsupported =
-        |what: String| LegalizeError::Unsupported { op: op_name.into(), node: n.into(), what };
-    let eight_bit = |d: DType| matches!(d, DType::U8 | DType::I8);
-    if !eight_bit(x_ty.dtype) || !eight_bit(w_ty.dtype) {
-        return Err(unsupported(format!(
-            "weights computed at run time with {} × {} operands (8-bit only)",
-            x_ty.dtype, w_ty.dtype
-        )));
-    }
-    let spread = |d: DType, zp: i64| {
-        let (lo, hi) = d.int_range().unwrap_or((0, 0));
-        (hi - zp).max(zp - lo)
-    };
-    let a = i64::from(input.zero_point_at(0));
-    let wzp: Vec<i64> = (0..o).map(|j| i64::from(kernel.zero_point_at(j))).collect();
-    let max_w = wzp.iter().map(|&z| spread(w_ty.dtype, z)).max().unwrap_or(0);
-    let bias = bias.unwrap_or_default();
-    let max_bias = bias.iter().map(|b| b.abs()).max().unwrap_or(0);
-    let bound =
-        (k as i128) * i128::from(spread(x_ty.dtype, a)) * i128::from(max_w) + i128::from(max_bias);
-    if bound > i128::from(i32::MAX) {
-        return Err(LegalizeError::Overflow {
-            op: op_name.into(),
-            node: n.into(),
-            detail: format!(
-                "weights computed at run time: K = {k} products of up to {} each (+ bias) may \
-                 reach {bound}, beyond i32",
-                spread(x_ty.dtype, a) * max_w
-            ),
-        });
-    }
-    let x = rw.value(data)?;
-    let za = (a != 0).then(|| rw.scalar(&format!("{n}.zp"), DType::I16, a)).transpose()?;
-    let x16 = upcast(rw, &format!("{n}.x"), x, za)?;
-    let wv = rw.value(w)?;
-    let z = if wzp.iter().all(|&z| z == 0) {
-        None
-    } else if wzp.iter().all(|&z| z == wzp[0]) {
-        Some(rw.scalar(&format!("{n}.wzp"), DType::I16, wzp[0])?)
-    } else {
-        let mut shape = vec![1; w_ty.shape.len()];
-        shape[w_axis] = o;
-        Some(rw.int_constant(&format!("{n}.wzp"), DType::I16, &shape, wzp)?)
-    };
-    let w16 = upcast(rw, &format!("{n}.w"), wv, z)?;
-    let mut bias_shape = vec![o];
-    bias_shape.extend(std::iter::repeat_n(1, out_shape.len() - 1 - c_axis));
-    accumulate(rw, n, core, [x16, w16], &bias, &bias_shape, out)
+    Ok((y, r))
 }

@@ -2,9 +2,12 @@
 
 use qnn_ir::{DType, Node, Op, Rounding, ValueId};
 
-use super::Rewriter;
-use super::requantize::{requant_scale, unsupported};
+use super::requantize::{requant_scale, requantize_op};
+use super::{Rewriter, unsupported};
 use crate::error::LegalizeError;
+use crate::record::{
+    AddForm, AddRecord, ConcatPart, ConcatRecord, MulRecord, RecordKind, RequantizeParams,
+};
 
 /// `qnn.add`.
 ///
@@ -21,7 +24,7 @@ pub(crate) fn lower_add(
     rw: &mut Rewriter<'_>,
     node: &Node,
     out: &str,
-) -> Result<ValueId, LegalizeError> {
+) -> Result<(ValueId, RecordKind), LegalizeError> {
     let Op::QnnAdd { lhs, rhs, output, rounding, out_dtype } = &node.op else { unreachable!() };
     let n = &node.name;
     let (sa, sb, so) = (lhs.scale[0], rhs.scale[0], output.scale[0]);
@@ -34,18 +37,21 @@ pub(crate) fn lower_add(
         if !(255.0 * (ma + mb)).is_finite() {
             return Err(unsupported(node, format!("f32 multipliers {ma:e}, {mb:e} overflow f32")));
         }
-        let c = zo as f32 - ma.mul_add(za as f32, mb * zb as f32);
+        let c_value = zo as f32 - ma.mul_add(za as f32, mb * zb as f32);
         let fa = rw.node(&format!("{n}.af"), None, Op::Cast { to: DType::F32 }, &[a])?;
         let fb = rw.node(&format!("{n}.bf"), None, Op::Cast { to: DType::F32 }, &[b])?;
         let (ra, rb) = (
             rw.f32_constant(&format!("{n}.am"), &[], vec![ma])?,
             rw.f32_constant(&format!("{n}.bm"), &[], vec![mb])?,
         );
-        let c = rw.f32_constant(&format!("{n}.c"), &[], vec![c])?;
+        let c = rw.f32_constant(&format!("{n}.c"), &[], vec![c_value])?;
         let t = rw.node(&format!("{n}.bfma"), None, Op::Fma, &[fb, rb, c])?;
         let v = rw.node(&format!("{n}.afma"), None, Op::Fma, &[fa, ra, t])?;
         let r = rw.node(&format!("{n}.round"), None, Op::Round, &[v])?;
-        return rw.node(out, Some(out), Op::Cast { to: *out_dtype }, &[r]);
+        let y = rw.node(out, Some(out), Op::Cast { to: *out_dtype }, &[r])?;
+        let form = AddForm::Float { ma, mb, c: c_value };
+        let record = AddRecord { inputs: [a, b], form, out_dtype: *out_dtype };
+        return Ok((y, RecordKind::Add(record)));
     }
     let bound = 255.0 * (ratios[0].0 + ratios[1].0) + 4.0 + f64::from(zo.unsigned_abs());
     if bound >= 2f64.powi(31) {
@@ -63,10 +69,12 @@ pub(crate) fn lower_add(
         output_zero_point: zout,
         out_dtype: DType::I32,
     };
+    let form = AddForm::Fixed { a: ma.clone(), b: mb.clone(), zero_points: [za, zb, zo] };
     let l = rw.node(&format!("{n}.a"), None, req(ma, za, 0), &[a])?;
     let r = rw.node(&format!("{n}.b"), None, req(mb, zb, zo), &[b])?;
     let s = rw.node(&format!("{n}.sum"), None, Op::Add, &[l, r])?;
-    rw.node(out, Some(out), Op::Cast { to: *out_dtype }, &[s])
+    let y = rw.node(out, Some(out), Op::Cast { to: *out_dtype }, &[s])?;
+    Ok((y, RecordKind::Add(AddRecord { inputs: [a, b], form, out_dtype: *out_dtype })))
 }
 
 /// `f32(x − zp) · m`: `cast(f32) → [subtract zp] → multiply m` (8-bit values and zero points
@@ -112,11 +120,20 @@ pub(crate) fn lower_mul(
     rw: &mut Rewriter<'_>,
     node: &Node,
     out: &str,
-) -> Result<ValueId, LegalizeError> {
+) -> Result<(ValueId, RecordKind), LegalizeError> {
     let Op::QnnMul { lhs, rhs, output, rounding, out_dtype } = &node.op else { unreachable!() };
     let n = &node.name;
     let (sa, sb, so) = (lhs.scale[0], rhs.scale[0], output.scale[0]);
     let (a, b) = (rw.value(node.inputs[0])?, rw.value(node.inputs[1])?);
+    let record = |scale| {
+        RecordKind::Mul(MulRecord {
+            inputs: [a, b],
+            zero_points: [lhs.zero_point[0], rhs.zero_point[0]],
+            scale,
+            output_zero_point: output.zero_point[0],
+            out_dtype: *out_dtype,
+        })
+    };
     let ca = centered(rw, n, "a", a, lhs.zero_point[0])?;
     let cb = centered(rw, n, "b", b, rhs.zero_point[0])?;
     let p = rw.node(&format!("{n}.product"), None, Op::Multiply, &[ca, cb])?;
@@ -131,18 +148,19 @@ pub(crate) fn lower_mul(
         let z = rw.f32_constant(&format!("{n}.zp"), &[], vec![output.zero_point[0] as f32])?;
         let v = rw.node(&format!("{n}.addzp"), None, Op::Add, &[v, z])?;
         let r = rw.node(&format!("{n}.round"), None, Op::Round, &[v])?;
-        return rw.node(out, Some(out), Op::Cast { to: *out_dtype }, &[r]);
+        let y = rw.node(out, Some(out), Op::Cast { to: *out_dtype }, &[r])?;
+        return Ok((y, record(qnn_ir::RequantScale::Float { mults: vec![m] })));
     }
     let real = f64::from(sa) * f64::from(sb) / f64::from(so);
     let scale = requant_scale(node, *rounding, &[(real, (sa * sb) / so)])?;
     let op = Op::Requantize {
-        scale,
+        scale: scale.clone(),
         axes: vec![],
         input_zero_point: 0,
         output_zero_point: output.zero_point[0],
         out_dtype: *out_dtype,
     };
-    rw.node(out, Some(out), op, &[p])
+    Ok((rw.node(out, Some(out), op, &[p])?, record(scale)))
 }
 
 /// `qnn.concatenate`: each input requantized to the output parameters (or only cast, which
@@ -154,24 +172,30 @@ pub(crate) fn lower_concatenate(
     rw: &mut Rewriter<'_>,
     node: &Node,
     out: &str,
-) -> Result<ValueId, LegalizeError> {
+) -> Result<(ValueId, RecordKind), LegalizeError> {
     let Op::QnnConcatenate { inputs, output, axis, rounding, out_dtype } = &node.op else {
         unreachable!()
     };
     let n = &node.name;
     let (so, zo) = (output.scale[0], output.zero_point[0]);
     let mut parts = Vec::with_capacity(inputs.len());
+    let mut sources = Vec::with_capacity(inputs.len());
+    let mut forms = Vec::with_capacity(inputs.len());
     for (i, (q, &v)) in inputs.iter().zip(&node.inputs).enumerate() {
         let x = rw.value(v)?;
+        sources.push(x);
         let dtype = rw.src().ty(v).dtype;
         let (si, zi) = (q.scale[0], q.zero_point[0]);
         let part = if (si, zi) == (so, zo) {
             if dtype == *out_dtype {
+                forms.push(ConcatPart::Copy);
                 x
             } else {
+                forms.push(ConcatPart::Cast);
                 rw.node(&format!("{n}.in{i}"), None, Op::Cast { to: *out_dtype }, &[x])?
             }
         } else if *rounding == Rounding::Float {
+            forms.push(ConcatPart::Float { zp_in: zi, s_in: si, s_out: so, zp_out: zo });
             let real = float_operand(rw, n, &format!("in{i}"), x, zi, si)?;
             let s = rw.f32_constant(&format!("{n}.in{i}so"), &[], vec![so])?;
             let q = rw.node(&format!("{n}.in{i}q"), None, Op::Divide, &[real, s])?;
@@ -182,16 +206,20 @@ pub(crate) fn lower_concatenate(
         } else {
             let scale =
                 requant_scale(node, *rounding, &[(f64::from(si) / f64::from(so), si / so)])?;
-            let op = Op::Requantize {
+            let params = RequantizeParams {
                 scale,
                 axes: vec![],
                 input_zero_point: zi,
                 output_zero_point: zo,
                 out_dtype: *out_dtype,
             };
-            rw.node(&format!("{n}.in{i}"), None, op, &[x])?
+            let part = rw.node(&format!("{n}.in{i}"), None, requantize_op(&params), &[x])?;
+            forms.push(ConcatPart::Requantize(params));
+            part
         };
         parts.push(part);
     }
-    rw.node(out, Some(out), Op::Concatenate { axis: *axis }, &parts)
+    let y = rw.node(out, Some(out), Op::Concatenate { axis: *axis }, &parts)?;
+    let record = ConcatRecord { inputs: sources, axis: *axis, parts: forms, out_dtype: *out_dtype };
+    Ok((y, RecordKind::Concat(record)))
 }

@@ -1,15 +1,22 @@
 //! Canonicalization: QNN ops → core integer ops, one module per op family.
 //!
-//! [`Rewriter`] rebuilds a graph node by node: graph inputs keep their names and order, core
+//! `Rewriter` rebuilds a graph node by node: graph inputs keep their names and order, core
 //! ops are copied, each QNN op is replaced by its lowering, whose last node keeps the QNN
 //! op's output name (so graph outputs keep their names) and whose other values get fresh
 //! names `NODE.part`. Constants are copied only when a kept node reads them: weights that a
-//! lowering folds disappear.
+//! lowering folds disappear. The Rewriter also counts the nodes each lowering emits, for its
+//! [`Record`](crate::record::Record).
+//!
+//! Each lowering returns the value standing for the QNN op's output and the typed
+//! [`RecordKind`](crate::record::RecordKind) of what it decided.
 
 pub(crate) mod bias;
+pub(crate) mod clip;
 pub(crate) mod conv;
+pub(crate) mod dynamic;
 pub(crate) mod elementwise;
 pub(crate) mod pool;
+pub(crate) mod quantize;
 pub(crate) mod requantize;
 
 use std::collections::HashSet;
@@ -26,8 +33,8 @@ pub(crate) struct Rewriter<'g> {
     b: GraphBuilder,
     map: Vec<Option<ValueId>>,
     taken: HashSet<String>,
-    /// Names of the ops emitted since the last [`Rewriter::take_emitted`].
-    emitted: Vec<&'static str>,
+    /// Indices of the nodes emitted since the last [`Rewriter::take_emitted`].
+    emitted: Vec<usize>,
 }
 
 impl<'g> Rewriter<'g> {
@@ -94,8 +101,9 @@ impl<'g> Rewriter<'g> {
         op: Op,
         inputs: &[ValueId],
     ) -> Result<ValueId, LegalizeError> {
-        self.emitted.push(op.name());
-        Ok(self.b.node(name, op, inputs)?)
+        let v = self.b.node(name, op, inputs)?;
+        self.emitted.push(self.b.graph().nodes.len() - 1);
+        Ok(v)
     }
 
     /// Emits `op` with a fresh name from `stem`, or named `last` when given (the lowering's
@@ -154,18 +162,41 @@ impl<'g> Rewriter<'g> {
         self.constant(stem, t)
     }
 
-    /// Copies a core node unchanged.
-    pub fn copy_node(&mut self, node: &Node) -> Result<(), LegalizeError> {
+    /// Copies a core node unchanged; returns its new output.
+    pub fn copy_node(&mut self, node: &Node) -> Result<ValueId, LegalizeError> {
         let inputs = node.inputs.iter().map(|&i| self.value(i)).collect::<Result<Vec<_>, _>>()?;
         let name = self.src.value(node.output).name.clone();
         let out = self.node_named(&name, node.op.clone(), &inputs)?;
         self.bind(node.output, out);
-        Ok(())
+        Ok(out)
     }
 
-    /// The op names emitted since the last call.
-    pub fn take_emitted(&mut self) -> Vec<&'static str> {
+    /// The nodes emitted since the last call (indices into the lowered graph).
+    pub fn take_emitted(&mut self) -> Vec<usize> {
         std::mem::take(&mut self.emitted)
+    }
+
+    /// A mark in the emitted nodes, for [`Rewriter::since`].
+    pub fn mark(&self) -> usize {
+        self.emitted.len()
+    }
+
+    /// The nodes emitted since `mark`.
+    pub fn since(&self, mark: usize) -> Vec<usize> {
+        self.emitted[mark..].to_vec()
+    }
+
+    /// The op names of lowered `nodes`, for the explanation.
+    pub fn op_names(&self, nodes: &[usize]) -> Vec<String> {
+        nodes.iter().map(|&i| self.b.graph().nodes[i].op.name().to_string()).collect()
+    }
+
+    /// The node of the lowered graph that defines `v` (a value a lowering just emitted).
+    pub fn producer(&self, v: ValueId) -> usize {
+        match self.b.graph().value(v).def {
+            ValueDef::Node(i) => i,
+            _ => unreachable!("value #{} was emitted by a node", v.0),
+        }
     }
 
     pub fn finish(mut self) -> Result<Graph, LegalizeError> {
@@ -175,4 +206,21 @@ impl<'g> Rewriter<'g> {
         }
         Ok(self.b.finish()?)
     }
+}
+
+/// The error for a form of `node` that has no exact lowering.
+pub(crate) fn unsupported(node: &Node, what: impl Into<String>) -> LegalizeError {
+    LegalizeError::Unsupported {
+        op: node.op.name().into(),
+        node: node.name.clone(),
+        what: what.into(),
+    }
+}
+
+/// Shape of a per-axis constant for a tensor of rank `rank`: `[n, 1, …, 1]` with the ones
+/// after `axis`.
+pub(crate) fn axis_shape(rank: usize, axis: usize, n: usize) -> Vec<usize> {
+    let mut s = vec![n];
+    s.extend(std::iter::repeat_n(1, rank - 1 - axis));
+    s
 }

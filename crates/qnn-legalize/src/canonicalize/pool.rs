@@ -15,10 +15,11 @@
 
 use qnn_ir::{DType, DataLayout, Node, Op, Pool2dAttrs, PoolKind, Rounding, ValueId};
 
-use super::Rewriter;
 use super::elementwise::float_operand;
-use super::requantize::{requant_scale, unsupported};
+use super::requantize::{requant_scale, requantize_op};
+use super::{Rewriter, unsupported};
 use crate::error::LegalizeError;
+use crate::record::{PoolForm, PoolRecord, RecordKind, RequantizeParams, SumForm};
 
 /// Cells of a window along one axis that fall inside the input, per output position.
 fn inside_counts(
@@ -46,7 +47,7 @@ pub(crate) fn lower_avg_pool(
     rw: &mut Rewriter<'_>,
     node: &Node,
     out: &str,
-) -> Result<ValueId, LegalizeError> {
+) -> Result<(ValueId, RecordKind), LegalizeError> {
     let (pool, count_include_pad, input, output, rounding, out_dtype, global) = match &node.op {
         Op::QnnAvgPool2d { pool, count_include_pad, input, output, rounding, out_dtype } => {
             (pool.clone(), *count_include_pad, input, output, *rounding, *out_dtype, false)
@@ -90,7 +91,16 @@ pub(crate) fn lower_avg_pool(
     };
     let x = rw.value(node.inputs[0])?;
     if rounding == Rounding::Float && !global {
-        return float_avg_pool(rw, node, out, x, &pool, &counts, [oh, ow], out_dtype);
+        let y = float_avg_pool(rw, node, out, x, &pool, &counts, [oh, ow], out_dtype)?;
+        let form = PoolForm::AverageF32 {
+            zp_in: zp,
+            s_in,
+            counts,
+            s_out,
+            zp_out: output.zero_point[0],
+            out_dtype,
+        };
+        return Ok((y, RecordKind::Pool(PoolRecord { input: x, pool, form })));
     }
     let ratios: Vec<(f64, f32)> = counts
         .iter()
@@ -104,6 +114,7 @@ pub(crate) fn lower_avg_pool(
     if i32::try_from(zp_window).is_err() {
         return Err(unsupported(node, format!("window {window} × zero point {zp} leaves i32")));
     }
+    let sum_form = if global { SumForm::Global } else { SumForm::Window { pad_value: zp } };
     let sum = if global {
         let ax = pool.layout.axes();
         let axes = if ax[2] < ax[3] { vec![ax[2], ax[3]] } else { vec![ax[3], ax[2]] };
@@ -124,14 +135,16 @@ pub(crate) fn lower_avg_pool(
     } else {
         vec![]
     };
-    let op = Op::Requantize {
+    let requantize = RequantizeParams {
         scale,
         axes,
         input_zero_point: zp_window as i32,
         output_zero_point: output.zero_point[0],
         out_dtype,
     };
-    rw.node(out, Some(out), op, &[sum])
+    let y = rw.node(out, Some(out), requantize_op(&requantize), &[sum])?;
+    let form = PoolForm::AverageFixed { sum: sum_form, requantize };
+    Ok((y, RecordKind::Pool(PoolRecord { input: x, pool, form })))
 }
 
 /// Float-mode `qnn.avg_pool2d` (ONNX Runtime's QLinearAveragePool, all in f32): the real
@@ -178,13 +191,15 @@ pub(crate) fn lower_max_pool(
     rw: &mut Rewriter<'_>,
     node: &Node,
     out: &str,
-) -> Result<ValueId, LegalizeError> {
+) -> Result<(ValueId, RecordKind), LegalizeError> {
     let Op::QnnMaxPool2d { pool } = &node.op else { unreachable!() };
     let x = rw.value(node.inputs[0])?;
-    rw.node(
+    let y = rw.node(
         out,
         Some(out),
         Op::Pool2d { kind: PoolKind::Max, pool: pool.clone(), pad_value: 0 },
         &[x],
-    )
+    )?;
+    let record = PoolRecord { input: x, pool: pool.clone(), form: PoolForm::Max };
+    Ok((y, RecordKind::Pool(record)))
 }

@@ -9,6 +9,7 @@ use qnn_legalize::{Capability, Forced, Legalized, Lowering, Target, legalize};
 
 pub mod descriptors;
 pub mod net;
+pub mod records;
 
 /// Property-test case count: `QNN_PROPTEST_CASES` when set, else `default`.
 pub fn cases(default: u32) -> u32 {
@@ -81,6 +82,7 @@ pub fn check_exact(
         "{backend} {lowering}: lowered graph differs\n{}",
         l.explanation
     );
+    records::check(&l);
     l
 }
 
@@ -105,5 +107,6 @@ pub fn check_dynamic(g: &Graph, inputs: &[Tensor]) {
         );
         let got = reference::run(&l.graph, inputs).expect("reference on the lowered graph");
         assert_eq!(got, want, "{backend}: weights at run time\n{:?}", l.graph.nodes);
+        records::check(&l);
     }
 }

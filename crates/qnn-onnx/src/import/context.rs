@@ -1,119 +1,68 @@
-//! Per-node context and the importer's helpers: reading inputs (values, constants,
-//! quantization parameters), emitting qnn nodes, and the dispatch by op type.
+//! The importer's state and toolbox: resolving ONNX names to values and constants (lazily,
+//! see [`Importer::value_of`]), reading quantization parameters, emitting qnn nodes.
 
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use qnn_ir::{DType, IrError, Op, QuantParams, Tensor, TensorType, ValueId};
+use qnn_ir::{DType, GraphBuilder, Op, QuantParams, Tensor, TensorType, ValueId};
 
-use super::{Importer, Slot, contrib, float_ops, label, linear, qdq, quantize};
-use crate::attrs::Attrs;
+use super::node::Node;
 use crate::constant::Constant;
 use crate::error::OnnxError;
+use crate::model::Model;
 use crate::onnx_type::OnnxType;
-use crate::proto::NodeProto;
 
-/// How an ONNX node was imported (for [`NodeSummary`](super::NodeSummary)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
-    /// A quantized operator (QOperator form: `QLinearConv`, `com.microsoft` ops, …).
-    QOperator,
-    /// A float op with its `DequantizeLinear` inputs and `QuantizeLinear` output folded into
-    /// one QNN op (QDQ form), or a data-movement op run on the integers with its Q/DQ dropped.
-    Qdq,
-    /// `QuantizeLinear` / `DequantizeLinear` kept as a conversion.
-    Conversion,
-    /// A float op on float values.
-    Float,
-    /// A shape or data-movement op (Reshape, Transpose, …).
-    Shape,
-    /// Folded at import time (constants, shape arithmetic, a Relu/Clip that the following
-    /// `QuantizeLinear` makes redundant).
-    Folded,
+/// What an ONNX value name stands for.
+#[derive(Debug, Clone)]
+pub(crate) enum Slot {
+    Value(ValueId),
+    Const(Rc<Constant>),
 }
 
-/// One ONNX node being imported.
-pub(crate) struct Node<'m> {
-    pub p: &'m NodeProto,
-    pub index: usize,
-    pub label: String,
-    pub attrs: Attrs<'m>,
+/// The integer source of a `DequantizeLinear` output, for the QDQ groups that read it.
+#[derive(Debug, Clone)]
+pub(crate) struct Dq {
+    /// The ONNX name of the integer tensor.
+    pub source: String,
+    pub q: QuantParams,
+    pub dtype: DType,
+    /// Index of the `DequantizeLinear` node.
+    pub node: usize,
 }
 
-impl<'m> Node<'m> {
-    pub fn new(p: &'m NodeProto, index: usize) -> Self {
-        let label = label(p, index);
-        Node { p, index, attrs: Attrs::new(p, label.clone()), label }
-    }
+/// The importer's state.
+pub(crate) struct Importer<'m> {
+    pub m: &'m Model,
+    pub b: GraphBuilder,
+    pub slots: HashMap<String, Slot>,
+    /// `DequantizeLinear` outputs not materialized yet (see [`Importer::value_of`]).
+    pub dq: HashMap<String, Rc<Dq>>,
+    /// Constants that were also materialized as graph values (still readable as constants).
+    pub consts: HashMap<String, Rc<Constant>>,
+    /// What the QDQ planner decided before anything was imported.
+    pub qdq: QdqDecisions,
+    pub consumers: HashMap<String, Vec<usize>>,
+    pub producers: HashMap<String, usize>,
+    pub graph_outputs: HashSet<String>,
+    /// qnn nodes created for each ONNX node (by node index).
+    pub created: HashMap<usize, Vec<String>>,
+    /// The ONNX node being imported.
+    pub current: usize,
+}
 
-    pub fn op(&self) -> &'m str {
-        &self.p.op_type
-    }
-
-    /// Input `i` when present (absent optional inputs have empty names).
-    pub fn input(&self, i: usize) -> Option<&'m str> {
-        self.p.input.get(i).map(String::as_str).filter(|s| !s.is_empty())
-    }
-
-    pub fn output(&self, i: usize) -> Result<&'m str, OnnxError> {
-        self.p
-            .output
-            .get(i)
-            .map(String::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| self.unsupported(format!("output {i} is missing")))
-    }
-
-    pub fn unsupported(&self, msg: impl Into<String>) -> OnnxError {
-        OnnxError::Unsupported {
-            node: self.label.clone(),
-            op_type: self.op_type(),
-            msg: msg.into(),
-        }
-    }
-
-    pub fn input_error(&self, i: usize, msg: impl Into<String>) -> OnnxError {
-        OnnxError::Input {
-            node: self.label.clone(),
-            op_type: self.op_type(),
-            index: i,
-            name: self.input(i).unwrap_or("").into(),
-            msg: msg.into(),
-        }
-    }
-
-    pub fn ir(&self, source: IrError) -> OnnxError {
-        OnnxError::Ir {
-            node: self.label.clone(),
-            op_type: self.op_type(),
-            source: Box::new(source),
-        }
-    }
-
-    /// `domain::op` for non-default domains.
-    pub fn op_type(&self) -> String {
-        match self.p.domain.as_str() {
-            "" | "ai.onnx" => self.p.op_type.clone(),
-            d => format!("{d}::{}", self.p.op_type),
-        }
-    }
-
-    /// Checks the number of inputs (counting trailing absent ones as absent) and outputs.
-    pub fn arity(&self, min: usize, max: usize, outputs: usize) -> Result<(), OnnxError> {
-        let n = self.p.input.len();
-        if n < min || n > max || (0..min).any(|i| self.input(i).is_none()) {
-            return Err(self.unsupported(format!("takes {min}..={max} inputs, got {n}")));
-        }
-        let used = self.p.output.iter().filter(|o| !o.is_empty()).count();
-        if self.p.output.len() > outputs && used > outputs {
-            return Err(self.unsupported(format!(
-                "only the first {outputs} output(s) are supported, {used} are used"
-            )));
-        }
-        if self.p.output.is_empty() {
-            return Err(self.unsupported("has no output"));
-        }
-        Ok(())
-    }
+/// Decisions of the QDQ planner.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct QdqDecisions {
+    /// Nodes whose output stands for their first input: `Relu`/`Clip` nodes the following
+    /// `QuantizeLinear` makes redundant, and the inner `DequantizeLinear → QuantizeLinear` of
+    /// a double Q/DQ pair.
+    pub removed: HashSet<usize>,
+    /// New (scale, zero point) of the outer nodes of a double Q/DQ pair.
+    pub params: std::collections::HashMap<usize, (f32, i32)>,
+    /// `QuantizeLinear` nodes folded into the group of the op before them.
+    pub absorbed: HashSet<usize>,
+    /// For each group's op: the other ONNX nodes it folded (for the summary).
+    pub fused: std::collections::HashMap<usize, Vec<usize>>,
 }
 
 impl Importer<'_> {
@@ -271,7 +220,7 @@ impl Importer<'_> {
         dtype: DType,
         axis: Option<usize>,
     ) -> Result<QuantParams, OnnxError> {
-        if let Some(&(scale, zp)) = self.plan.params.get(&n.index)
+        if let Some(&(scale, zp)) = self.qdq.params.get(&n.index)
             && matches!(n.op(), "QuantizeLinear" | "DequantizeLinear")
         {
             return Ok(QuantParams::per_tensor(scale, zp));
@@ -341,39 +290,6 @@ impl Importer<'_> {
         }
     }
 
-    /// Imports one node; `None` when it is part of a QDQ group imported with another node.
-    pub fn import_node(&mut self, i: usize, p: &NodeProto) -> Result<Option<Form>, OnnxError> {
-        let n = Node::new(p, i);
-        if self.plan.absorbed.contains(&i) {
-            return Ok(None);
-        }
-        let form = if let Some(form) = qdq::try_fuse(self, &n)? {
-            form
-        } else if self.plan.removed.contains(&i) {
-            // A Relu/Clip the following QuantizeLinear makes redundant, or the middle of a
-            // double Q/DQ pair: an alias of its input.
-            let src = n.input(0).ok_or_else(|| n.input_error(0, "is required"))?;
-            let out = n.output(0)?;
-            self.alias(src, out);
-            return Ok(Some(Form::Folded));
-        } else {
-            match p.domain.as_str() {
-                "" | "ai.onnx" => self.import_default(&n)?,
-                "com.microsoft" => {
-                    if self.m.ms_opset.is_none() {
-                        return Err(
-                            n.unsupported("the model does not import the com.microsoft domain")
-                        );
-                    }
-                    contrib::import(self, &n)?
-                }
-                d => return Err(n.unsupported(format!("domain `{d}` is not supported"))),
-            }
-        };
-        n.attrs.finish()?;
-        Ok(Some(form))
-    }
-
     /// `out` stands for the same thing as `src`.
     pub fn alias(&mut self, src: &str, out: &str) {
         if let Some(s) = self.slots.get(src).cloned() {
@@ -384,42 +300,5 @@ impl Importer<'_> {
         if let Some(c) = self.consts.get(src).cloned() {
             self.consts.insert(out.to_string(), c);
         }
-    }
-
-    fn import_default(&mut self, n: &Node<'_>) -> Result<Form, OnnxError> {
-        match n.op() {
-            "QuantizeLinear" => quantize::quantize_linear(self, n),
-            "DequantizeLinear" => quantize::dequantize_linear(self, n),
-            "QLinearConv" | "ConvInteger" => linear::conv(self, n),
-            "QLinearMatMul" | "MatMulInteger" => linear::matmul(self, n),
-            _ => float_ops::import(self, n),
-        }
-    }
-}
-
-/// Inputs of `n` the importer needs as constants (for [`Model::static_inputs`]).
-pub(crate) fn constant_inputs(n: &NodeProto) -> Vec<usize> {
-    match (n.domain.as_str(), n.op_type.as_str()) {
-        ("", "QuantizeLinear" | "DequantizeLinear") => vec![1, 2],
-        ("", "QLinearConv" | "QLinearMatMul") => vec![1, 2, 4, 5, 6, 7],
-        ("", "ConvInteger" | "MatMulInteger") => vec![2, 3],
-        ("", "Reshape" | "Squeeze" | "Unsqueeze" | "Tile" | "Expand") => vec![1],
-        ("", "Pad") => vec![1, 2, 3],
-        ("", "Clip") => vec![1, 2],
-        ("com.microsoft", "QLinearAdd" | "QLinearMul") => vec![1, 2, 4, 5, 6, 7],
-        ("com.microsoft", "QGemm") => vec![1, 2, 4, 5, 7, 8],
-        (
-            "com.microsoft",
-            "QLinearGlobalAveragePool"
-            | "QLinearAveragePool"
-            | "QLinearLeakyRelu"
-            | "QLinearSigmoid",
-        ) => vec![1, 2, 3, 4],
-        ("com.microsoft", "QLinearConcat") => {
-            let mut v = vec![0, 1];
-            v.extend((2..n.input.len()).filter(|i| (i - 2) % 3 != 0));
-            v
-        }
-        _ => vec![],
     }
 }

@@ -7,10 +7,10 @@
 
 use qnn_ir::{DType, DataLayout, Op, Pool2dAttrs, QuantParams, Rounding, Tensor, ValueId};
 
-use super::Importer;
-use super::context::{Form, Node};
+use super::context::Importer;
 use super::linear::{Operand, Out, build_matmul};
 use super::lookup::{Activation, table};
+use super::node::{Form, Node};
 use super::quantize::axis;
 use super::window::{spatial, window};
 use crate::error::OnnxError;

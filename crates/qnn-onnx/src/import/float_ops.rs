@@ -5,9 +5,9 @@
 
 use qnn_ir::{DType, DataLayout, Op, Pool2dAttrs, PoolKind, Tensor, ValueId};
 
-use super::Importer;
-use super::context::{Form, Node};
+use super::context::Importer;
 use super::folding;
+use super::node::{Form, Node};
 use super::quantize::axis;
 use super::window::{spatial, window};
 use crate::error::OnnxError;

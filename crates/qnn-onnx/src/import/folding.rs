@@ -4,8 +4,8 @@
 //! such as PyTorch's emit around `Reshape`. The target shapes of the reshaping ops are
 //! computed here too.
 
-use super::Importer;
-use super::context::{Form, Node};
+use super::context::Importer;
+use super::node::{Form, Node};
 use super::quantize::axis;
 use crate::constant::{ConstData, Constant};
 use crate::error::OnnxError;

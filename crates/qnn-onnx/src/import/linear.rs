@@ -13,8 +13,8 @@ use qnn_ir::{
     Conv2dAttrs, DType, DataLayout, KernelLayout, Op, QuantParams, Rounding, Tensor, ValueId,
 };
 
-use super::Importer;
-use super::context::{Form, Node};
+use super::context::Importer;
+use super::node::{Form, Node};
 use super::window::{spatial, window};
 use crate::error::OnnxError;
 

@@ -3,16 +3,18 @@
 //! Values are resolved lazily: an initializer stays a [`Constant`] until some op needs it as a
 //! graph value, and the output of a `DequantizeLinear` stays a note of its integer source and
 //! parameters until a float op reads it — so a QDQ group that folds into one QNN op never
-//! materializes its dequantized tensors. [`qdq::plan`] decides those groups first, the way
+//! materializes its dequantized tensors. [`qdq::decide`] decides those groups first, the way
 //! ONNX Runtime's default graph optimization does, so the imported graph computes what ORT's
 //! optimized session computes.
 
 mod context;
 mod contrib;
+mod dispatch;
 mod float_ops;
 mod folding;
 mod linear;
 mod lookup;
+mod node;
 mod qdq;
 mod quantize;
 pub(crate) mod summary;
@@ -22,15 +24,17 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use qnn_ir::limits::Limits;
-use qnn_ir::{DType, Graph, GraphBuilder, QuantParams, TensorType, ValueId};
+use qnn_ir::{Graph, GraphBuilder, TensorType};
 
 use crate::constant::Constant;
 use crate::error::OnnxError;
 use crate::model::{Dim, IoInfo, Model};
 use crate::onnx_type::OnnxType;
-use crate::proto::NodeProto;
 
-pub use context::Form;
+use context::{Importer, QdqDecisions, Slot};
+use node::label;
+
+pub use node::Form;
 pub use summary::NodeSummary;
 
 /// Options of [`Model::import`].
@@ -62,43 +66,6 @@ pub struct Imported {
     pub nodes: Vec<NodeSummary>,
 }
 
-/// What an ONNX value name stands for.
-#[derive(Debug, Clone)]
-pub(crate) enum Slot {
-    Value(ValueId),
-    Const(Rc<Constant>),
-}
-
-/// The integer source of a `DequantizeLinear` output, for the QDQ groups that read it.
-#[derive(Debug, Clone)]
-pub(crate) struct Dq {
-    /// The ONNX name of the integer tensor.
-    pub source: String,
-    pub q: QuantParams,
-    pub dtype: DType,
-    /// Index of the `DequantizeLinear` node.
-    pub node: usize,
-}
-
-/// The importer's state.
-pub(crate) struct Importer<'m> {
-    pub m: &'m Model,
-    pub b: GraphBuilder,
-    pub slots: HashMap<String, Slot>,
-    /// `DequantizeLinear` outputs not materialized yet (see [`Importer::value_of`]).
-    pub dq: HashMap<String, Rc<Dq>>,
-    /// Constants that were also materialized as graph values (still readable as constants).
-    pub consts: HashMap<String, Rc<Constant>>,
-    pub plan: qdq::Plan,
-    pub consumers: HashMap<String, Vec<usize>>,
-    pub producers: HashMap<String, usize>,
-    pub graph_outputs: HashSet<String>,
-    /// qnn nodes created for each ONNX node (by node index).
-    pub created: HashMap<usize, Vec<String>>,
-    /// The ONNX node being imported.
-    pub current: usize,
-}
-
 impl Model {
     /// Graph inputs the importer needs as constants (scales, zero points, shapes, …): bind them
     /// in [`ImportOptions::bindings`].
@@ -112,7 +79,7 @@ impl Model {
             .collect();
         let mut out = Vec::new();
         for n in &self.graph.node {
-            for i in context::constant_inputs(n) {
+            for i in dispatch::constant_inputs(n) {
                 if let Some(name) = n.input.get(i)
                     && inputs.contains(name.as_str())
                     && !out.contains(name)
@@ -135,7 +102,7 @@ impl Model {
             slots: HashMap::new(),
             dq: HashMap::new(),
             consts: HashMap::new(),
-            plan: qdq::Plan::default(),
+            qdq: QdqDecisions::default(),
             consumers: HashMap::new(),
             producers: HashMap::new(),
             graph_outputs: self.graph.output.iter().map(|o| o.name.clone()).collect(),
@@ -148,7 +115,7 @@ impl Model {
         }
         let inputs = im.graph_inputs(opts)?;
         let order = im.topological_order()?;
-        im.plan = qdq::plan(&im, &order)?;
+        im.qdq = qdq::decide(&im, &order)?;
         let mut forms = Vec::new();
         for &i in &order {
             im.current = i;
@@ -311,14 +278,5 @@ impl<'m> Importer<'m> {
             });
         }
         Ok(infos)
-    }
-}
-
-/// How errors name a node: its name, or `#index → first output` when it has none.
-pub(crate) fn label(n: &NodeProto, index: usize) -> String {
-    if n.name.is_empty() {
-        format!("#{index} → `{}`", n.output.first().map(String::as_str).unwrap_or(""))
-    } else {
-        format!("`{}`", n.name)
     }
 }

@@ -14,44 +14,27 @@
 //! * Anything else stays float between its `qnn.dequantize` and `qnn.quantize`. ORT fuses
 //!   `Softmax` into QLinearSoftmax, which is not supported: that group is refused.
 
-use std::collections::HashSet;
-
 use qnn_ir::{DType, Op, Pool2dAttrs, QuantParams, ValueId};
 
-use super::context::{Form, Node};
+use super::context::{Dq, Importer, QdqDecisions};
 use super::contrib::{
     build_avg_pool, build_binary, build_concat, build_global_avg_pool, build_lookup,
 };
 use super::float_ops::clip_bounds;
 use super::linear::{Operand, Out, build_conv, build_matmul};
 use super::lookup::Activation;
+use super::node::{Form, Node};
 use super::quantize::axis;
 use super::window::{spatial, window};
-use super::{Dq, Importer};
 use crate::error::OnnxError;
 use crate::onnx_type::OnnxType;
 
-/// Decisions of the QDQ planner.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Plan {
-    /// Nodes whose output stands for their first input: `Relu`/`Clip` nodes the following
-    /// `QuantizeLinear` makes redundant, and the inner `DequantizeLinear → QuantizeLinear` of
-    /// a double Q/DQ pair.
-    pub removed: HashSet<usize>,
-    /// New (scale, zero point) of the outer nodes of a double Q/DQ pair.
-    pub params: std::collections::HashMap<usize, (f32, i32)>,
-    /// `QuantizeLinear` nodes folded into the group of the op before them.
-    pub absorbed: HashSet<usize>,
-    /// For each group's op: the other ONNX nodes it folded (for the summary).
-    pub fused: std::collections::HashMap<usize, Vec<usize>>,
-}
-
 /// Finds the removable `Relu`/`Clip` nodes and double Q/DQ pairs (constants only, before
 /// anything is imported).
-pub(super) fn plan(im: &Importer<'_>, order: &[usize]) -> Result<Plan, OnnxError> {
-    let mut plan = Plan::default();
+pub(super) fn decide(im: &Importer<'_>, order: &[usize]) -> Result<QdqDecisions, OnnxError> {
+    let mut decided = QdqDecisions::default();
     for &i in order {
-        double_qdq(im, i, &mut plan);
+        double_qdq(im, i, &mut decided);
     }
     for &i in order {
         let p = &im.m.graph.node[i];
@@ -59,7 +42,7 @@ pub(super) fn plan(im: &Importer<'_>, order: &[usize]) -> Result<Plan, OnnxError
             continue;
         }
         let n = Node::new(p, i);
-        let Some(q) = sole_consumer(im, &n, &plan, false) else { continue };
+        let Some(q) = sole_consumer(im, &n, &decided, false) else { continue };
         let qn = Node::new(&im.m.graph.node[q], q);
         let (min, max) = if p.op_type == "Relu" {
             (0.0f32, f32::MAX)
@@ -73,9 +56,9 @@ pub(super) fn plan(im: &Importer<'_>, order: &[usize]) -> Result<Plan, OnnxError
         if f32::EPSILON < min - lower || f32::EPSILON < upper - max {
             continue;
         }
-        plan.removed.insert(i);
+        decided.removed.insert(i);
     }
-    Ok(plan)
+    Ok(decided)
 }
 
 fn clamp_f32(v: f64) -> f32 {
@@ -97,7 +80,12 @@ fn q_range(im: &Importer<'_>, qn: &Node<'_>) -> Option<(f32, f32)> {
 
 /// The only node reading `n`'s output (looking through removed Relu/Clip nodes when
 /// `through`), when that output is not a graph output and that node is a `QuantizeLinear`.
-fn sole_consumer(im: &Importer<'_>, n: &Node<'_>, plan: &Plan, through: bool) -> Option<usize> {
+fn sole_consumer(
+    im: &Importer<'_>,
+    n: &Node<'_>,
+    decided: &QdqDecisions,
+    through: bool,
+) -> Option<usize> {
     let mut value = n.p.output.first()?.clone();
     loop {
         if im.graph_outputs.contains(&value) {
@@ -109,7 +97,7 @@ fn sole_consumer(im: &Importer<'_>, n: &Node<'_>, plan: &Plan, through: bool) ->
         if p.input.iter().filter(|s| **s == value).count() != 1 {
             return None;
         }
-        if through && plan.removed.contains(&u) {
+        if through && decided.removed.contains(&u) {
             value = p.output.first()?.clone();
             continue;
         }
@@ -127,7 +115,7 @@ struct QOut {
 }
 
 fn q_out(im: &Importer<'_>, n: &Node<'_>) -> Option<QOut> {
-    let node = sole_consumer(im, n, &im.plan, true)?;
+    let node = sole_consumer(im, n, &im.qdq, true)?;
     let qn = Node::new(&im.m.graph.node[node], node);
     if qn.attrs.int("block_size").ok()?.unwrap_or(0) != 0 {
         return None;
@@ -354,13 +342,13 @@ pub(super) fn try_fuse(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Option<For
     match q {
         Some(q) => {
             let qname = out_name(&q);
-            im.plan.absorbed.insert(q.node);
+            im.qdq.absorbed.insert(q.node);
             fused.push(q.node);
             im.bind(&qname, value);
         }
         None => im.bind(n.output(0)?, value),
     }
-    im.plan.fused.insert(n.index, fused);
+    im.qdq.fused.insert(n.index, fused);
     Ok(Some(Form::Qdq))
 }
 
@@ -433,10 +421,10 @@ fn scalar_params(im: &Importer<'_>, i: usize) -> Option<(f32, i64, OnnxType)> {
 /// parameters, the middle nodes single-use) keeps only `Q1 → DQ2`, both with parameters that
 /// cover the intersection of the two real ranges:
 /// `scale = (max − min) / (q_max − q_min)`, `zp = round(q_min − min / scale)` in f32.
-fn double_qdq(im: &Importer<'_>, dq1: usize, plan: &mut Plan) {
+fn double_qdq(im: &Importer<'_>, dq1: usize, decided: &mut QdqDecisions) {
     let nodes = &im.m.graph.node;
     let is = |i: usize, op: &str| nodes[i].domain.is_empty() && nodes[i].op_type == op;
-    if !is(dq1, "DequantizeLinear") || plan.removed.contains(&dq1) {
+    if !is(dq1, "DequantizeLinear") || decided.removed.contains(&dq1) {
         return;
     }
     let Some(src) = nodes[dq1].input.first() else { return };
@@ -462,7 +450,7 @@ fn double_qdq(im: &Importer<'_>, dq1: usize, plan: &mut Plan) {
         OnnxType::INT8 => (-128, 127),
         _ => return,
     };
-    plan.removed.extend([dq1, q2]);
+    decided.removed.extend([dq1, q2]);
     let ((s1, z1, _), (s2, z2, _)) = (p1, p2);
     if z1 == z2 && (s1 - s2).abs() < 1e-20 {
         return;
@@ -473,6 +461,6 @@ fn double_qdq(im: &Importer<'_>, dq1: usize, plan: &mut Plan) {
     let zp = (lo as f32 - real_min / scale).round() as i32;
     // C++'s narrowing of the zero point to the 8-bit type.
     let zp = if lo == 0 { i32::from(zp as u8) } else { i32::from(zp as i8) };
-    plan.params.insert(q1, (scale, zp));
-    plan.params.insert(dq2, (scale, zp));
+    decided.params.insert(q1, (scale, zp));
+    decided.params.insert(dq2, (scale, zp));
 }

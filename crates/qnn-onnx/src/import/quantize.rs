@@ -8,8 +8,8 @@ use std::rc::Rc;
 
 use qnn_ir::{DType, Op, Tensor};
 
-use super::context::{Form, Node};
-use super::{Dq, Importer};
+use super::context::{Dq, Importer};
+use super::node::{Form, Node};
 use crate::constant::Constant;
 use crate::error::OnnxError;
 use crate::onnx_type::OnnxType;

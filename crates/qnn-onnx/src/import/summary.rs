@@ -3,8 +3,8 @@
 
 use qnn_ir::{Graph, Op};
 
-use super::Importer;
-use super::context::{Form, Node};
+use super::context::Importer;
+use super::node::{Form, Node};
 
 /// One ONNX node of an import.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +26,7 @@ pub(super) fn summarize(im: &Importer<'_>, index: usize, form: Form) -> NodeSumm
     let p = &im.m.graph.node[index];
     let n = Node::new(p, index);
     let fused = im
-        .plan
+        .qdq
         .fused
         .get(&index)
         .map(|v| v.iter().map(|&j| Node::new(&im.m.graph.node[j], j).label).collect())

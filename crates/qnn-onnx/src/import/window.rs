@@ -1,7 +1,7 @@
 //! Convolution and pooling windows from ONNX attributes: `kernel_shape`, `strides`, `pads`,
 //! `dilations`, `auto_pad` (NOTSET, VALID, SAME_UPPER, SAME_LOWER) and pooling's `ceil_mode`.
 
-use super::context::Node;
+use super::node::Node;
 use crate::error::OnnxError;
 
 /// A 2-D window. `padding` is (top, left, bottom, right), as qnn-ir has it.

@@ -1,80 +1,64 @@
-//! Executable steps: what each planned step runs, on which bytes.
+//! Execution: runs a [`Program`]'s steps, in order, on one run's arena — kernels, device
+//! ops, element-wise programs, data movement and reductions, the reference interpreter —
+//! each step borrowing its outputs and inputs from the arena apart ([`arena`]).
 
-pub(crate) mod data;
+pub(crate) mod arena;
 pub(crate) mod elementwise;
-pub(crate) mod tensors;
+mod movement;
+mod reduce;
 
 use std::ops::Range;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use qnn_ir::Tensor;
 use qnn_ir::reference::eval_op;
-use qnn_ir::{Op, TensorType};
-use qnn_kernels::{ConvPlan, Scratch, ThreadPool};
+use qnn_kernels::{Scratch, ThreadPool};
 
 use crate::error::RuntimeError;
-use crate::plan::arena::split;
-use crate::plan::device::DeviceOp;
-use data::{Pool, SumBlock, Transpose};
-use elementwise::ElementwiseGroup;
+use crate::optimize::layout::{PHYSICAL, TO_NHWC, transpose};
+use crate::program::elementwise::ElementwiseGroup;
+use crate::program::{Buf, ExecKind, ExecStep, Program, tensors};
+use arena::split;
 
-/// Where a step's input lives.
-#[derive(Debug, Clone)]
-pub(crate) enum Buf {
-    Arena(Range<usize>),
-    /// Index into the model's constants.
-    Const(usize),
-}
-
-/// How a step computes.
-#[derive(Debug)]
-pub(crate) enum ExecKind {
-    Conv {
-        plan: Box<ConvPlan>,
-        kernel: &'static str,
-    },
-    /// A fused conv/dense prepared on a device: the input is copied there and the output
-    /// back on every run.
-    Device {
-        op: DeviceOp,
-        kernel: &'static str,
-    },
-    /// A device op placed by `Compiler::plan` and never prepared: such a model is only
-    /// reported, never returned, so this is never run.
-    Unprepared {
-        kernel: &'static str,
-    },
-    Elementwise(ElementwiseGroup),
-    Transpose(Transpose),
-    Copy,
-    Concat {
-        shapes: Vec<Vec<usize>>,
-        axis: usize,
-        elem: usize,
-    },
-    Sum(SumBlock),
-    Pool(Pool),
-    /// The reference kernel of `op` on tensors of these types.
-    Reference {
-        op: Op,
-        inputs: Vec<TensorType>,
-        output: TensorType,
-    },
-}
-
-/// One step of a compiled model.
-#[derive(Debug)]
-pub(crate) struct ExecStep {
-    pub name: String,
-    pub kind: ExecKind,
-    pub inputs: Vec<Buf>,
-    pub outputs: Vec<Range<usize>>,
+/// Runs `program` on `inputs` (checked by the caller) in `arena` (its planned size) with
+/// `scratch` and `pool`, timing each step into `times` when given; returns the outputs.
+pub(crate) fn run(
+    program: &Program,
+    arena: &mut [u8],
+    scratch: &mut Scratch,
+    pool: &ThreadPool,
+    inputs: &[Tensor],
+    mut times: Option<&mut Vec<Duration>>,
+) -> Result<Vec<Tensor>, RuntimeError> {
+    for ((_, _, r), t) in program.inputs.iter().zip(inputs) {
+        tensors::write_bytes(t, &mut arena[r.clone()]);
+    }
+    for step in &program.steps {
+        let start = times.is_some().then(Instant::now);
+        step.run(arena, &program.consts, scratch, pool)?;
+        if let (Some(t), Some(s)) = (times.as_deref_mut(), start) {
+            t.push(s.elapsed());
+        }
+    }
+    program
+        .outputs
+        .iter()
+        .map(|(ty, b)| {
+            let bytes = match b {
+                Buf::Arena(r) => &arena[r.clone()],
+                Buf::Const(i) => program.consts[*i].as_slice(),
+            };
+            tensors::from_bytes(ty, bytes)
+        })
+        .collect()
 }
 
 /// Element-wise groups smaller than this run on the calling thread only.
 const PARALLEL_ELEMENTS: usize = 32 * 1024;
 
 impl ExecStep {
-    pub(crate) fn run(
+    fn run(
         &self,
         arena: &mut [u8],
         consts: &[Vec<u8>],
@@ -117,11 +101,43 @@ impl ExecStep {
                 Ok(())
             }
             (ExecKind::Concat { shapes, axis, elem }, Some(out)) => {
-                data::concatenate(shapes, *axis, *elem, &inputs, out);
+                movement::concatenate(shapes, *axis, *elem, &inputs, out);
                 Ok(())
             }
             (ExecKind::Sum(s), Some(out)) => s.run("sum", inputs[0], out).map_err(ir),
             (ExecKind::Pool(p), Some(out)) => p.run("pool2d", inputs[0], out).map_err(ir),
+            (ExecKind::PoolKernel { plan, kernel }, Some(out)) => {
+                plan.run(inputs[0], out, pool).map_err(|e| self.kernel_error(kernel, e))
+            }
+            (ExecKind::ElementwiseKernel { plan, kernel }, Some(out)) => plan
+                .run(inputs[0], inputs.get(1).copied(), out, pool)
+                .map_err(|e| self.kernel_error(kernel, e)),
+            (ExecKind::TransposeKernel { plan, kernel }, Some(out)) => {
+                plan.run(inputs[0], out, pool).map_err(|e| self.kernel_error(kernel, e))
+            }
+            (ExecKind::Unfused { graph, inputs: stored, output }, Some(out)) => {
+                // Each distinct value once (the unfused graph has one input per value).
+                let xs = stored
+                    .iter()
+                    .zip(&inputs)
+                    .filter_map(|(s, b)| Some((s.as_ref()?, b)))
+                    .map(|(s, b)| {
+                        let x = tensors::from_bytes(&s.ty, b)?;
+                        Ok(if s.nhwc { transpose(&x, &PHYSICAL) } else { x })
+                    })
+                    .collect::<Result<Vec<_>, RuntimeError>>()?;
+                let y = qnn_ir::reference::run(graph, &xs).map_err(ir)?;
+                let y = y.into_iter().next().ok_or_else(|| internal(&self.name, "no output"))?;
+                let y = if output.nhwc { transpose(&y, &TO_NHWC) } else { y };
+                if y.ty() != output.ty {
+                    return Err(internal(
+                        &self.name,
+                        &format!("the unfused graph gave {}", y.ty()),
+                    ));
+                }
+                tensors::write_bytes(&y, out);
+                Ok(())
+            }
             (ExecKind::Reference { op, inputs: types, output }, Some(out)) => {
                 let tensors = types
                     .iter()
@@ -145,6 +161,16 @@ impl ExecStep {
     }
 }
 
+impl ExecStep {
+    fn kernel_error(&self, kernel: &str, source: qnn_kernels::KernelError) -> RuntimeError {
+        RuntimeError::Kernel { node: self.name.clone(), kernel: kernel.to_string(), source }
+    }
+}
+
+fn internal(step: &str, what: &str) -> RuntimeError {
+    RuntimeError::Internal(format!("{step}: {what}"))
+}
+
 /// Runs a group over all its elements, split over the pool when it is large.
 fn run_group(
     g: &ElementwiseGroup,
@@ -157,15 +183,6 @@ fn run_group(
         value: o.value,
         dtype: o.dtype,
     };
-    // The AVX-512 forms, when the group is one of them (fast_x86.rs).
-    #[cfg(target_arch = "x86_64")]
-    if let Some(done) = elementwise::fast_x86::run_group(g, inputs, outs, pool, PARALLEL_ELEMENTS) {
-        return done.map_err(|source| RuntimeError::Kernel {
-            node: "element-wise group".into(),
-            kernel: "elementwise (AVX-512)".into(),
-            source,
-        });
-    }
     // Scattered (transposed) stores write all over their outputs: one task.
     let scattered = g.scatter.iter().any(Option::is_some);
     let tasks = if g.len >= PARALLEL_ELEMENTS && !scattered {

@@ -7,13 +7,34 @@
 use std::sync::Arc;
 
 use qnn_ir::reference::eval_op;
-use qnn_ir::{Graph, Tensor, ValueDef};
+use qnn_ir::{Graph, Tensor, ValueDef, ValueId};
 
 use crate::error::RuntimeError;
 
+/// A folded graph, and where the ids of the graph it came from went (so that the
+/// legalizer's records, which name nodes and values of the lowered graph, still apply).
+#[derive(Debug)]
+pub(crate) struct Folded {
+    pub graph: Graph,
+    /// New id of each old value; `None` when it was dropped (dead).
+    pub values: Vec<Option<ValueId>>,
+    /// New index of each old node; `None` when it was folded into a constant or dropped.
+    pub nodes: Vec<Option<usize>>,
+}
+
+impl Folded {
+    pub(crate) fn value(&self, v: ValueId) -> Option<ValueId> {
+        self.values.get(v.index()).copied().flatten()
+    }
+
+    pub(crate) fn node(&self, n: usize) -> Option<usize> {
+        self.nodes.get(n).copied().flatten()
+    }
+}
+
 /// `g` with every all-constant node folded and dead nodes removed. Value names and the
 /// inputs and outputs are kept; value ids are renumbered.
-pub(crate) fn fold_constants(g: &Graph) -> Result<Graph, RuntimeError> {
+pub(crate) fn fold_constants(g: &Graph) -> Result<Folded, RuntimeError> {
     let mut defs: Vec<ValueDef> = g.values.iter().map(|v| v.def.clone()).collect();
     let mut keep = vec![true; g.nodes.len()];
     for (i, n) in g.nodes.iter().enumerate() {
@@ -58,7 +79,7 @@ fn rebuild(
     defs: Vec<ValueDef>,
     keep: &[bool],
     live: &[bool],
-) -> Result<Graph, RuntimeError> {
+) -> Result<Folded, RuntimeError> {
     let mut new_id = vec![None; g.values.len()];
     let mut out = Graph { name: g.name.clone(), ..Graph::default() };
     let mut node_index = vec![None; g.nodes.len()];
@@ -85,10 +106,10 @@ fn rebuild(
             },
             other => other,
         };
-        new_id[i] = Some(qnn_ir::ValueId(out.values.len() as u32));
+        new_id[i] = Some(ValueId(out.values.len() as u32));
         out.values.push(qnn_ir::Value { name: v.name.clone(), ty: v.ty.clone(), def });
     }
-    let map = |v: qnn_ir::ValueId| {
+    let map = |v: ValueId| {
         new_id[v.index()]
             .ok_or_else(|| RuntimeError::Internal(format!("value #{} was dropped", v.0)))
     };
@@ -106,7 +127,7 @@ fn rebuild(
     out.inputs = g.inputs.iter().map(|&v| map(v)).collect::<Result<_, _>>()?;
     out.outputs = g.outputs.iter().map(|&v| map(v)).collect::<Result<_, _>>()?;
     out.verify()?;
-    Ok(out)
+    Ok(Folded { graph: out, values: new_id, nodes: node_index })
 }
 
 #[cfg(test)]
@@ -125,7 +146,7 @@ mod tests {
         let y = b.node("y", Op::Add, &[x, c32]).unwrap();
         b.output(y);
         let g = b.finish().unwrap();
-        let f = fold_constants(&g).unwrap();
+        let f = fold_constants(&g).unwrap().graph;
         assert_eq!(f.nodes.len(), 1);
         let c32 = f.find("c32").unwrap();
         assert_eq!(**f.constant(c32).unwrap(), Tensor::from_vec(&[2], vec![1i32, 2]).unwrap());
@@ -147,7 +168,7 @@ mod tests {
         b.output(y);
         // `cc` overflows i16: inference accepts it, evaluation does not.
         let g = b.finish().unwrap();
-        let f = fold_constants(&g).unwrap();
+        let f = fold_constants(&g).unwrap().graph;
         assert_eq!(f.nodes.len(), 2);
     }
 }

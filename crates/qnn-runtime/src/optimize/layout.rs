@@ -1,26 +1,29 @@
 //! One layout conversion at the graph edges (ARCHITECTURE.md §6).
 //!
-//! Fused convs compute in NHWC. A 4-D value of the NCHW world that a conv reads or writes is
-//! stored NHWC (`PValue::nhwc`), and the layout propagates through every op that does not
-//! care about axis order once its attributes are rewritten: element-wise ops (constants are
-//! transposed at compile time), `requantize` (axes renumbered), integer `sum` with
-//! `keepdims`, `pool2d` (layout attribute), `concatenate` (axis) and `pad`. A transpose is
-//! inserted only where a value changes hands between the two worlds: at graph inputs and
-//! outputs, and before an op that needs the NCHW order (`reshape`, `transpose`, dense, …).
+//! Fused convs and pooling kernels compute in NHWC. A 4-D value of the NCHW world that a
+//! conv or a pool step reads or writes is stored NHWC (`PValue::nhwc`), and the layout
+//! propagates through every op that does not care about axis order once its attributes are
+//! rewritten: element-wise ops (constants are transposed at compile time) and the typed
+//! element-wise steps, `requantize` (axes renumbered), integer `sum` with `keepdims`,
+//! `pool2d` (layout attribute), `concatenate` and the typed concatenation (axis) and `pad`.
+//! A transpose (a typed [`DataOp::Transpose`] step) is inserted only where a value changes
+//! hands between the two worlds: at graph inputs and outputs, and before an op that needs
+//! the NCHW order (`reshape`, `transpose`, dense, …).
 
 use std::collections::HashMap;
 
 use qnn_ir::{DataLayout, Op, Tensor, TensorType};
 
 use crate::error::RuntimeError;
-use crate::optimize::fuse::ConvKind;
-use crate::program::{Program, Step, StepKind, Vid};
+use qnn_ir::backend::TransposeConvert;
+
+use crate::optimize::dataflow::{ConvKind, DataOp, DataSpec, Dataflow, Step, StepKind, Vid};
 
 /// Physical axis `p` of an NHWC-stored value holds logical (NCHW) axis `TO_NHWC[p]`.
-const TO_NHWC: [usize; 4] = [0, 2, 3, 1];
+pub(crate) const TO_NHWC: [usize; 4] = [0, 2, 3, 1];
 /// The transpose from NHWC storage back to NCHW; also the physical position of a logical
 /// axis (`PHYSICAL[a]`).
-const PHYSICAL: [usize; 4] = [0, 3, 1, 2];
+pub(crate) const PHYSICAL: [usize; 4] = [0, 3, 1, 2];
 
 /// The physical type of a logical NCHW type stored NHWC.
 fn nhwc_type(ty: &TensorType) -> TensorType {
@@ -28,14 +31,14 @@ fn nhwc_type(ty: &TensorType) -> TensorType {
 }
 
 struct Pass {
-    p: Program,
+    p: Dataflow,
     steps: Vec<Step>,
     /// (value, NHWC wanted) → the converted value.
     converted: HashMap<(Vid, bool), Vid>,
 }
 
 /// Rewrites `p` so that fused convs read and write NHWC, with transposes only at the edges.
-pub(crate) fn to_nhwc(mut p: Program) -> Result<Program, RuntimeError> {
+pub(crate) fn to_nhwc(mut p: Dataflow) -> Result<Dataflow, RuntimeError> {
     let old = std::mem::take(&mut p.steps);
     let mut pass = Pass { p, steps: Vec::with_capacity(old.len()), converted: HashMap::new() };
     for step in old {
@@ -70,9 +73,14 @@ impl Pass {
             None => {
                 let out =
                     self.p.add_value(name.clone(), TensorType::new(value.ty.dtype, shape), nhwc);
+                let spec = DataSpec {
+                    op: DataOp::Transpose { perm: perm.to_vec(), convert: TransposeConvert::None },
+                    nodes: vec![],
+                    unfused: None,
+                };
                 self.steps.push(Step {
                     name: name.clone(),
-                    kind: StepKind::Op(Box::new(Op::Transpose { perm: perm.to_vec() })),
+                    kind: StepKind::Data(Box::new(spec)),
                     inputs: vec![v],
                     output: out,
                     nodes: vec![],
@@ -97,16 +105,48 @@ impl Pass {
         }
     }
 
+    /// Whether a runtime input of `inputs` is stored NHWC, or already has an NHWC copy (a
+    /// graph input that a conv also reads): an op on it runs NHWC, with no new conversion.
+    fn any_nhwc(&self, inputs: &[Vid]) -> bool {
+        inputs.iter().any(|&v| {
+            self.p.constant(v).is_none()
+                && (self.p.values[v].nhwc || self.converted.contains_key(&(v, true)))
+        })
+    }
+
+    /// The storage of a typed step (its attributes rewritten for NHWC): a pool of NCHW data
+    /// always NHWC (the kernels need it); element-wise steps and concatenations of 4-D
+    /// values NHWC when an operand is.
+    fn data_nhwc(&self, d: &mut DataSpec, inputs: &[Vid], output: Vid) -> bool {
+        let four_d = |v: Vid| self.p.values[v].ty.rank() == 4;
+        let all_4d = inputs.iter().all(|&v| four_d(v)) && four_d(output);
+        match &mut d.op {
+            DataOp::Pool { pool, .. } => {
+                let nchw = pool.layout == DataLayout::Nchw;
+                pool.layout = DataLayout::Nhwc;
+                nchw
+            }
+            DataOp::Elementwise(_) => all_4d && self.any_nhwc(inputs),
+            DataOp::Concat { axis } => {
+                let nhwc = all_4d && self.any_nhwc(inputs);
+                if nhwc {
+                    *axis = PHYSICAL[*axis];
+                }
+                nhwc
+            }
+            DataOp::Transpose { .. } => false,
+        }
+    }
+
     fn step(&mut self, mut step: Step) -> Result<(), RuntimeError> {
-        let nhwc = match &step.kind {
-            StepKind::Conv(c) => matches!(c.spec.kind, ConvKind::Conv2d(DataLayout::Nchw)),
+        let nhwc = match &mut step.kind {
+            StepKind::Conv(c) => matches!(c.kind, ConvKind::Conv2d(DataLayout::Nchw)),
+            StepKind::Data(d) => {
+                let (inputs, output) = (step.inputs.clone(), step.output);
+                self.data_nhwc(d, &inputs, output)
+            }
             StepKind::Op(op) => {
-                // NHWC when an operand is stored NHWC, or already has an NHWC copy (a graph
-                // input that a conv also reads): no new conversion then.
-                let any = step.inputs.iter().any(|&v| {
-                    self.p.constant(v).is_none()
-                        && (self.p.values[v].nhwc || self.converted.contains_key(&(v, true)))
-                });
+                let any = self.any_nhwc(&step.inputs);
                 match any.then(|| self.nhwc_op(op, &step.inputs, step.output)).flatten() {
                     Some((op, inputs)) => {
                         step.kind = StepKind::Op(Box::new(op));
@@ -117,7 +157,7 @@ impl Pass {
                 }
             }
         };
-        if !nhwc || matches!(step.kind, StepKind::Conv(_)) {
+        if !nhwc || !matches!(step.kind, StepKind::Op(_)) {
             step.inputs = step.inputs.iter().map(|&v| self.want(v, nhwc)).collect();
         }
         self.set_output(step.output, nhwc);
@@ -192,7 +232,8 @@ impl Pass {
     }
 }
 
-fn transpose(t: &Tensor, perm: &[usize]) -> Tensor {
+/// `t` with its axes permuted (output axis `i` is axis `perm[i]` of `t`).
+pub(crate) fn transpose(t: &Tensor, perm: &[usize]) -> Tensor {
     qnn_ir::with_array!(t, a => qnn_ir::Element::wrap(
         a.view().permuted_axes(ndarray::IxDyn(perm)).as_standard_layout().into_owned()
     ))

@@ -1,10 +1,16 @@
 //! Buffer planning: every runtime value gets a range of one arena, values whose lifetimes
-//! do not overlap share memory (greedy by size, first fit), and the executor borrows the
-//! ranges of a step safely (disjoint outputs, shared inputs).
+//! do not overlap share memory (greedy by size, first fit). The executor borrows the ranges
+//! of a step apart (`exec::arena`).
 
+use std::collections::HashMap;
 use std::ops::Range;
 
+use qnn_ir::IrError;
+use qnn_ir::limits::Limits;
+
+use super::units::Unit;
 use crate::error::RuntimeError;
+use crate::optimize::dataflow::{Dataflow, Vid};
 
 /// Offsets are multiples of this (a cache line, and every element type's alignment).
 const ALIGN: usize = 64;
@@ -15,6 +21,70 @@ pub(crate) struct Interval {
     pub bytes: usize,
     pub first: usize,
     pub last: usize,
+}
+
+/// Where every runtime value lives in the arena of a run.
+#[derive(Debug, Clone)]
+pub(crate) struct Buffers {
+    pub ranges: HashMap<Vid, Range<usize>>,
+    pub arena_bytes: usize,
+}
+
+/// Buffers for every runtime value a unit reads or writes, and the graph inputs and outputs:
+/// a value lives from the first unit that touches it to the last (inputs from before the
+/// first, outputs past the last). Each buffer is checked against `limits.max_tensor_bytes`,
+/// the arena against `limits.max_graph_bytes`.
+pub(crate) fn assign(
+    p: &Dataflow,
+    units: &[Unit],
+    limits: &Limits,
+) -> Result<Buffers, RuntimeError> {
+    let n = units.len();
+    let mut life: HashMap<Vid, (usize, usize)> = HashMap::new();
+    let mut touch = |v: Vid, t: usize| {
+        let e = life.entry(v).or_insert((t, t));
+        e.0 = e.0.min(t);
+        e.1 = e.1.max(t);
+    };
+    for &v in &p.inputs {
+        touch(v, 0);
+    }
+    for (u, unit) in units.iter().enumerate() {
+        for &v in unit.inputs.iter().chain(&unit.outputs) {
+            if p.constant(v).is_none() {
+                touch(v, u);
+            }
+        }
+    }
+    for &v in &p.outputs {
+        if p.constant(v).is_none() {
+            touch(v, n);
+        }
+    }
+    let mut vids: Vec<Vid> = life.keys().copied().collect();
+    vids.sort_unstable();
+    let intervals: Vec<Interval> = vids
+        .iter()
+        .map(|v| {
+            let (first, last) = life[v];
+            let value = &p.values[*v];
+            limits.check_type(&format!("buffer of `{}`", value.name), &value.ty)?;
+            let bytes = value
+                .ty
+                .checked_bytes()
+                .ok_or_else(|| RuntimeError::Internal("buffer size".into()))?;
+            Ok(Interval { bytes, first, last })
+        })
+        .collect::<Result<_, RuntimeError>>()?;
+    let (ranges, arena_bytes) = allocate(&intervals);
+    if arena_bytes as u64 > limits.max_graph_bytes {
+        return Err(RuntimeError::Ir(IrError::LimitExceeded {
+            what: "the activation arena of a run".into(),
+            bytes: Some(arena_bytes as u64),
+            limit: limits.max_graph_bytes,
+        }));
+    }
+    Ok(Buffers { ranges: vids.into_iter().zip(ranges).collect(), arena_bytes })
 }
 
 /// Offsets for `intervals` (same order) and the arena size. Two values get overlapping
@@ -49,52 +119,6 @@ pub(crate) fn allocate(intervals: &[Interval]) -> (Vec<Range<usize>>, usize) {
         placed.push((i, at..at + size));
     }
     (out, total)
-}
-
-/// Splits `arena` into the mutable `outputs` ranges (pairwise disjoint) and the shared rest,
-/// from which the inputs are read.
-pub(crate) fn split<'a>(
-    arena: &'a mut [u8],
-    outputs: &[Range<usize>],
-) -> Result<(Vec<&'a mut [u8]>, Shared<'a>), RuntimeError> {
-    let mut order: Vec<usize> = (0..outputs.len()).collect();
-    order.sort_by_key(|&k| outputs[k].start);
-    let mut outs: Vec<Option<&'a mut [u8]>> = (0..outputs.len()).map(|_| None).collect();
-    let mut gaps = Vec::new();
-    let mut rest = arena;
-    let mut pos = 0;
-    for k in order {
-        let r = outputs[k].clone();
-        if r.start < pos || r.end > pos + rest.len() {
-            return Err(RuntimeError::Internal(format!("output ranges overlap at {r:?}")));
-        }
-        let (gap, tail) = rest.split_at_mut(r.start - pos);
-        let (out, tail) = tail.split_at_mut(r.len());
-        gaps.push((pos, &*gap));
-        outs[k] = Some(out);
-        pos = r.end;
-        rest = tail;
-    }
-    gaps.push((pos, &*rest));
-    let outs = outs.into_iter().map(|o| o.unwrap_or_default()).collect();
-    Ok((outs, Shared { gaps }))
-}
-
-/// The parts of the arena that no output of the current step covers.
-#[derive(Debug)]
-pub(crate) struct Shared<'a> {
-    gaps: Vec<(usize, &'a [u8])>,
-}
-
-impl<'a> Shared<'a> {
-    /// The bytes of `r`, which must lie outside every output range.
-    pub(crate) fn get(&self, r: &Range<usize>) -> Result<&'a [u8], RuntimeError> {
-        self.gaps
-            .iter()
-            .find(|(start, g)| *start <= r.start && r.end <= start + g.len())
-            .map(|(start, g)| &g[r.start - start..r.end - start])
-            .ok_or_else(|| RuntimeError::Internal(format!("input {r:?} overlaps an output")))
-    }
 }
 
 #[cfg(test)]
@@ -134,16 +158,5 @@ mod tests {
         let (r, total) = allocate(&iv);
         assert_eq!(r[0], r[2]);
         assert_eq!(total, 256);
-    }
-
-    #[test]
-    fn split_borrows_outputs_and_inputs() {
-        let mut arena: Vec<u8> = (0..=255).collect();
-        let (mut outs, shared) = split(&mut arena, &[100..110, 10..20]).unwrap();
-        outs[0].fill(0);
-        assert_eq!(outs[1][0], 10);
-        assert_eq!(shared.get(&(30..40)).unwrap()[0], 30);
-        assert!(shared.get(&(95..105)).is_err());
-        assert!(split(&mut arena, &[10..20, 15..25]).is_err());
     }
 }

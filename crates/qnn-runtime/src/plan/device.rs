@@ -18,8 +18,7 @@
 
 use qnn_ir::backend::{Arch, DeviceConvSpec, PreparedDeviceOp, registry};
 
-use crate::optimize::fuse::ConvSpec;
-use crate::plan::kernels::{ChosenKernel, KernelImpl};
+use crate::optimize::dataflow::ConvSpec;
 
 /// Whether device ops are prepared (a compilation) or only placed (a plan for inspection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,13 +51,19 @@ pub(crate) fn device_spec(spec: &ConvSpec) -> Result<DeviceConvSpec, String> {
     Ok(backend_cuda_dp4a::spec_from_frame(&spec.problem, &spec.weights, &spec.epilogue))
 }
 
+/// A fused op placed on a device kernel.
+#[derive(Debug)]
+pub(crate) struct Placement {
+    /// The prepared op (weights resident); `None` when only planned ([`DeviceMode::PlanOnly`]).
+    pub op: Option<Box<dyn PreparedDeviceOp>>,
+    pub backend: &'static str,
+    pub kernel: &'static str,
+    pub note: String,
+}
+
 /// Places `spec` on the first of `backend`'s device kernels whose `applicable` accepts it,
 /// and (in [`DeviceMode::Prepare`]) prepares it there. `Err`: why the backend cannot take it.
-pub(crate) fn choose_device_kernel(
-    spec: &ConvSpec,
-    backend: &str,
-    mode: DeviceMode,
-) -> Result<ChosenKernel, String> {
+pub(crate) fn place(spec: &ConvSpec, backend: &str, mode: DeviceMode) -> Result<Placement, String> {
     let kernels = registry::device_kernels_of(backend);
     if kernels.is_empty() {
         return Err(format!("{backend} registers no device kernel"));
@@ -73,8 +78,7 @@ pub(crate) fn choose_device_kernel(
         }
         if mode == DeviceMode::PlanOnly {
             let note = PLANNED_ONLY.to_string();
-            let imp = KernelImpl::DevicePlanned;
-            return Ok(ChosenKernel { imp, backend: k.backend, kernel: k.name, note });
+            return Ok(Placement { op: None, backend: k.backend, kernel: k.name, note });
         }
         if let Some(Err(why)) = registry::backend(backend).map(|d| d.probe()) {
             return Err(format!("{backend} cannot run on this machine ({why})"));
@@ -82,14 +86,10 @@ pub(crate) fn choose_device_kernel(
         match (k.prepare)(&dspec) {
             Ok(op) => {
                 let note = format!("device: {}", op.describe());
-                let imp = KernelImpl::Device(op);
-                return Ok(ChosenKernel { imp, backend: k.backend, kernel: k.name, note });
+                return Ok(Placement { op: Some(op), backend: k.backend, kernel: k.name, note });
             }
             Err(why) => why_not.push(format!("kernel `{}` could not be prepared: {why}", k.name)),
         }
     }
     Err(format!("{backend} has no kernel for it ({})", why_not.join("; ")))
 }
-
-/// A prepared device op as the executor holds it.
-pub(crate) type DeviceOp = Box<dyn PreparedDeviceOp>;

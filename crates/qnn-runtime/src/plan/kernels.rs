@@ -1,22 +1,22 @@
 //! Kernel selection for a fused conv/dense: the registered kernels of the backends in order
-//! of preference, the cheapest applicable one of the first backend that has one, its
-//! weights prepacked once (`ConvPlan::new`). A device backend's kernels are placed and
-//! prepared by [`super::device`].
+//! of preference (the legalizer's backend for the op first), the cheapest applicable one of
+//! the first backend that has one, its weights prepacked once (`ConvPlan::new`). A device
+//! backend's kernels are placed and prepared by [`super::device`].
 
 use qnn_ir::DType;
-use qnn_ir::backend::{KernelEntry, registry};
+use qnn_ir::backend::{KernelEntry, PreparedDeviceOp, registry};
 use qnn_kernels::{ConvPlan, ConvProblem, applicable, estimated_cost};
 
-use crate::optimize::fuse::ConvSpec;
-use crate::plan::device::{DeviceMode, DeviceOp, choose_device_kernel, is_device_backend};
+use crate::optimize::dataflow::ConvSpec;
+use crate::plan::device::{self, DeviceMode, is_device_backend};
 
 /// What runs a fused op.
 #[derive(Debug)]
-pub(crate) enum KernelImpl {
+pub(crate) enum ConvRunner {
     /// A CPU kernel of the shared frame, weights prepacked.
     Cpu(Box<ConvPlan>),
     /// A device kernel, prepared on the device (weights resident).
-    Device(DeviceOp),
+    Device(Box<dyn PreparedDeviceOp>),
     /// A device kernel placed by [`DeviceMode::PlanOnly`], not prepared: never run.
     DevicePlanned,
 }
@@ -24,33 +24,42 @@ pub(crate) enum KernelImpl {
 /// The kernel chosen for a fused op, with its plan.
 #[derive(Debug)]
 pub(crate) struct ChosenKernel {
-    pub imp: KernelImpl,
+    pub runner: ConvRunner,
     pub backend: &'static str,
     pub kernel: &'static str,
     /// Why this one: the backends tried before it and why they had nothing.
     pub note: String,
 }
 
-/// Plans `spec` on the first backend of `order` that has an applicable kernel whose plan
-/// succeeds (within a backend, cheapest first by [`estimated_cost`]; a device backend
-/// through [`choose_device_kernel`]). `Err` says, per backend, why nothing fit.
+/// `backends` with the legalizer's choice for the op first (when it is one of them).
+fn preference<'a>(backends: &[&'a str], chosen: Option<&str>) -> Vec<&'a str> {
+    let first = backends.iter().copied().filter(|&b| Some(b) == chosen);
+    first.chain(backends.iter().copied().filter(|&b| Some(b) != chosen)).collect()
+}
+
+/// Plans `spec` on the first backend of `backends` (the legalizer's choice moved first) that
+/// has an applicable kernel whose plan succeeds (within a backend, cheapest first by
+/// [`estimated_cost`]; a device backend through [`device::place`]). `Err` says, per
+/// backend, why nothing fit.
 pub(crate) fn choose_kernel(
     spec: &ConvSpec,
-    order: &[&str],
+    backends: &[&str],
     mode: DeviceMode,
 ) -> Result<ChosenKernel, String> {
+    let order = preference(backends, spec.backend);
     let mut skipped: Vec<String> = Vec::new();
     let fallback = |skipped: &[String], note: String| match (skipped.is_empty(), note.is_empty()) {
         (true, _) => note,
         (false, true) => format!("fallback; {}", skipped.join("; ")),
         (false, false) => format!("{note}; fallback; {}", skipped.join("; ")),
     };
-    for &backend in order {
+    for backend in order {
         if is_device_backend(backend) {
-            match choose_device_kernel(spec, backend, mode) {
-                Ok(mut chosen) => {
-                    chosen.note = fallback(&skipped, chosen.note);
-                    return Ok(chosen);
+            match device::place(spec, backend, mode) {
+                Ok(p) => {
+                    let runner = p.op.map_or(ConvRunner::DevicePlanned, ConvRunner::Device);
+                    let note = fallback(&skipped, p.note);
+                    return Ok(ChosenKernel { runner, backend: p.backend, kernel: p.kernel, note });
                 }
                 Err(why) => {
                     skipped.push(why);
@@ -72,8 +81,8 @@ pub(crate) fn choose_kernel(
         }
         if let Some((plan, k)) = planned {
             let note = fallback(&skipped, note);
-            let imp = KernelImpl::Cpu(Box::new(plan));
-            return Ok(ChosenKernel { imp, backend: k.backend, kernel: k.name, note });
+            let runner = ConvRunner::Cpu(Box::new(plan));
+            return Ok(ChosenKernel { runner, backend: k.backend, kernel: k.name, note });
         }
         skipped.push(match why_not.len() {
             0 => format!("{backend} registers no kernel"),

@@ -12,11 +12,16 @@ use serde::{Deserialize, Serialize};
 pub enum Exec {
     /// A registered CPU kernel of a backend (fused conv/dense).
     Kernel,
+    /// A registered CPU kernel of a backend for an op around the convolutions (pooling,
+    /// QLinearAdd, quantize, dequantize, a lookup, a layout conversion), run by the frame's
+    /// `PoolPlan`, `ElementwisePlan` or `TransposePlan`.
+    DataKernel,
     /// A device kernel (fused conv/dense on a GPU): weights resident on the device, input
     /// and output moved by the runtime on every run.
     Device,
-    /// A fast implementation in the runtime (element-wise groups, layout conversion, pooling,
-    /// reductions, data movement), bit-exact with the reference.
+    /// A fast implementation in the runtime (element-wise groups, layout conversions and
+    /// pooling that no kernel takes, reductions, data movement), bit-exact with the
+    /// reference.
     Fast,
     /// The reference interpreter of `qnn-ir` (exact, slow): the note says why.
     Reference,
@@ -26,6 +31,7 @@ impl Exec {
     pub fn as_str(self) -> &'static str {
         match self {
             Exec::Kernel => "kernel",
+            Exec::DataKernel => "data kernel",
             Exec::Device => "device",
             Exec::Fast => "fast",
             Exec::Reference => "reference",
@@ -158,10 +164,11 @@ impl fmt::Display for PlanReport {
         }
         writeln!(
             f,
-            "{} steps: {} on kernels, {} on a device, {} fast, {} on the reference; arena {} B, \
-             constants {} B",
+            "{} steps: {} on kernels, {} on data kernels, {} on a device, {} fast, {} on the \
+             reference; arena {} B, constants {} B",
             self.steps.len(),
             self.count(Exec::Kernel),
+            self.count(Exec::DataKernel),
             self.count(Exec::Device),
             self.count(Exec::Fast),
             self.count(Exec::Reference),

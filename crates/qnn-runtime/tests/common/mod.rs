@@ -1,6 +1,7 @@
 //! Shared by the integration tests: test networks, random inputs, property-test settings.
 #![allow(dead_code)]
 
+pub mod data_graph;
 pub mod nets;
 pub mod random_graph;
 

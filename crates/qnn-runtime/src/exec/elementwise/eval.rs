@@ -4,10 +4,12 @@ use std::ops::Range;
 
 use qnn_ir::DType;
 
-use super::numeric::{f32_to_int, round_half_even};
-use super::{
-    Arg, CHUNK, ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Overflow, Pattern, Reg,
-    Requant, Scatter, Source,
+use super::Overflow;
+use crate::broadcast::Pattern;
+use crate::program::elementwise::numeric::{f32_to_int, round_half_even};
+use crate::program::elementwise::{
+    Arg, CHUNK, ElementwiseGroup, FloatBin, Instr, IntBin, Mults, Operand, Reg, Requant, Scatter,
+    Source,
 };
 
 /// Registers of one task: `int_regs` (resp. `f32_regs`) chunks, one after the other.
@@ -110,30 +112,6 @@ impl ElementwiseGroup {
     /// Computes elements `range`: `inputs[k]` are the step's runtime inputs (whole
     /// tensors), `outputs[k]` the bytes of elements `range` of output `k`.
     pub(crate) fn run(
-        &self,
-        inputs: &[&[u8]],
-        outputs: &mut [&mut [u8]],
-        range: Range<usize>,
-        regs: &mut Registers,
-    ) -> Result<(), Overflow> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA, the features `run_avx2` is compiled for.
-            return unsafe { self.run_avx2(inputs, outputs, range, regs) };
-        }
-        self.run_chunks(inputs, outputs, range, regs)
-    }
-
-    /// [`run_chunks`](Self::run_chunks) compiled for AVX2 and FMA (8 lanes instead of SSE2's
-    /// 4, `fma` as one instruction instead of a libm call; the same IEEE operations in the
-    /// same order, so the same bits — Rust never contracts a multiply and an add by itself).
-    ///
-    /// # Safety
-    /// The CPU must have AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_avx2(
         &self,
         inputs: &[&[u8]],
         outputs: &mut [&mut [u8]],
