@@ -33,12 +33,13 @@ pub use device::{DeviceConvSpec, DeviceKernelEntry, DeviceRequantize, PreparedDe
 pub use geometry::ConvGeometry;
 pub use kernel::{
     DepthwiseArgs, DepthwiseMicrokernel, Epilogue, GemmMicrokernel, GemmTile, IndirectGemmArgs,
-    IndirectGemmMicrokernel, KernelEntry, KernelImpl, RequantLanes, TileOutput, WeightConstraint,
+    IndirectGemmMicrokernel, KernelEntry, KernelImpl, PanelLayout, RequantLanes, TileOutput,
+    WeightConstraint,
 };
 pub use target::{NamedCpu, TargetDescriptor, TargetFeature};
 
 /// Version of this contract. A backend built against another version is refused by the
 /// registry's checks, because the function-pointer signatures may have changed.
-pub const BACKEND_ABI_VERSION: u32 = 3;
+pub const BACKEND_ABI_VERSION: u32 = 4;
 
 pub use inventory;
