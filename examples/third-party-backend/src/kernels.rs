@@ -11,7 +11,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseMicrokernel, IndirectGemmMicrokernel, KernelClass, KernelEntry,
-    KernelImpl, WeightConstraint,
+    KernelImpl, PanelLayout, WeightConstraint,
 };
 use qnn_kernels::kernel;
 
@@ -34,7 +34,9 @@ const fn gemm_i16<const MR: usize, const NV: usize, const NR: usize>(
             nr: NR,
             kr: 2,
             packed: (DType::I16, DType::I16),
+            layout: PanelLayout::Interleaved,
             fused_epilogue: true,
+            strip: false,
             constraint: WeightConstraint::None,
             probe,
             run: gemm::gemm_i16::<MR, NV, NR>,
