@@ -55,6 +55,8 @@ pub fn describe(info: &IoInfo) -> String {
 /// files. So are weights given as graph inputs (ONNX's node tests feed them so): qnn folds
 /// weights when it compiles, and the values are the same either way.
 pub fn load(args: &ModelArgs, need_all: bool) -> Result<Loaded> {
+    // Every later check (import, verification, compilation, the .npy reader) reads these.
+    qnn_ir::limits::Limits::set_process_default(args.limits());
     let first = load_binding(args, need_all, &[])?;
     let weights: Vec<String> = weight_inputs(&first.imported.graph)
         .into_iter()

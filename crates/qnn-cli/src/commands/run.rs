@@ -15,6 +15,9 @@ use crate::load::{self, Loaded, npy_type};
 use crate::out::outln;
 use crate::selection;
 
+/// The most step times `--profile` keeps (16 bytes each).
+const MAX_PROFILED: u64 = 1 << 26;
+
 pub fn run(args: &RunArgs) -> Result<()> {
     let loaded = load::load(&args.model, true)?;
     let feeds: Vec<Tensor> = loaded.feeds.iter().flatten().cloned().collect();
@@ -45,6 +48,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
         match engine.compiled() {
             Some(m) => outln!("{}", m.report()),
             None => outln!("(no plan: the reference interpreter runs the imported graph)"),
+        }
+    }
+
+    if let (true, Some(m)) = (args.profile, engine.compiled()) {
+        // One time per step and run is kept for the medians.
+        let kept = (m.report().steps.len() as u64).saturating_mul(u64::from(args.repeat));
+        if kept > MAX_PROFILED {
+            bail!(
+                "--profile with --repeat {} keeps {kept} step times for {} steps; at most \
+                 {MAX_PROFILED}: lower --repeat",
+                args.repeat,
+                m.report().steps.len()
+            );
         }
     }
 
