@@ -101,8 +101,13 @@ pub enum Command {
                             qnn run model.onnx -i x.npy -o out/ --target cuda      # convolutions on the GPU\n\n\
                             Inputs are matched to the model's graph inputs in order, or by name with \
                             NAME=FILE.npy.\nEach output is written with its ONNX element type \
-                            (uint8, int8, uint16, int16, int32, float32).\nThe exit status is \
-                            non-zero when the model cannot be imported, compiled or run.")]
+                            (uint8, int8, uint16, int16, int32, float32), all or nothing: each to a \
+                            temporary file in DIR, renamed into place once all are written.\n\n\
+                            Limits: --threads at most 16 per core; --repeat and --warmup at most \
+                            1000000; one tensor at most --max-tensor-mib (2048), all the model's \
+                            values at most --max-graph-mib (16384).\n\
+                            Exit status: 0 success, 1 refused or failed (the model, an input, \
+                            the machine), 2 usage (an unknown or out-of-range option).")]
     Run(RunArgs),
 
     /// List the backends built into qnn, whether each can run on this machine, and why not

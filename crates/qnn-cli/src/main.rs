@@ -18,6 +18,7 @@ mod constants;
 mod engine;
 mod load;
 mod out;
+mod outputs;
 mod selection;
 
 use std::process::ExitCode;

@@ -68,13 +68,10 @@ pub(crate) struct QdqDecisions {
 impl Importer<'_> {
     /// A unique qnn value name from `stem`.
     pub fn unique(&self, stem: &str) -> String {
-        if self.b.graph().find(stem).is_none() {
+        if self.b.find(stem).is_none() {
             return stem.to_string();
         }
-        (1..)
-            .map(|k| format!("{stem}#{k}"))
-            .find(|s| self.b.graph().find(s).is_none())
-            .unwrap_or_default()
+        (1..).map(|k| format!("{stem}#{k}")).find(|s| self.b.find(s).is_none()).unwrap_or_default()
     }
 
     /// Adds `op` on `inputs` as a node whose output is named after `name`.
