@@ -20,7 +20,9 @@ use crate::selection;
 const MAX_PROFILED: u64 = 1 << 26;
 
 pub fn run(args: &RunArgs) -> Result<()> {
+    let t_load = Instant::now();
     let loaded = load::load(&args.model, true)?;
+    let import = t_load.elapsed();
     if loaded.imported.outputs.is_empty() {
         bail!(
             "{} declares no graph output: running it would compute nothing",
@@ -104,6 +106,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         print_summary(&loaded, &engine, compile, &timing, &written);
     }
     if let (true, Some(m)) = (args.profile, engine.compiled()) {
+        print_compile_phases(m, import, compile);
         print_profile(m, &timing.steps);
     }
     Ok(())
@@ -234,6 +237,19 @@ fn summary_json(
         "outputs": written.iter().map(|(f, w)| format!("{f} {w}")).collect::<Vec<_>>(),
     })
     .to_string()
+}
+
+/// Where loading and compiling went: reading and importing the file, then each pass.
+fn print_compile_phases(m: &CompiledModel, import: Duration, compile: Duration) {
+    let phases = m.compile_phases().named();
+    let passes: Duration = phases.iter().map(|(_, t)| *t).sum();
+    let mut line = format!("compile phases: import {:.1} ms", ms(import));
+    for (name, t) in phases {
+        line.push_str(&format!(", {name} {:.1} ms", ms(t)));
+    }
+    let rest = compile.saturating_sub(passes);
+    line.push_str(&format!(", other {:.1} ms (total compile {:.1} ms)", ms(rest), ms(compile)));
+    outln!("{line}");
 }
 
 /// Per step: median time, share, what runs it.
