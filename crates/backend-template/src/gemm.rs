@@ -20,7 +20,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, IndirectGemmArgs, IndirectGemmMicrokernel, KernelClass, KernelEntry,
-    KernelImpl, WeightConstraint,
+    KernelImpl, PanelLayout, WeightConstraint,
 };
 use qnn_kernels::epilogue::lanes;
 
@@ -101,7 +101,9 @@ qnn_kernels::kernel!(
             nr: NR,
             kr: KR,
             packed: (DType::U8, DType::I8),
+            layout: PanelLayout::Interleaved,
             fused_epilogue: true,
+            strip: false,
             constraint: WeightConstraint::None,
             probe: probe_scalar,
             run: gemm_u8i8_4x4,

@@ -21,7 +21,8 @@ mod double {
     use qnn_ir::DType;
     use qnn_ir::backend::{
         Arch, BACKEND_ABI_VERSION, BackendDescriptor, Capabilities, IndirectGemmArgs,
-        IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, WeightConstraint,
+        IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, PanelLayout,
+        WeightConstraint,
     };
 
     pub const NAME: &str = "registry-test-double";
@@ -43,7 +44,9 @@ mod double {
                 nr: 1,
                 kr: 1,
                 packed: (DType::U8, DType::I8),
+                layout: PanelLayout::Interleaved,
                 fused_epilogue: false,
+                strip: false,
                 constraint: WeightConstraint::None,
                 probe: || Err("a test double, never run".to_string()),
                 run: never_run,
@@ -146,6 +149,8 @@ fn run_tile(a: &[Vec<u8>], w: &[i8], taps: usize, kc: usize, m: usize, n: usize)
         kc,
         a: rows.as_ptr(),
         b: w.as_ptr().cast(),
+        tiles: 1,
+        panel_stride: 0,
         m,
         n,
         out: TileOutput::Raw { c: c.as_mut_ptr(), row_stride: stride },
