@@ -24,8 +24,19 @@ fn main() -> Result<()> {
         sizes = vec![1_000, 4_000, 16_000, 100_000];
     }
     println!(
-        "{:>8}  {:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "nodes", "inits", "MB", "decode s", "import s", "verify s", "compile s", "total s"
+        "{:>8}  {:<8} {:>6} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "nodes",
+        "inits",
+        "MB",
+        "decode s",
+        "import s",
+        "verify s",
+        "compile s",
+        "legal s",
+        "optim s",
+        "plan s",
+        "progr s",
+        "total s"
     );
     for init in [Initializers::Shared, Initializers::PerNode] {
         for &n in &sizes {
@@ -34,16 +45,22 @@ fn main() -> Result<()> {
             let (imported, import) = timed(|| model.import(&ImportOptions::default()))?;
             let (_, verify) = timed(|| imported.graph.verify())?;
             let opts = CompileOptions::new().threads(1);
-            let (_, compile) = timed(|| Compiler::new(opts).compile(&imported.graph))?;
+            let (compiled, compile) = timed(|| Compiler::new(opts).compile(&imported.graph))?;
             let total = decode + import + verify + compile;
+            let phases = compiled.compile_phases().named().map(|(_, t)| t.as_secs_f64());
             println!(
-                "{n:>8}  {:<10} {:>9.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+                "{n:>8}  {:<8} {:>6.1} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>8.3} {:>8.3} {:>8.3} \
+                 {:>8.3} {:>8.3}",
                 format!("{init:?}"),
                 bytes.len() as f64 / 1e6,
                 decode.as_secs_f64(),
                 import.as_secs_f64(),
                 verify.as_secs_f64(),
                 compile.as_secs_f64(),
+                phases[0],
+                phases[1],
+                phases[2],
+                phases[3],
                 total.as_secs_f64()
             );
         }
