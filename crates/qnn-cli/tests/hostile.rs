@@ -289,6 +289,41 @@ fn outputs_are_all_or_nothing() {
     assert_eq!(listing(&out), before);
 }
 
+/// A disk that fills while the outputs are written (here a file-size limit, `ulimit -f`, with
+/// SIGXFSZ ignored so that the write fails with EFBIG as on a full disk): exit 1, the
+/// previous outputs intact, no temporary file left.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_leaves_the_previous_outputs() {
+    let dir = scratch("full-disk");
+    let channels = 64; // each output 64·16 bytes + a 128-byte header: over 1 KiB
+    let t = qnn_ir::Tensor::from_i64(
+        "x",
+        qnn_ir::DType::U8,
+        ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[1, channels, 4, 4]), |i| {
+            (i[1] + i[2] * 4 + i[3]) as i64
+        }),
+    )
+    .unwrap();
+    let x = dir.join("x.npy");
+    qnn_npy::write(&x, &t).unwrap();
+    let m = save(&dir, "m.onnx", &synth::qlinearconv_chain(2, channels, Initializers::Shared));
+    let out = dir.join("out");
+    ok(&run_in(&m, &x, &out, &[]));
+    let before = listing(&out);
+    assert!(before[0].1.len() > 1024);
+    let o = std::process::Command::new("bash")
+        .args(["-c", "trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_qnn"))
+        .args(["run", s(&m), "-i", s(&x), "-o", s(&out)])
+        .env_remove("QNN_BACKEND")
+        .output()
+        .unwrap();
+    let e = fails(&o);
+    assert!(e.contains("no output written") && e.contains("as it was before the run"), "{e}");
+    assert_eq!(listing(&out), before, "the folder changed");
+}
+
 #[cfg(unix)]
 #[test]
 fn a_symlinked_output_is_replaced_not_written_through() {
