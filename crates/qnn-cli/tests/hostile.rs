@@ -372,6 +372,15 @@ mod property {
     use super::*;
     use proptest::prelude::*;
 
+    /// Each case runs the `qnn` binary: 24 by default, `QNN_PROPTEST_CASES` (/ 8, as the
+    /// cases are processes) when set.
+    fn cases() -> u32 {
+        std::env::var("QNN_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .map_or(24, |n| (n / 8).max(1))
+    }
+
     /// An option value a hostile user might type.
     fn hostile_number() -> impl Strategy<Value = String> {
         prop_oneof![
@@ -394,14 +403,17 @@ mod property {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
-        /// Any option values and output folder: exit 0, 1 or 2, never a panic or abort;
+        /// Any option values (threads, runs, resource limits) and output folder: exit 0, 1 or
+        /// 2, never a panic or abort;
         /// on failure the folder is exactly as it was.
         #[test]
         fn run_never_aborts_and_fails_cleanly(
             threads in hostile_number(),
             repeat in hostile_number(),
+            warmup in hostile_number(),
+            tensor_mib in hostile_number(),
             folder in prop_oneof![
                 Just(Folder::Missing), Just(Folder::Nested), Just(Folder::IsAFile),
                 Just(Folder::HasStale), Just(Folder::LinkedOutput)
@@ -431,8 +443,13 @@ mod property {
             };
             let before = listing(&out);
             let input_before = std::fs::read(&x).unwrap();
-            let (t, r) = (format!("--threads={threads}"), format!("--repeat={repeat}"));
-            let o = run_in(&m, &x, &out, &[&t, &r]);
+            let options = [
+                format!("--threads={threads}"),
+                format!("--repeat={repeat}"),
+                format!("--warmup={warmup}"),
+                format!("--max-tensor-mib={tensor_mib}"),
+            ];
+            let o = run_in(&m, &x, &out, &options.each_ref().map(String::as_str));
             let code = o.status.code();
             prop_assert!(matches!(code, Some(0..=2)), "status {:?}: {}", o.status, stderr(&o));
             prop_assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
