@@ -120,7 +120,7 @@ impl Importer<'_> {
         match self.slots.get(name).cloned() {
             Some(Slot::Value(v)) => return Ok(v),
             Some(Slot::Const(c)) => {
-                let t = c.to_tensor().ok_or_else(|| {
+                let t = c.to_shared_tensor().ok_or_else(|| {
                     OnnxError::tensor(name, format!("{} constants cannot be graph values", c.ty))
                 })?;
                 let id = self
@@ -237,7 +237,7 @@ impl Importer<'_> {
                         format!("zero point of type {} for {} data", z.ty, OnnxType::of(dtype)),
                     ));
                 }
-                let v: Vec<i32> = z.ints().unwrap_or(&[]).iter().map(|&v| v as i32).collect();
+                let v: Vec<i32> = z.ints().unwrap_or_default().iter().map(|&v| v as i32).collect();
                 if v.len() != scale.len() && v.len() != 1 {
                     return Err(n.input_error(
                         zp_i.unwrap_or(0),

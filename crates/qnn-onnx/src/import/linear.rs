@@ -56,7 +56,7 @@ fn zero_points(
     if z.ty.dtype() != Some(dtype) {
         return Err(n.input_error(i, format!("zero point of type {} for {dtype} data", z.ty)));
     }
-    let zp: Vec<i32> = z.ints().unwrap_or(&[]).iter().map(|&v| v as i32).collect();
+    let zp: Vec<i32> = z.ints().unwrap_or_default().iter().map(|&v| v as i32).collect();
     match (zp.len(), axis) {
         (0, _) => Err(n.input_error(i, "the zero point is empty")),
         (1, _) => Ok(QuantParams::per_tensor(1.0, zp[0])),

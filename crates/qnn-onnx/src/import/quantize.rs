@@ -213,7 +213,7 @@ fn blocked(
                     n.input_error(2, format!("zero point of type {} for {dtype} data", z.ty))
                 );
             }
-            let zs = z.ints().unwrap_or(&[]);
+            let zs = z.ints().unwrap_or_default();
             let v: Vec<i64> = expand(&z, 2)?.iter().map(|&i| zs[i]).collect();
             let arr = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v)
                 .map_err(|e| n.unsupported(e.to_string()))?;
