@@ -190,6 +190,19 @@ fn inconsistent_models_are_refused() {
     // The pads auto_pad computes are unambiguous: accepted.
     let m = save(&dir, "pads-ok.onnx", &same(&[1, 1, 1, 1]));
     ok(&run_in(&m, &x, &dir.join("ok"), &[]));
+    // Uneven: SAME_UPPER puts the extra row and column at the end ([h, w begin, h, w end]).
+    let upper = |pads: &[i64]| {
+        let attrs = vec![attr_str("auto_pad", "SAME_UPPER"), attr_ints("pads", pads)];
+        qconv(0.05, 0.01, 0.05, 2, attrs)
+    };
+    let m = save(&dir, "pads-uneven.onnx", &upper(&[1, 1, 0, 0]));
+    let e = fails(&run_in(&m, &x, &dir.join("o"), &[]));
+    assert!(
+        e.contains("[1, 1, 0, 0] conflicts with auto_pad `SAME_UPPER`, which gives [0, 0, 1, 1]"),
+        "{e}"
+    );
+    let m = save(&dir, "pads-uneven-ok.onnx", &upper(&[0, 0, 1, 1]));
+    ok(&run_in(&m, &x, &dir.join("ok2"), &[]));
 
     let mut g = qnn_onnx::proto::decode_model(&qconv(0.05, 0.01, 0.05, 1, vec![])).unwrap();
     g.graph.as_mut().unwrap().output.clear();
