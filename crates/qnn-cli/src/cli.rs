@@ -3,6 +3,48 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use qnn_ir::limits::Limits;
+
+/// `--threads` above this many threads per core is refused: more threads than that only
+/// wait for a core, and each costs a stack.
+pub const THREADS_PER_CORE: usize = 16;
+
+/// The most timed or warm-up runs `--repeat` and `--warmup` accept (each timed run keeps its
+/// time, 16 bytes, and with `--profile` one per step).
+pub const MAX_REPEAT: u32 = 1_000_000;
+
+/// The most `--threads` accepts on this machine.
+pub fn max_threads() -> usize {
+    THREADS_PER_CORE * qnn_runtime::available_threads()
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|_| format!("`{s}` is not a thread count"))?;
+    let max = max_threads();
+    if n > max {
+        return Err(format!(
+            "{n} threads is more than {THREADS_PER_CORE} per core ({} core(s) here: at most {max})",
+            qnn_runtime::available_threads()
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_runs(s: &str) -> Result<u32, String> {
+    let n: u64 = s.parse().map_err(|_| format!("`{s}` is not a count of runs"))?;
+    match u32::try_from(n) {
+        Ok(n @ 1..=MAX_REPEAT) => Ok(n),
+        _ => Err(format!("{n} runs: give 1 to {MAX_REPEAT}")),
+    }
+}
+
+fn parse_mib(s: &str) -> Result<u64, String> {
+    let n: u64 = s.parse().map_err(|_| format!("`{s}` is not a size in MiB"))?;
+    if n == 0 || n > u64::MAX >> 20 {
+        return Err(format!("{n} MiB: give 1 to {}", u64::MAX >> 20));
+    }
+    Ok(n)
+}
 
 const ABOUT: &str = "Inspect, legalize and run quantized ONNX models, bit-exact with ONNX Runtime";
 
@@ -59,8 +101,13 @@ pub enum Command {
                             qnn run model.onnx -i x.npy -o out/ --target cuda      # convolutions on the GPU\n\n\
                             Inputs are matched to the model's graph inputs in order, or by name with \
                             NAME=FILE.npy.\nEach output is written with its ONNX element type \
-                            (uint8, int8, uint16, int16, int32, float32).\nThe exit status is \
-                            non-zero when the model cannot be imported, compiled or run.")]
+                            (uint8, int8, uint16, int16, int32, float32), all or nothing: each to a \
+                            temporary file in DIR, renamed into place once all are written.\n\n\
+                            Limits: --threads at most 16 per core; --repeat and --warmup at most \
+                            1000000; one tensor at most --max-tensor-mib (2048), all the model's \
+                            values at most --max-graph-mib (16384).\n\
+                            Exit status: 0 success, 1 refused or failed (the model, an input, \
+                            the machine), 2 usage (an unknown or out-of-range option).")]
     Run(RunArgs),
 
     /// List the backends built into qnn, whether each can run on this machine, and why not
@@ -85,6 +132,28 @@ pub struct ModelArgs {
     /// NAME=1x3x224x224
     #[arg(long = "shape", value_name = "NAME=DIMS")]
     pub shapes: Vec<String>,
+
+    /// The most memory one tensor (a weight, an input, an activation) may take, in MiB;
+    /// a model that declares a larger one is refused before anything is allocated
+    #[arg(long, value_name = "MIB", value_parser = parse_mib,
+          default_value_t = Limits::DEFAULT.max_tensor_bytes >> 20)]
+    pub max_tensor_mib: u64,
+
+    /// The most memory all the values of the model (inputs, constants, every node's output)
+    /// may take together, in MiB
+    #[arg(long, value_name = "MIB", value_parser = parse_mib,
+          default_value_t = Limits::DEFAULT.max_graph_bytes >> 20)]
+    pub max_graph_mib: u64,
+}
+
+impl ModelArgs {
+    /// The resource limits the options set.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_tensor_bytes: self.max_tensor_mib << 20,
+            max_graph_bytes: self.max_graph_mib << 20,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -180,20 +249,21 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub backend: Option<String>,
 
-    /// Threads of the model's pool (0: one per core)
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Threads of the model's pool (0: one per core; at most 16 per core)
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
 
     #[command(flatten)]
     pub select: SelectionArgs,
 
-    /// Time this many runs after the warm-up runs and print the median (and minimum)
-    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Time this many runs after the warm-up runs and print the median (and minimum); 1 to
+    /// 1000000
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_runs)]
     pub repeat: u32,
 
     /// Untimed runs before the timed ones when --repeat is above 1 (the first run, which
-    /// writes the outputs, is one of them)
-    #[arg(long, value_name = "W", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    /// writes the outputs, is one of them); 1 to 1000000
+    #[arg(long, value_name = "W", default_value_t = 1, value_parser = parse_runs)]
     pub warmup: u32,
 
     /// Print the plan: per step the kernel and backend (or why it runs elsewhere)

@@ -106,6 +106,8 @@ fn to_c_order(data: ConstData, shape: &[usize]) -> ConstData {
         ConstData::Float(v) => ConstData::Float(reorder(v, shape)),
         ConstData::Double(v) => ConstData::Double(reorder(v, shape)),
         ConstData::Int(v) => ConstData::Int(reorder(v, shape)),
+        // Not made here (decode gives `Int`): reordered through its i64 values.
+        ConstData::Typed(_) => to_c_order(data.widened().into_owned(), shape),
     }
 }
 
@@ -159,11 +161,11 @@ mod tests {
         let c = decode(&npy(">u2", true, "(2, 3)", &data)).unwrap();
         assert_eq!(c.ty, OnnxType::UINT16);
         assert_eq!(c.shape, vec![2, 3]);
-        assert_eq!(c.ints().unwrap(), &[1, 2, 3, 4, 5, 65535]);
+        assert_eq!(&*c.ints().unwrap(), &[1, 2, 3, 4, 5, 65535]);
         let c = decode(&npy("<i8", false, "()", &(-5i64).to_le_bytes())).unwrap();
-        assert_eq!((c.ty, c.ints().unwrap()), (OnnxType::INT64, &[-5][..]));
+        assert_eq!((c.ty, &*c.ints().unwrap()), (OnnxType::INT64, &[-5][..]));
         let c = decode(&npy("|i1", false, "(1,)", &[0x80])).unwrap();
-        assert_eq!(c.ints().unwrap(), &[-128]);
+        assert_eq!(&*c.ints().unwrap(), &[-128]);
     }
 
     #[test]

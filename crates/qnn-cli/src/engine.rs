@@ -81,7 +81,8 @@ pub fn time_runs(
     repeat: usize,
     profile: bool,
 ) -> Result<Timing> {
-    let mut timing = Timing { runs: Vec::with_capacity(repeat), warm: true, steps: Vec::new() };
+    // The vectors grow with the runs actually made: a large `repeat` allocates nothing ahead.
+    let mut timing = Timing { runs: Vec::new(), warm: true, steps: Vec::new() };
     let mut last = Vec::new();
     for _ in 0..repeat {
         let t = Instant::now();

@@ -31,6 +31,7 @@ mod constants;
 mod engine;
 mod load;
 mod out;
+mod outputs;
 mod selection;
 
 use std::process::ExitCode;
@@ -41,13 +42,26 @@ use cli::{Cli, Command};
 
 /// The `qnn` command: parses `std::env::args`, runs the subcommand, prints an error with
 /// its causes on failure. Every backend linked into the calling binary is available.
+///
+/// Exit status: 0 success, 1 refused or failed (the model, an input, the output folder, the
+/// machine), 2 usage (an unknown option, a value out of range).
 pub fn main() -> ExitCode {
+    // Usage errors exit with 2 here (clap).
     let cli = Cli::parse();
-    let result = match &cli.command {
+    let dispatch = || match &cli.command {
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Legalize(a) => commands::legalize::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Targets(a) => commands::targets::run(a),
+    };
+    // Exit statuses are 0, 1 and 2: a panic is a bug, reported as a failure (1) after the
+    // panic message rather than as Rust's 101.
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(dispatch)) {
+        Ok(r) => r,
+        Err(_) => {
+            eprintln!("error: internal error in qnn (a bug: please report the message above)");
+            return ExitCode::FAILURE;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

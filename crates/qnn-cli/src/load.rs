@@ -21,6 +21,13 @@ pub struct Loaded {
     /// One per input of the imported graph (`imported.inputs`), in order: the tensor read
     /// from its file, or `None` when no file was given.
     pub feeds: Vec<Option<Tensor>>,
+    /// Every input file read (`-i`).
+    pub files: Vec<PathBuf>,
+}
+
+/// `items` for a message, the first few of a long list and their count.
+pub fn list(items: &[String]) -> String {
+    list_of(items, items.len())
 }
 
 /// The `.npy` element type that carries run-time values of an ONNX type.
@@ -55,6 +62,8 @@ pub fn describe(info: &IoInfo) -> String {
 /// files. So are weights given as graph inputs (ONNX's node tests feed them so): qnn folds
 /// weights when it compiles, and the values are the same either way.
 pub fn load(args: &ModelArgs, need_all: bool) -> Result<Loaded> {
+    // Every later check (import, verification, compilation, the .npy reader) reads these.
+    qnn_ir::limits::Limits::set_process_default(args.limits());
     let first = load_binding(args, need_all, &[])?;
     let weights: Vec<String> = weight_inputs(&first.imported.graph)
         .into_iter()
@@ -110,7 +119,8 @@ fn load_binding(args: &ModelArgs, need_all: bool, as_constants: &[String]) -> Re
     let model = Model::from_path(&path)
         .with_context(|| format!("cannot load the model {}", path.display()))?;
     let declared = model.inputs()?;
-    let mut statics = model.static_inputs();
+    let mut statics: std::collections::HashSet<String> =
+        model.static_inputs().into_iter().collect();
     statics.extend(as_constants.iter().cloned());
     let files = assign_files(&args.inputs, &declared)?;
     let mut opts = ImportOptions {
@@ -161,13 +171,14 @@ fn load_binding(args: &ModelArgs, need_all: bool, as_constants: &[String]) -> Re
         );
     }
     if !missing.is_empty() {
-        let all: Vec<String> = declared.iter().map(describe).collect();
+        let all: Vec<String> = declared.iter().take(MAX_LISTED + 1).map(describe).collect();
         bail!(
-            "no file for input(s) {}. The model takes {} input(s), in this order: {}. Pass one \
-             -i FILE.npy per input in that order, or -i NAME=FILE.npy",
+            "no file for {} input(s): {}. The model takes {} input(s), in this order: {}. Pass \
+             one -i FILE.npy per input in that order, or -i NAME=FILE.npy",
+            missing.len(),
             quoted(&missing),
             declared.len(),
-            all.join(", ")
+            list_of(&all, declared.len())
         );
     }
     let imported = model.import(&opts).map_err(|e| {
@@ -184,11 +195,26 @@ fn load_binding(args: &ModelArgs, need_all: bool, as_constants: &[String]) -> Re
         anyhow::Error::new(e).context(format!("cannot import {}{hint}", path.display()))
     })?;
     let feeds = imported.inputs.iter().map(|i| feeds.remove(&i.name)).collect();
-    Ok(Loaded { path, model, imported, feeds })
+    let files = files.into_iter().flatten().collect();
+    Ok(Loaded { path, model, imported, feeds, files })
 }
 
+/// How many names a message lists before it says how many there are in all.
+const MAX_LISTED: usize = 8;
+
 fn quoted(names: &[String]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    let shown: Vec<String> = names.iter().take(MAX_LISTED).map(|n| format!("`{n}`")).collect();
+    list_of(&shown, names.len())
+}
+
+/// The first [`MAX_LISTED`] of `shown` (the first items of a list of `total`), then how many
+/// there are in all: a message about a model with 100k inputs stays one line.
+fn list_of(shown: &[String], total: usize) -> String {
+    if total == 0 {
+        return "none".into();
+    }
+    let head = shown.iter().take(MAX_LISTED).cloned().collect::<Vec<_>>().join(", ");
+    if total <= MAX_LISTED { head } else { format!("{head}, … ({total} in all)") }
 }
 
 fn type_name(t: OnnxType) -> String {
@@ -217,10 +243,14 @@ fn assign_files(specs: &[String], declared: &[IoInfo]) -> Result<Vec<Option<Path
                 if let Some((name, _)) = spec.split_once('=')
                     && !Path::new(spec).exists()
                 {
-                    let names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+                    let names: Vec<&str> =
+                        declared.iter().take(MAX_LISTED + 1).map(|d| d.name.as_str()).collect();
                     bail!(
                         "`-i {spec}`: the model has no input `{name}` (its inputs: {})",
-                        if names.is_empty() { "none".into() } else { names.join(", ") }
+                        list_of(
+                            &names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                            declared.len()
+                        )
                     );
                 }
                 positional.push(PathBuf::from(spec));
@@ -229,12 +259,12 @@ fn assign_files(specs: &[String], declared: &[IoInfo]) -> Result<Vec<Option<Path
     }
     let free: Vec<usize> = (0..declared.len()).filter(|&k| files[k].is_none()).collect();
     if positional.len() > free.len() {
-        let all: Vec<String> = declared.iter().map(describe).collect();
+        let all: Vec<String> = declared.iter().take(MAX_LISTED + 1).map(describe).collect();
         bail!(
             "{} input file(s) given for {} graph input(s) ({})",
             specs.len(),
             declared.len(),
-            if all.is_empty() { "none".into() } else { all.join(", ") }
+            list_of(&all, declared.len())
         );
     }
     for (k, file) in free.into_iter().zip(positional) {

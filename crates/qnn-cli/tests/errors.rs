@@ -34,7 +34,7 @@ fn wrong_inputs_name_the_input_and_its_declaration() {
     // None given.
     let e = fails(&qnn(&run_args(s(&m), &[], o)));
     assert!(
-        e.contains("no file for input(s) `input`") && e.contains("input: float32[1,3,224,224]"),
+        e.contains("no file for 1 input(s): `input`") && e.contains("input: float32[1,3,224,224]"),
         "{e}"
     );
     assert!(e.contains("-i NAME=FILE.npy"), "{e}");

@@ -90,7 +90,8 @@ impl Graph {
         }
     }
 
-    /// Value id by name.
+    /// Value id by name: a linear scan (a [`GraphBuilder`] indexes its names; a pass that
+    /// looks up many names builds a map once).
     pub fn find(&self, name: &str) -> Option<ValueId> {
         self.values.iter().position(|v| v.name == name).map(|i| ValueId(i as u32))
     }
@@ -100,8 +101,10 @@ impl Graph {
         let mut users = vec![Vec::new(); self.values.len()];
         for (i, n) in self.nodes.iter().enumerate() {
             for v in &n.inputs {
+                // Nodes come in order: a repeat of `i` can only be the last user (searching
+                // the whole list made a value read by every node quadratic).
                 if let Some(u) = users.get_mut(v.index())
-                    && !u.contains(&i)
+                    && u.last() != Some(&i)
                 {
                     u.push(i);
                 }
@@ -167,6 +170,12 @@ impl GraphBuilder {
         self.names.insert(name.clone(), id);
         self.graph.values.push(Value { name, ty, def });
         Ok(id)
+    }
+
+    /// The value named `name` so far, from the builder's name index (constant time, where
+    /// [`Graph::find`] scans every value).
+    pub fn find(&self, name: &str) -> Option<ValueId> {
+        self.names.get(name).copied()
     }
 
     /// A fresh value name (`%0`, `%1`, …) not used yet.

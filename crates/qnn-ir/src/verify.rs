@@ -44,11 +44,15 @@ impl Graph {
                 });
             }
         }
+        let mut listed = vec![false; n_values];
+        for &i in &self.inputs {
+            listed[i.index()] = true;
+        }
         let mut defined = vec![false; n_values];
         for (i, v) in self.values.iter().enumerate() {
             match &v.def {
                 ValueDef::Input => {
-                    if !self.inputs.contains(&ValueId(i as u32)) {
+                    if !listed[i] {
                         return Err(IrError::Graph {
                             msg: format!(
                                 "value `{}` is an input but not listed among the graph inputs",

@@ -46,6 +46,12 @@ pub enum KernelError {
 
     #[error("a worker thread panicked: {0}")]
     WorkerPanicked(String),
+
+    /// The system refused a worker thread of a pool of `threads` (after `started` threads).
+    #[error(
+        "cannot start a pool of {threads} threads: the system refused thread {started} ({why})"
+    )]
+    Spawn { threads: usize, started: usize, why: String },
 }
 
 impl KernelError {

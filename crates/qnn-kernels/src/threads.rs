@@ -73,11 +73,27 @@ impl std::fmt::Debug for Shared {
 }
 
 impl ThreadPool {
-    /// A pool of `threads` threads (≥ 1; 1 runs everything on the caller).
+    /// A pool of `threads` threads (≥ 1; 1 runs everything on the caller). When the system
+    /// refuses a worker thread (a thread or memory limit), the pool keeps the workers it got:
+    /// results never depend on the thread count. [`ThreadPool::try_new`] reports it instead.
     pub fn new(threads: usize) -> Self {
+        match Self::spawn(threads) {
+            Ok(pool) => pool,
+            Err((pool, _)) => pool,
+        }
+    }
+
+    /// A pool of exactly `threads` threads (≥ 1), or [`KernelError::Spawn`] when the system
+    /// refuses one of its workers (the workers already started are stopped).
+    pub fn try_new(threads: usize) -> Result<Self, KernelError> {
+        Self::spawn(threads).map_err(|(_, e)| e)
+    }
+
+    /// The pool; on a refused spawn, the pool of the workers started so far and the error.
+    fn spawn(threads: usize) -> Result<Self, (Self, KernelError)> {
         let threads = threads.max(1);
         if threads == 1 {
-            return ThreadPool { shared: None, workers: Vec::new(), threads, busy: Mutex::new(()) };
+            return Ok(Self::single());
         }
         let shared = Arc::new(Shared {
             generation: AtomicUsize::new(0),
@@ -88,16 +104,38 @@ impl ThreadPool {
             shutdown: AtomicBool::new(false),
             panic: Mutex::new(None),
         });
-        let workers = (1..threads)
-            .map(|i| {
-                let s = Arc::clone(&shared);
-                std::thread::Builder::new()
-                    .name(format!("qnn-worker-{i}"))
-                    .spawn(move || worker(&s))
-                    .expect("spawning a worker thread")
-            })
-            .collect();
-        ThreadPool { shared: Some(shared), workers, threads, busy: Mutex::new(()) }
+        let mut workers = Vec::new();
+        for i in 1..threads {
+            let s = Arc::clone(&shared);
+            match std::thread::Builder::new()
+                .name(format!("qnn-worker-{i}"))
+                .spawn(move || worker(&s))
+            {
+                Ok(w) => workers.push(w),
+                Err(e) => {
+                    let started = workers.len() + 1;
+                    let pool = if workers.is_empty() {
+                        Self::single()
+                    } else {
+                        ThreadPool {
+                            shared: Some(shared),
+                            workers,
+                            threads: started,
+                            busy: Mutex::new(()),
+                        }
+                    };
+                    return Err((
+                        pool,
+                        KernelError::Spawn { threads, started, why: e.to_string() },
+                    ));
+                }
+            }
+        }
+        Ok(ThreadPool { shared: Some(shared), workers, threads, busy: Mutex::new(()) })
+    }
+
+    fn single() -> Self {
+        ThreadPool { shared: None, workers: Vec::new(), threads: 1, busy: Mutex::new(()) }
     }
 
     /// A pool with one thread per available core.

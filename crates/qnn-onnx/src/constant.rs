@@ -1,6 +1,9 @@
 //! Constant tensors (initializers, `Constant` nodes, bound inputs, folded shapes) in their ONNX
 //! element type, decoded from `TensorProto` with every size checked.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use ndarray::{ArrayD, IxDyn};
 use qnn_ir::limits::{Limits, extent_bytes};
 use qnn_ir::{DType, IrError, Tensor};
@@ -10,7 +13,9 @@ use crate::onnx_type::OnnxType;
 use crate::proto::TensorProto;
 
 /// A constant tensor. Floating types are held as `f32` (float16 converts exactly) or `f64`;
-/// every integer type (bool included) as `i64`.
+/// initializers of the integer types qnn-ir holds (UINT8, INT8, INT16, INT32) at their
+/// element type ([`ConstData::Typed`]), shared with the graph value made from them; other
+/// integer types (bool included) and constants computed at import time as `i64`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Constant {
     pub ty: OnnxType,
@@ -24,6 +29,9 @@ pub enum ConstData {
     Float(Vec<f32>),
     Double(Vec<f64>),
     Int(Vec<i64>),
+    /// An integer tensor at its element type (u8, i8, i16, i32): a weight takes the bytes
+    /// of its file, not 8 per element.
+    Typed(Arc<Tensor>),
 }
 
 impl ConstData {
@@ -32,6 +40,16 @@ impl ConstData {
             ConstData::Float(v) => v.len(),
             ConstData::Double(v) => v.len(),
             ConstData::Int(v) => v.len(),
+            ConstData::Typed(t) => t.len(),
+        }
+    }
+
+    /// The same elements with integers as `i64` ([`ConstData::Typed`] widened; the rest
+    /// borrowed): for the import-time folding of small constants (shapes, axes, indices).
+    pub fn widened(&self) -> Cow<'_, ConstData> {
+        match self {
+            ConstData::Typed(t) => Cow::Owned(ConstData::Int(widen(t))),
+            d => Cow::Borrowed(d),
         }
     }
 
@@ -60,6 +78,10 @@ fn check_decoded(
     let (held, size) = match ty {
         OnnxType::FLOAT | OnnxType::FLOAT16 => ("f32", 4),
         OnnxType::DOUBLE => ("f64", 8),
+        OnnxType::UINT8 => ("u8", 1),
+        OnnxType::INT8 => ("i8", 1),
+        OnnxType::INT16 => ("i16", 2),
+        OnnxType::INT32 => ("i32", 4),
         _ => ("i64", 8),
     };
     let bytes = extent_bytes(shape, size);
@@ -101,8 +123,8 @@ impl Constant {
     }
 
     /// Decodes a `TensorProto`, refusing (before decoding) one whose decoded form would
-    /// exceed `limits`: integer elements are held as `i64`, so an `n`-element integer tensor
-    /// takes `8·n` bytes whatever its ONNX type.
+    /// exceed `limits`: UINT8, INT8, INT16 and INT32 elements are held at their size, the
+    /// other integer types as `i64` (8 bytes each).
     pub fn from_proto_within(t: &TensorProto, limits: &Limits) -> Result<Constant, OnnxError> {
         let name = t.name.as_str();
         let ty = OnnxType(t.data_type);
@@ -140,7 +162,7 @@ impl Constant {
             if Some(raw.len()) != n.checked_mul(size) {
                 return Err(count_error(raw.len() / size, "raw_data"));
             }
-            decode_raw(ty, raw)
+            decode_raw(ty, raw, &shape)
         } else {
             let typed = |len: usize, field: &str| {
                 if len == n { Ok(()) } else { Err(count_error(len, field)) }
@@ -176,8 +198,19 @@ impl Constant {
                 }
             }
         };
-        let c = Constant { ty, shape, data };
+        let mut c = Constant { ty, shape, data };
         c.check_range(name)?;
+        // A typed field (int32_data) is decoded as i64 and range-checked first; stored at
+        // its element type like raw data.
+        if let (ConstData::Int(v), Some(d @ (DType::U8 | DType::I8 | DType::I16 | DType::I32))) =
+            (&c.data, stored_type(ty))
+        {
+            let a = ArrayD::from_shape_vec(IxDyn(&c.shape), v.clone())
+                .map_err(|e| OnnxError::tensor(name, e.to_string()))?;
+            let t =
+                Tensor::from_i64(name, d, a).map_err(|e| OnnxError::tensor(name, e.to_string()))?;
+            c.data = ConstData::Typed(Arc::new(t));
+        }
         Ok(c)
     }
 
@@ -231,10 +264,12 @@ impl Constant {
         self.data.is_empty()
     }
 
-    /// Integer elements.
-    pub fn ints(&self) -> Option<&[i64]> {
+    /// Integer elements (those held at their element type widened: shapes, axes and zero
+    /// points are small).
+    pub fn ints(&self) -> Option<Cow<'_, [i64]>> {
         match &self.data {
-            ConstData::Int(v) => Some(v),
+            ConstData::Int(v) => Some(Cow::Borrowed(v)),
+            ConstData::Typed(t) => Some(Cow::Owned(widen(t))),
             _ => None,
         }
     }
@@ -249,21 +284,70 @@ impl Constant {
 
     /// The qnn-ir tensor of this constant; `None` for element types qnn-ir lacks.
     pub fn to_tensor(&self) -> Option<Tensor> {
+        self.to_shared_tensor().map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Constant::to_tensor`] shared: a constant held at its element type is not copied.
+    pub fn to_shared_tensor(&self) -> Option<Arc<Tensor>> {
+        if let ConstData::Typed(t) = &self.data {
+            return Some(t.clone());
+        }
         let shape = IxDyn(&self.shape);
-        Some(match (self.ty.dtype()?, &self.data) {
-            (DType::F32, ConstData::Float(v)) => {
-                Tensor::F32(ArrayD::from_shape_vec(shape, v.clone()).ok()?)
+        Some(
+            match (self.ty.dtype()?, &self.data) {
+                (DType::F32, ConstData::Float(v)) => {
+                    Tensor::F32(ArrayD::from_shape_vec(shape, v.clone()).ok()?)
+                }
+                (dtype, ConstData::Int(v)) => {
+                    let a = ArrayD::from_shape_vec(shape, v.clone()).ok()?;
+                    Tensor::from_i64("constant", dtype, a).ok()?
+                }
+                _ => return None,
             }
-            (dtype, ConstData::Int(v)) => {
-                let a = ArrayD::from_shape_vec(shape, v.clone()).ok()?;
-                Tensor::from_i64("constant", dtype, a).ok()?
-            }
-            _ => return None,
-        })
+            .into(),
+        )
     }
 }
 
-fn decode_raw(ty: OnnxType, raw: &[u8]) -> ConstData {
+/// The qnn-ir element type a constant of ONNX type `ty` is stored at ([`ConstData::Typed`]),
+/// when it is one qnn-ir holds at the same width (UINT16 is carried as i32: not stored typed).
+fn stored_type(ty: OnnxType) -> Option<DType> {
+    match ty {
+        OnnxType::UINT8 => Some(DType::U8),
+        OnnxType::INT8 => Some(DType::I8),
+        OnnxType::INT16 => Some(DType::I16),
+        OnnxType::INT32 => Some(DType::I32),
+        _ => None,
+    }
+}
+
+/// The elements of an integer tensor as `i64`, row-major.
+fn widen(t: &Tensor) -> Vec<i64> {
+    t.to_i64().map(|a| a.iter().copied().collect()).unwrap_or_default()
+}
+
+/// `raw` (little-endian, its length checked) as a tensor of `shape`.
+fn typed_raw<T: qnn_ir::Element, const N: usize>(
+    raw: &[u8],
+    shape: &[usize],
+    from: fn([u8; N]) -> T,
+) -> ConstData {
+    let v: Vec<T> = raw
+        .chunks_exact(N)
+        .map(|c| {
+            let mut b = [0u8; N];
+            b.copy_from_slice(c);
+            from(b)
+        })
+        .collect();
+    match Tensor::from_vec(shape, v) {
+        Ok(t) => ConstData::Typed(Arc::new(t)),
+        // Unreachable: the caller checked raw.len() = N · the element count of `shape`.
+        Err(_) => ConstData::Int(Vec::new()),
+    }
+}
+
+fn decode_raw(ty: OnnxType, raw: &[u8], shape: &[usize]) -> ConstData {
     fn chunks<const N: usize>(raw: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
         raw.chunks_exact(N).map(|c| {
             let mut b = [0u8; N];
@@ -277,19 +361,14 @@ fn decode_raw(ty: OnnxType, raw: &[u8]) -> ConstData {
             ConstData::Float(chunks::<2>(raw).map(|b| f16_to_f32(u16::from_le_bytes(b))).collect())
         }
         OnnxType::DOUBLE => ConstData::Double(chunks::<8>(raw).map(f64::from_le_bytes).collect()),
-        OnnxType::INT8 => ConstData::Int(raw.iter().map(|&b| i64::from(b as i8)).collect()),
-        OnnxType::UINT8 | OnnxType::BOOL => {
-            ConstData::Int(raw.iter().map(|&b| i64::from(b)).collect())
-        }
-        OnnxType::INT16 => {
-            ConstData::Int(chunks::<2>(raw).map(|b| i64::from(i16::from_le_bytes(b))).collect())
-        }
+        OnnxType::INT8 => typed_raw::<i8, 1>(raw, shape, i8::from_le_bytes),
+        OnnxType::UINT8 => typed_raw::<u8, 1>(raw, shape, u8::from_le_bytes),
+        OnnxType::BOOL => ConstData::Int(raw.iter().map(|&b| i64::from(b)).collect()),
+        OnnxType::INT16 => typed_raw::<i16, 2>(raw, shape, i16::from_le_bytes),
         OnnxType::UINT16 => {
             ConstData::Int(chunks::<2>(raw).map(|b| i64::from(u16::from_le_bytes(b))).collect())
         }
-        OnnxType::INT32 => {
-            ConstData::Int(chunks::<4>(raw).map(|b| i64::from(i32::from_le_bytes(b))).collect())
-        }
+        OnnxType::INT32 => typed_raw::<i32, 4>(raw, shape, i32::from_le_bytes),
         OnnxType::UINT32 => {
             ConstData::Int(chunks::<4>(raw).map(|b| i64::from(u32::from_le_bytes(b))).collect())
         }
@@ -314,6 +393,49 @@ mod tests {
         assert!(f16_to_f32(0x7c01).is_nan());
         assert_eq!(f16_to_f32(0xfc00), f32::NEG_INFINITY);
         assert_eq!(f16_to_f32(0x2e66), 0.099_975_586);
+    }
+
+    #[test]
+    fn integer_initializers_keep_their_element_type() {
+        let raw = |data_type: i32, raw_data: Vec<u8>| TensorProto {
+            dims: vec![2],
+            data_type,
+            raw_data,
+            ..TensorProto::default()
+        };
+        let cases = [
+            (raw(2, vec![1, 255]), Tensor::from_vec(&[2], vec![1u8, 255]).unwrap(), vec![1, 255]),
+            (
+                raw(3, vec![0x80, 7]),
+                Tensor::from_vec(&[2], vec![-128i8, 7]).unwrap(),
+                vec![-128, 7],
+            ),
+            (
+                raw(5, vec![0, 0x80, 1, 0]),
+                Tensor::from_vec(&[2], vec![i16::MIN, 1]).unwrap(),
+                vec![-32768, 1],
+            ),
+            (
+                raw(6, [i32::MIN.to_le_bytes(), 9i32.to_le_bytes()].concat()),
+                Tensor::from_vec(&[2], vec![i32::MIN, 9]).unwrap(),
+                vec![i64::from(i32::MIN), 9],
+            ),
+        ];
+        for (proto, tensor, ints) in cases {
+            let c = Constant::from_proto(&proto).unwrap();
+            assert!(matches!(&c.data, ConstData::Typed(t) if **t == tensor), "{c:?}");
+            assert_eq!(c.to_tensor().unwrap(), tensor);
+            assert_eq!(c.ints().unwrap().into_owned(), ints);
+        }
+        // The typed field is stored typed too, after its range check.
+        let u8s = TensorProto {
+            dims: vec![2],
+            data_type: 2,
+            int32_data: vec![1, 255],
+            ..TensorProto::default()
+        };
+        let c = Constant::from_proto(&u8s).unwrap();
+        assert!(matches!(&c.data, ConstData::Typed(t) if t.dtype() == DType::U8));
     }
 
     #[test]

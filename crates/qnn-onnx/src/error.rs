@@ -48,6 +48,11 @@ pub enum OnnxError {
     #[error("{0}")]
     Limit(Box<IrError>),
 
+    /// Quantization scales that are valid one by one but whose products or quotients, as
+    /// ONNX Runtime computes them in f32, underflow to 0 or overflow to infinity.
+    #[error("node {node} ({op_type}): {msg}")]
+    Scale { node: String, op_type: String, msg: String },
+
     /// The qnn-ir graph rejected what the node imports to (shapes, parameters).
     #[error("node {node} ({op_type}): {source}")]
     Ir { node: String, op_type: String, source: Box<IrError> },

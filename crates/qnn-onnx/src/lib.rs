@@ -30,6 +30,7 @@ mod import;
 mod model;
 mod onnx_type;
 pub mod proto;
+pub mod synth;
 
 pub use constant::{ConstData, Constant};
 pub use error::OnnxError;

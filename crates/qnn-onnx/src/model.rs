@@ -91,6 +91,9 @@ impl Model {
     /// Decodes a serialized `ModelProto` and checks what the importer relies on: a graph, an
     /// opset of the default domain in [`OPSET_RANGE`], unique value names.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model, OnnxError> {
+        if bytes.is_empty() {
+            return Err(OnnxError::model("the file is empty (0 bytes), not an ONNX model"));
+        }
         let mut proto = proto::decode_model(bytes).map_err(|e| OnnxError::Decode {
             what: "ONNX model (ModelProto)".into(),
             msg: e.to_string(),
@@ -128,6 +131,13 @@ impl Model {
             let name = s.values.as_ref().map(|v| v.name.as_str()).unwrap_or("");
             return Err(OnnxError::model(format!("sparse initializer `{name}` is not supported")));
         }
+        if graph.output.is_empty() {
+            // ONNX Runtime refuses it too; running it would compute and write nothing.
+            return Err(OnnxError::model(format!(
+                "graph `{}` declares no output: there is nothing to compute",
+                graph.name
+            )));
+        }
         let ir_version = proto.ir_version;
         let model = Model { proto, graph, opset, ms_opset, ir_version, initializers };
         model.check_names()?;
@@ -145,7 +155,13 @@ impl Model {
                 )));
             }
         }
-        for n in &self.graph.node {
+        for (k, n) in self.graph.node.iter().enumerate() {
+            if n.op_type.is_empty() {
+                return Err(OnnxError::model(format!(
+                    "node {} has an empty op_type: every node must name its operator",
+                    crate::import::label(n, k)
+                )));
+            }
             for o in n.output.iter().filter(|o| !o.is_empty()) {
                 if !defined.insert(o) {
                     return Err(OnnxError::model(format!(

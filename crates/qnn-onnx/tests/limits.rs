@@ -93,7 +93,7 @@ fn initializers_are_refused_before_decoding() {
     let e = model(&[1], vec![], vec![huge.clone()], "x").import(&ImportOptions::default());
     let (what, bytes, limit) = limit_error(e.unwrap_err());
     assert!(
-        what.starts_with("tensor `w` (UINT8 [1099511627776, 1099511627776], held as i64)"),
+        what.starts_with("tensor `w` (UINT8 [1099511627776, 1099511627776], held as u8)"),
         "{what}"
     );
     assert_eq!((bytes, limit), (None, Limits::DEFAULT.max_tensor_bytes));
@@ -101,10 +101,13 @@ fn initializers_are_refused_before_decoding() {
     // An empty tensor with overflowing dimensions.
     let empty = raw("e", 2, &[0, 1 << 62, 1 << 62], vec![]);
     assert_eq!(limit_error(Constant::from_proto(&empty).unwrap_err()).1, None);
-    // 129 u8 values are 1032 bytes as i64: over a 1 KiB limit, fine by default.
-    let w = raw("w", 2, &[129], vec![7; 129]);
+    // u8 values are held at their size: 1024 fit a 1 KiB limit (as i64 they took 8 KiB),
+    // 1025 do not; fine by default.
+    let w = raw("w", 2, &[1024], vec![7; 1024]);
+    assert!(model(&[1], vec![], vec![w], "x").import(&within(KIB)).is_ok());
+    let w = raw("w", 2, &[1025], vec![7; 1025]);
     let e = model(&[1], vec![], vec![w.clone()], "x").import(&within(KIB)).unwrap_err();
-    assert_eq!(limit_error(e).1, Some(1032));
+    assert_eq!(limit_error(e).1, Some(1025));
     assert!(model(&[1], vec![], vec![w], "x").import(&ImportOptions::default()).is_ok());
 }
 

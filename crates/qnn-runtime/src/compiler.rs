@@ -155,13 +155,9 @@ impl Compiler {
             constant_bytes: program.consts.iter().map(Vec::len).sum(),
             legalization: explanation,
         };
-        Ok(CompiledModel {
-            name: lowered.name.clone(),
-            program,
-            pool: ThreadPool::new(self.options.threads.max(1)),
-            report,
-            phases,
-        })
+        let pool =
+            ThreadPool::try_new(self.options.threads.max(1)).map_err(RuntimeError::Threads)?;
+        Ok(CompiledModel { name: lowered.name.clone(), program, pool, report, phases })
     }
 }
 

@@ -42,6 +42,10 @@ pub enum RuntimeError {
     #[error("{node}: kernel `{kernel}`: {source}")]
     Kernel { node: String, kernel: String, source: KernelError },
 
+    /// The thread pool could not be started (the system refused a worker thread).
+    #[error("{0}")]
+    Threads(#[source] KernelError),
+
     /// A device kernel failed at run time (a driver error, a lost device, …).
     #[error("{node}: device kernel `{kernel}`: {why}")]
     Device { node: String, kernel: String, why: String },

@@ -13,12 +13,26 @@ use crate::cli::{PolicyArg, RunArgs};
 use crate::engine::{self, Engine, Timing};
 use crate::load::{self, Loaded, npy_type};
 use crate::out::outln;
+use crate::outputs;
 use crate::selection;
+
+/// The most step times `--profile` keeps (16 bytes each).
+const MAX_PROFILED: u64 = 1 << 26;
 
 pub fn run(args: &RunArgs) -> Result<()> {
     let t_load = Instant::now();
     let loaded = load::load(&args.model, true)?;
     let import = t_load.elapsed();
+    if loaded.imported.outputs.is_empty() {
+        bail!(
+            "{} declares no graph output: running it would compute nothing",
+            loaded.path.display()
+        );
+    }
+    // Before any work: the outputs must not replace the files this run reads.
+    let mut read = vec![loaded.path.clone()];
+    read.extend(loaded.files.iter().cloned());
+    outputs::check_targets(&args.out, &outputs::names(loaded.imported.outputs.len()), &read)?;
     let feeds: Vec<Tensor> = loaded.feeds.iter().flatten().cloned().collect();
     let model_name = loaded.path.display().to_string();
 
@@ -50,9 +64,33 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
     }
 
+    if let (true, Some(m)) = (args.profile, engine.compiled()) {
+        // One time per step and run is kept for the medians.
+        let kept = (m.report().steps.len() as u64).saturating_mul(u64::from(args.repeat));
+        if kept > MAX_PROFILED {
+            bail!(
+                "--profile with --repeat {} keeps {kept} step times for {} steps; at most \
+                 {MAX_PROFILED}: lower --repeat",
+                args.repeat,
+                m.report().steps.len()
+            );
+        }
+    }
+
     let mut ws = Workspace::default();
     let (outputs, first) = engine::first_run(&engine, &mut ws, &feeds, &model_name)?;
     let written = write_outputs(&args.out, &loaded.imported.outputs, &outputs)?;
+    let stale = outputs::stale(&args.out, outputs.len());
+    if !stale.is_empty() {
+        eprintln!(
+            "warning: {} also holds {} from an earlier run: the model has {} output(s), so \
+             {} not one of them",
+            args.out.display(),
+            load::list(&stale),
+            outputs.len(),
+            if stale.len() == 1 { "that file is" } else { "those files are" }
+        );
+    }
 
     let timing = if args.repeat > 1 || args.profile {
         for _ in 1..args.warmup {
@@ -74,23 +112,25 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes `output_<k>.npy` per graph output; returns `(file name, type)` per output.
+/// Writes `output_<k>.npy` per graph output, all or nothing (see [`outputs`]); returns
+/// `(file name, description)` per output.
 fn write_outputs(
     dir: &Path,
     infos: &[IoInfo],
-    outputs: &[Tensor],
+    tensors: &[Tensor],
 ) -> Result<Vec<(String, String)>> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
-    if infos.len() != outputs.len() {
+    if infos.len() != tensors.len() {
         bail!(
             "the model declares {} output(s) and the compiled graph gives {}",
             infos.len(),
-            outputs.len()
+            tensors.len()
         );
     }
     let mut written = Vec::new();
-    for (k, (info, t)) in infos.iter().zip(outputs).enumerate() {
+    let mut pending = Vec::new();
+    for ((k, (info, t)), name) in
+        infos.iter().zip(tensors).enumerate().zip(outputs::names(infos.len()))
+    {
         let native = qnn_npy::NpyType::of(t.dtype());
         let ty = match info.elem_type {
             OnnxType(0) => native,
@@ -108,12 +148,13 @@ fn write_outputs(
                 t.dtype()
             );
         }
-        let name = format!("output_{k}.npy");
-        qnn_npy::write_as(dir.join(&name), t, ty)
+        let bytes = qnn_npy::to_bytes_as(t, ty)
             .with_context(|| format!("cannot write output {k} `{}`", info.name))?;
         let dims: Vec<String> = t.shape().iter().map(|d| d.to_string()).collect();
-        written.push((name, format!("{} {ty}[{}]", info.name, dims.join(","))));
+        written.push((name.clone(), format!("{} {ty}[{}]", info.name, dims.join(","))));
+        pending.push(outputs::Pending { name, bytes });
     }
+    outputs::write_all(dir, &pending)?;
     Ok(written)
 }
 

@@ -150,7 +150,7 @@ pub fn constant_npy(c: &Constant) -> Vec<u8> {
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    match &c.data {
+    match c.data.widened().as_ref() {
         ConstData::Float(v) if size == 2 => {
             v.iter().for_each(|&x| out.extend_from_slice(&f32_to_f16(x).to_le_bytes()))
         }
@@ -159,6 +159,7 @@ pub fn constant_npy(c: &Constant) -> Vec<u8> {
         ConstData::Int(v) => {
             v.iter().for_each(|&x| out.extend_from_slice(&x.to_le_bytes()[..size]))
         }
+        ConstData::Typed(_) => unreachable!("widened"),
     }
     out
 }

@@ -1,5 +1,7 @@
 //! What is registered, sorted (inventory's own order is link order, which is not stable).
 
+use std::sync::OnceLock;
+
 use super::BACKEND_ABI_VERSION;
 use super::descriptor::BackendDescriptor;
 use super::device::DeviceKernelEntry;
@@ -20,14 +22,24 @@ pub fn backend(name: &str) -> Option<&'static BackendDescriptor> {
 
 /// Every registered kernel, sorted by (backend, name).
 pub fn kernels() -> Vec<&'static KernelEntry> {
-    let mut v: Vec<_> = inventory::iter::<KernelEntry>.into_iter().collect();
-    v.sort_by(|a, b| (a.backend, a.name).cmp(&(b.backend, b.name)));
-    v
+    sorted_kernels().to_vec()
 }
 
 /// The kernels of one backend, sorted by name.
 pub fn kernels_of(backend: &str) -> Vec<&'static KernelEntry> {
-    kernels().into_iter().filter(|k| k.backend == backend).collect()
+    sorted_kernels().iter().copied().filter(|k| k.backend == backend).collect()
+}
+
+/// The registered kernels sorted once: registration happens at link time, and the planner
+/// asks for a backend's kernels once per convolution (sorting them each time was a tenth of
+/// a deep model's compile time).
+fn sorted_kernels() -> &'static [&'static KernelEntry] {
+    static SORTED: OnceLock<Vec<&'static KernelEntry>> = OnceLock::new();
+    SORTED.get_or_init(|| {
+        let mut v: Vec<_> = inventory::iter::<KernelEntry>.into_iter().collect();
+        v.sort_by(|a, b| (a.backend, a.name).cmp(&(b.backend, b.name)));
+        v
+    })
 }
 
 /// Every registered device kernel, sorted by (backend, name).

@@ -68,13 +68,10 @@ pub(crate) struct QdqDecisions {
 impl Importer<'_> {
     /// A unique qnn value name from `stem`.
     pub fn unique(&self, stem: &str) -> String {
-        if self.b.graph().find(stem).is_none() {
+        if self.b.find(stem).is_none() {
             return stem.to_string();
         }
-        (1..)
-            .map(|k| format!("{stem}#{k}"))
-            .find(|s| self.b.graph().find(s).is_none())
-            .unwrap_or_default()
+        (1..).map(|k| format!("{stem}#{k}")).find(|s| self.b.find(s).is_none()).unwrap_or_default()
     }
 
     /// Adds `op` on `inputs` as a node whose output is named after `name`.
@@ -123,7 +120,7 @@ impl Importer<'_> {
         match self.slots.get(name).cloned() {
             Some(Slot::Value(v)) => return Ok(v),
             Some(Slot::Const(c)) => {
-                let t = c.to_tensor().ok_or_else(|| {
+                let t = c.to_shared_tensor().ok_or_else(|| {
                     OnnxError::tensor(name, format!("{} constants cannot be graph values", c.ty))
                 })?;
                 let id = self
@@ -240,7 +237,7 @@ impl Importer<'_> {
                         format!("zero point of type {} for {} data", z.ty, OnnxType::of(dtype)),
                     ));
                 }
-                let v: Vec<i32> = z.ints().unwrap_or(&[]).iter().map(|&v| v as i32).collect();
+                let v: Vec<i32> = z.ints().unwrap_or_default().iter().map(|&v| v as i32).collect();
                 if v.len() != scale.len() && v.len() != 1 {
                     return Err(n.input_error(
                         zp_i.unwrap_or(0),

@@ -127,11 +127,11 @@ fn pad(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Form, OnnxError> {
         let p = im
             .constant(n, 1)?
             .ints()
-            .map(<[i64]>::to_vec)
+            .map(std::borrow::Cow::into_owned)
             .ok_or_else(|| n.input_error(1, "pads must be INT64"))?;
         let value = match im.opt_constant(n, 2)? {
             None => 0.0,
-            Some(c) => match (&c.data, c.len()) {
+            Some(c) => match (c.data.widened().as_ref(), c.len()) {
                 (crate::constant::ConstData::Float(v), 1) => f64::from(v[0]),
                 (crate::constant::ConstData::Int(v), 1) => v[0] as f64,
                 _ => return Err(n.input_error(2, "constant_value must be one number")),
@@ -143,7 +143,7 @@ fn pad(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Form, OnnxError> {
         None => (0..rank).collect(),
         Some(c) => c
             .ints()
-            .unwrap_or(&[])
+            .unwrap_or_default()
             .iter()
             .map(|&a| axis(n, "axes", a, rank))
             .collect::<Result<_, _>>()?,
@@ -198,7 +198,7 @@ pub(crate) fn clip_bounds(im: &Importer<'_>, n: &Node<'_>) -> Result<(f64, f64),
     let bound = |i: usize, default: f64| -> Result<f64, OnnxError> {
         match im.opt_constant(n, i)? {
             None => Ok(default),
-            Some(c) => match (&c.data, c.len()) {
+            Some(c) => match (c.data.widened().as_ref(), c.len()) {
                 (crate::constant::ConstData::Float(v), 1) => Ok(f64::from(v[0])),
                 (crate::constant::ConstData::Int(v), 1) => Ok(v[0] as f64),
                 _ => Err(n.input_error(i, "a Clip bound must be one number")),

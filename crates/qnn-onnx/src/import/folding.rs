@@ -7,6 +7,8 @@
 use super::context::Importer;
 use super::node::{Form, Node};
 use super::quantize::axis;
+use std::borrow::Cow;
+
 use crate::constant::{ConstData, Constant};
 use crate::error::OnnxError;
 use crate::onnx_type::OnnxType;
@@ -104,7 +106,7 @@ pub(super) fn reshaped(
                    out_rank: usize|
      -> Result<Option<Vec<usize>>, OnnxError> {
         let raw = if im.m.opset >= 13 {
-            im.opt_constant(n, 1)?.map(|c| c.ints().map(<[i64]>::to_vec).unwrap_or_default())
+            im.opt_constant(n, 1)?.map(|c| c.ints().map(Cow::into_owned).unwrap_or_default())
         } else {
             n.attrs.ints("axes")?
         };
@@ -170,7 +172,7 @@ pub(super) fn reshaped(
             // Negative axes count from the end of the output.
             let raw = if im.m.opset >= 13 {
                 im.opt_constant(n, 1)?
-                    .map(|c| c.ints().map(<[i64]>::to_vec).unwrap_or_default())
+                    .map(|c| c.ints().map(Cow::into_owned).unwrap_or_default())
                     .unwrap_or_default()
             } else {
                 n.attrs.ints("axes")?.unwrap_or_default()
@@ -218,7 +220,7 @@ fn concat(im: &Importer<'_>, n: &Node<'_>) -> Result<Constant, OnnxError> {
             let mut v = Vec::new();
             for o in 0..outer {
                 for p in &parts {
-                    let ConstData::$variant(d) = &p.data else {
+                    let ConstData::$variant(d) = &p.data.widened().into_owned() else {
                         return Err(n.unsupported("mixed constant data"));
                     };
                     let c = chunk(p);
@@ -228,10 +230,11 @@ fn concat(im: &Importer<'_>, n: &Node<'_>) -> Result<Constant, OnnxError> {
             ConstData::$variant(v)
         }};
     }
-    let data = match &first.data {
+    let data = match first.data.widened().as_ref() {
         ConstData::Int(_) => join!(Int),
         ConstData::Float(_) => join!(Float),
         ConstData::Double(_) => join!(Double),
+        ConstData::Typed(_) => return Err(n.unsupported("a typed constant")),
     };
     Ok(Constant { ty: first.ty, shape, data })
 }
@@ -245,7 +248,7 @@ fn gather(im: &Importer<'_>, n: &Node<'_>, x: &Constant) -> Result<Constant, Onn
     let len = x.shape[0] as i64;
     let picks: Vec<usize> = idx
         .ints()
-        .unwrap_or(&[])
+        .unwrap_or_default()
         .iter()
         .map(|&i| {
             let j = if i < 0 { i.saturating_add(len) } else { i };
@@ -255,10 +258,11 @@ fn gather(im: &Importer<'_>, n: &Node<'_>, x: &Constant) -> Result<Constant, Onn
                 .ok_or_else(|| n.input_error(1, format!("index {i} outside {len}")))
         })
         .collect::<Result<_, _>>()?;
-    let data = match &x.data {
+    let data = match x.data.widened().as_ref() {
         ConstData::Int(v) => ConstData::Int(picks.iter().map(|&i| v[i]).collect()),
         ConstData::Float(v) => ConstData::Float(picks.iter().map(|&i| v[i]).collect()),
         ConstData::Double(v) => ConstData::Double(picks.iter().map(|&i| v[i]).collect()),
+        ConstData::Typed(_) => return Err(n.unsupported("a typed constant")),
     };
     Ok(Constant { ty: x.ty, shape: idx.shape.clone(), data })
 }
@@ -266,8 +270,8 @@ fn gather(im: &Importer<'_>, n: &Node<'_>, x: &Constant) -> Result<Constant, Onn
 fn cast(n: &Node<'_>, x: &Constant) -> Result<Constant, OnnxError> {
     let to = OnnxType(n.attrs.int("to")?.ok_or_else(|| n.attrs.error("to", "is required"))? as i32);
     let _ = n.attrs.int("saturate")?;
-    let data = match (&x.data, to) {
-        (d, t) if t == x.ty => d.clone(),
+    let data = match (x.data.widened().as_ref(), to) {
+        (_, t) if t == x.ty => x.data.clone(),
         (ConstData::Int(v), OnnxType::FLOAT) => {
             ConstData::Float(v.iter().map(|&i| i as f32).collect())
         }

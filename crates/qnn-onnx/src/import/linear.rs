@@ -56,7 +56,7 @@ fn zero_points(
     if z.ty.dtype() != Some(dtype) {
         return Err(n.input_error(i, format!("zero point of type {} for {dtype} data", z.ty)));
     }
-    let zp: Vec<i32> = z.ints().unwrap_or(&[]).iter().map(|&v| v as i32).collect();
+    let zp: Vec<i32> = z.ints().unwrap_or_default().iter().map(|&v| v as i32).collect();
     match (zp.len(), axis) {
         (0, _) => Err(n.input_error(i, "the zero point is empty")),
         (1, _) => Ok(QuantParams::per_tensor(1.0, zp[0])),
@@ -185,6 +185,57 @@ fn acc_params(a: &QuantParams, b: &QuantParams, alpha: f32, axis: usize) -> Quan
     }
 }
 
+/// Scales valid one by one (finite, > 0) whose f32 product `x_scale · w_scale` underflows to
+/// 0 (or overflows), or whose requantization multiplier `x_scale · w_scale / y_scale` is not
+/// finite, are refused with the values and what happened to them: "scale 0" or "inf" alone
+/// would not say which number the user wrote.
+fn check_products(
+    n: &Node<'_>,
+    a: &QuantParams,
+    b: &QuantParams,
+    alpha: f32,
+    acc: &QuantParams,
+    out: &Out,
+) -> Result<(), OnnxError> {
+    let valid = |s: f32| s.is_finite() && s > 0.0;
+    let error = |msg: String| OnnxError::Scale { node: n.label.clone(), op_type: n.op_type(), msg };
+    let sa = a.scale[0];
+    if !valid(sa) || !valid(alpha) {
+        return Ok(());
+    }
+    let alpha_text = if alpha == 1.0 { String::new() } else { format!("alpha {alpha:e} × ") };
+    for (k, (&sb, &p)) in b.scale.iter().zip(&acc.scale).enumerate() {
+        if !valid(sb) {
+            continue;
+        }
+        let channel = if b.scale.len() > 1 { format!(" (channel {k})") } else { String::new() };
+        if p == 0.0 {
+            return Err(error(format!(
+                "{alpha_text}input scale {sa:e} × weight scale {sb:e}{channel} underflowed to 0 \
+                 in f32 (the smallest f32 is 1.4e-45): the accumulator's scale must be > 0"
+            )));
+        }
+        if !p.is_finite() {
+            return Err(error(format!(
+                "{alpha_text}input scale {sa:e} × weight scale {sb:e}{channel} overflowed to \
+                 {p} in f32"
+            )));
+        }
+        if let Out::Requant { q, .. } = out {
+            let sy = q.scale[0];
+            let m = p / sy;
+            if valid(sy) && !m.is_finite() {
+                return Err(error(format!(
+                    "output scale {sy:e}: the requantization multiplier input scale × weight \
+                     scale / output scale = {p:e} / {sy:e}{channel} is {m} in f32; the output \
+                     scale must be larger"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Requantizes (or scales to f32) the accumulator per `out`.
 #[allow(clippy::too_many_arguments)]
 fn finish(
@@ -199,6 +250,7 @@ fn finish(
     name: &str,
 ) -> Result<ValueId, OnnxError> {
     let input = acc_params(a, b, alpha, axis);
+    check_products(n, a, b, alpha, &input, out)?;
     match out {
         Out::Int32 => Ok(acc),
         Out::Requant { q, dtype } => {

@@ -32,7 +32,7 @@ use crate::model::{Dim, IoInfo, Model};
 use crate::onnx_type::OnnxType;
 
 use context::{Importer, QdqDecisions, Slot};
-use node::label;
+pub(crate) use node::label;
 
 pub use node::Form;
 pub use summary::NodeSummary;
@@ -199,7 +199,9 @@ impl<'m> Importer<'m> {
             }
             for inp in n.input.iter().filter(|s| !s.is_empty()) {
                 let users = self.consumers.entry(inp.clone()).or_default();
-                if users.last() != Some(&i) && !users.contains(&i) {
+                // Nodes come in index order: a repeat of `i` can only be the last user (a
+                // search of the whole list made shared initializers quadratic).
+                if users.last() != Some(&i) {
                     users.push(i);
                 }
             }

@@ -31,6 +31,24 @@ struct QdqAttrs {
     block_size: usize,
 }
 
+/// Per-axis parameters (`scales` > 1) need an `axis` within the data's rank: the axis error,
+/// not "this op needs per-tensor parameters".
+fn per_axis_needs_axis(
+    n: &Node<'_>,
+    a: &QdqAttrs,
+    scales: usize,
+    rank: usize,
+) -> Result<(), OnnxError> {
+    if a.axis.is_some() || scales <= 1 {
+        return Ok(());
+    }
+    let v = n.attrs.int_or("axis", 1)?;
+    Err(n.attrs.error(
+        "axis",
+        format!("{v} is outside the rank {rank} of the data, and the {scales} scales are per axis"),
+    ))
+}
+
 fn qdq_attrs(n: &Node<'_>, rank: usize) -> Result<QdqAttrs, OnnxError> {
     let axis = axis(n, "axis", n.attrs.int_or("axis", 1)?, rank).ok();
     let block = n.attrs.int_or("block_size", 0)?;
@@ -79,6 +97,7 @@ pub(super) fn quantize_linear(im: &mut Importer<'_>, n: &Node<'_>) -> Result<For
         let r = im.emit(n, &format!("{out}/addzp"), Op::Add, &[r, zc])?;
         im.emit(n, &q_name, Op::Cast { to: dtype }, &[r])?
     } else {
+        per_axis_needs_axis(n, &a, im.constant(n, 1)?.len(), xt.rank())?;
         let q = im.qparams(n, 1, Some(2), dtype, a.axis)?;
         im.emit(n, &q_name, Op::QnnQuantize { output: q, out_dtype: dtype }, &[x])?
     };
@@ -119,6 +138,7 @@ pub(super) fn dequantize_linear(im: &mut Importer<'_>, n: &Node<'_>) -> Result<F
         im.bind(out, y);
         return Ok(Form::Conversion);
     }
+    per_axis_needs_axis(n, &a, s.len(), xt.rank())?;
     let q = im.qparams(n, 1, Some(2), xt.dtype, a.axis)?;
     let source = n.input(0).unwrap_or_default().to_string();
     im.dq.insert(out.to_string(), Rc::new(Dq { source, q, dtype: xt.dtype, node: n.index }));
@@ -193,7 +213,7 @@ fn blocked(
                     n.input_error(2, format!("zero point of type {} for {dtype} data", z.ty))
                 );
             }
-            let zs = z.ints().unwrap_or(&[]);
+            let zs = z.ints().unwrap_or_default();
             let v: Vec<i64> = expand(&z, 2)?.iter().map(|&i| zs[i]).collect();
             let arr = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v)
                 .map_err(|e| n.unsupported(e.to_string()))?;

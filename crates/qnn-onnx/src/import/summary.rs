@@ -36,7 +36,7 @@ pub(super) fn summarize(im: &Importer<'_>, index: usize, form: Form) -> NodeSumm
     let form = if form == Form::Conversion && qnn_nodes.is_empty() { Form::Folded } else { form };
     let graph = im.b.graph();
     let macs =
-        qnn_nodes.iter().filter_map(|name| graph.find(name)).map(|v| node_macs(graph, v)).sum();
+        qnn_nodes.iter().filter_map(|name| im.b.find(name)).map(|v| node_macs(graph, v)).sum();
     NodeSummary { name: n.label.clone(), op_type: n.op_type(), form, fused, qnn_nodes, macs }
 }
 

@@ -95,6 +95,21 @@ pub(crate) fn window(
             ));
         }
     };
+    // Explicit pads next to an auto_pad: ONNX Runtime refuses the pair; qnn accepts it only
+    // where the pads are the ones auto_pad computes (the answer is the same either way).
+    if let (true, Some(p)) = (auto_pad != "NOTSET", &pads) {
+        let given: Vec<i64> = p.clone();
+        let computed: Vec<i64> = padding.iter().map(|&x| x as i64).collect();
+        if given != computed {
+            return Err(a.error(
+                "pads",
+                format!(
+                    "{given:?} conflicts with auto_pad `{auto_pad}`, which gives {computed:?} \
+                     here: give one of the two"
+                ),
+            ));
+        }
+    }
     if ceil {
         // ceil_mode: one more window where the last one starts inside the (begin-padded)
         // input; the missing cells are padding at the end.

@@ -92,21 +92,34 @@ pub(crate) fn assign(
 pub(crate) fn allocate(intervals: &[Interval]) -> (Vec<Range<usize>>, usize) {
     let mut order: Vec<usize> = (0..intervals.len()).collect();
     order.sort_by(|&a, &b| intervals[b].bytes.cmp(&intervals[a].bytes).then(a.cmp(&b)));
-    let mut placed: Vec<(usize, Range<usize>)> = Vec::new();
+    // The placed values by the span of steps they live in, in buckets of `SPAN` steps: a
+    // value meets only the values of its own buckets, so a deep chain costs linear time
+    // (scanning every placed value was quadratic in the node count).
+    const SPAN: usize = 64;
+    let buckets_of = |v: &Interval| v.first / SPAN..=v.last / SPAN;
+    let buckets = intervals.iter().map(|v| v.last / SPAN + 1).max().unwrap_or(0);
+    let mut by_time: Vec<Vec<usize>> = vec![Vec::new(); buckets];
+    let mut placed: Vec<Range<usize>> = vec![0..0; intervals.len()];
+    // Which value a candidate was last collected for (a value in several buckets once).
+    let mut seen = vec![usize::MAX; intervals.len()];
     let mut out = vec![0..0; intervals.len()];
     let mut total = 0;
+    let mut busy: Vec<Range<usize>> = Vec::new();
     for i in order {
         let v = intervals[i];
         let size = v.bytes.next_multiple_of(ALIGN);
-        let mut busy: Vec<Range<usize>> = placed
-            .iter()
-            .filter(|(j, _)| {
-                let u = intervals[*j];
-                u.first <= v.last && v.first <= u.last
-            })
-            .map(|(_, r)| r.clone())
-            .collect();
-        busy.sort_by_key(|r| r.start);
+        busy.clear();
+        for b in buckets_of(&v) {
+            for &j in &by_time[b] {
+                let u = intervals[j];
+                if seen[j] != i && u.first <= v.last && v.first <= u.last {
+                    seen[j] = i;
+                    busy.push(placed[j].clone());
+                }
+            }
+        }
+        // Equal starts in any order give the same offset (the scan takes the largest end).
+        busy.sort_unstable_by_key(|r| r.start);
         let mut at = 0;
         for r in &busy {
             if at + size <= r.start {
@@ -116,7 +129,10 @@ pub(crate) fn allocate(intervals: &[Interval]) -> (Vec<Range<usize>>, usize) {
         }
         out[i] = at..at + v.bytes;
         total = total.max(at + size);
-        placed.push((i, at..at + size));
+        placed[i] = at..at + size;
+        for b in buckets_of(&v) {
+            by_time[b].push(i);
+        }
     }
     (out, total)
 }

@@ -5,7 +5,7 @@
 
 use qnn_ir::DType;
 use qnn_ir::backend::{KernelEntry, PreparedDeviceOp, registry};
-use qnn_kernels::{ConvPlan, ConvProblem, applicable, estimated_cost};
+use qnn_kernels::{ConvPlan, ConvProblem, KernelError, applicable, estimated_cost};
 
 use crate::optimize::dataflow::ConvSpec;
 use crate::plan::device::{self, DeviceMode, is_device_backend};
@@ -67,7 +67,7 @@ pub(crate) fn choose_kernel(
                 }
             }
         }
-        let mut why_not: Vec<String> = Vec::new();
+        let mut why_not: Vec<Refusal> = Vec::new();
         let mut planned = plan_on(backend, &spec.problem, spec, &mut why_not);
         let mut note = String::new();
         if planned.is_none()
@@ -98,23 +98,43 @@ fn plan_on(
     backend: &str,
     problem: &ConvProblem,
     spec: &ConvSpec,
-    why_not: &mut Vec<String>,
+    why_not: &mut Vec<Refusal>,
 ) -> Option<(ConvPlan, &'static KernelEntry)> {
     let mut usable: Vec<&'static KernelEntry> = Vec::new();
     for k in registry::kernels_of(backend) {
         match applicable(k, problem) {
             Ok(()) => usable.push(k),
-            Err(e) => why_not.push(e.to_string()),
+            Err(e) => why_not.push(Refusal { kernel: None, why: e }),
         }
     }
     usable.sort_by(|a, b| estimated_cost(a, problem).total_cmp(&estimated_cost(b, problem)));
     for k in usable {
         match ConvPlan::new(problem, &spec.weights, &spec.epilogue, k) {
             Ok(plan) => return Some((plan, k)),
-            Err(e) => why_not.push(format!("kernel `{}`: {e}", k.name)),
+            Err(e) => why_not.push(Refusal { kernel: Some(k.name), why: e }),
         }
     }
     None
+}
+
+/// Why a kernel was not taken, kept as a value and put into words only when no kernel of the
+/// backend fits (formatting every refusal of every layer was a tenth of a deep model's
+/// compile time).
+#[derive(Debug)]
+struct Refusal {
+    /// The kernel whose plan failed; `None` where it does not apply to the problem at all
+    /// (the error names what differs).
+    kernel: Option<&'static str>,
+    why: KernelError,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kernel {
+            Some(k) => write!(f, "kernel `{k}`: {}", self.why),
+            None => write!(f, "{}", self.why),
+        }
+    }
 }
 
 /// An int8 problem (8-bit data and weights, no data offset) as one for the i16 kernels: the
@@ -130,9 +150,10 @@ fn widened(problem: &ConvProblem) -> Option<ConvProblem> {
 }
 
 /// The distinct reasons, joined (kernels of a backend often fail for the same reason).
-fn summarize(reasons: &[String]) -> String {
+fn summarize(refusals: &[Refusal]) -> String {
+    let reasons: Vec<String> = refusals.iter().map(Refusal::to_string).collect();
     let mut distinct: Vec<&String> = Vec::new();
-    for r in reasons {
+    for r in &reasons {
         if !distinct.contains(&r) {
             distinct.push(r);
         }

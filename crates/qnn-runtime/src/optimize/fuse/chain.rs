@@ -168,11 +168,20 @@ fn single_requantize(folded: &Folded, q: &RequantizeRecord, v: ValueId) -> Optio
 }
 
 /// A constant conv/dense weight tensor in OHWI order (dense: as it is, `[N, K]`), as i32
-/// values of its dtype.
+/// values of its dtype, read at its element type (no `i64` copy of a large weight).
 pub(crate) fn ohwi(t: &Tensor, form: &ConvForm) -> Result<Vec<i32>, String> {
-    let a = t.to_i64().ok_or("the weights are not integers")?;
+    match t {
+        Tensor::U8(a) => Ok(ohwi_of(a, form)),
+        Tensor::I8(a) => Ok(ohwi_of(a, form)),
+        Tensor::I16(a) => Ok(ohwi_of(a, form)),
+        Tensor::I32(a) => Ok(ohwi_of(a, form)),
+        Tensor::F32(_) => Err("the weights are not integers".into()),
+    }
+}
+
+fn ohwi_of<T: Copy + Into<i32>>(a: &ndarray::ArrayD<T>, form: &ConvForm) -> Vec<i32> {
     match form {
-        ConvForm::Dense => Ok(a.iter().map(|&v| v as i32).collect()),
+        ConvForm::Dense => a.iter().map(|&v| v.into()).collect(),
         ConvForm::Conv2d(attrs) => {
             let l = attrs.kernel_layout;
             let [o, i, kh, kw] = l.oihw(a.shape());
@@ -187,12 +196,12 @@ pub(crate) fn ohwi(t: &Tensor, form: &ConvForm) -> Result<Vec<i32>, String> {
                             idx[ax[1]] = c;
                             idx[ax[2]] = r;
                             idx[ax[3]] = s;
-                            out.push(a[&idx[..]] as i32);
+                            out.push(a[&idx[..]].into());
                         }
                     }
                 }
             }
-            Ok(out)
+            out
         }
     }
 }
