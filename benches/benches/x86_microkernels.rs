@@ -58,6 +58,8 @@ mod x86 {
                             kc,
                             a: ptrs.as_ptr(),
                             b: panel.as_slice().as_ptr(),
+                            tiles: 1,
+                            panel_stride: 0,
                             m: k.mr,
                             n: k.nr,
                             out: if fused {

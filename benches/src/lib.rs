@@ -8,9 +8,15 @@
 //! | `models` | both whole models × every usable backend × both lowerings, and per policy (criterion) |
 //! | `x86_layers`, `arm_layers` | layer suite on each backend's kernels directly (`qnn-kernels` plans) |
 //! | `x86_microkernels`, `arm_peaks` | microkernels and instruction peaks |
+//!
+//! Both main benchmarks are library functions, so that a backend crate outside the workspace
+//! runs them with its backend linked from a bench target of its own:
+//! [`decisions::main`] (`cargo xtask bench --with PATH`) and [`networks::main`] (given its
+//! `qnn` binary). `examples/third-party-backend/benches/` shows both.
 
 pub mod decisions;
 pub mod models;
+pub mod networks;
 #[cfg(target_arch = "x86_64")]
 pub mod peak;
 #[cfg(target_arch = "aarch64")]

@@ -186,6 +186,17 @@ fn int8_data_dtype(g: &ConvGeometry, backend: &str) -> DType {
 /// lowering on a backend without u8 × s8 kernels (Arm) the data is shifted to s8 (zero point
 /// 0: `x − 128` has the bits of `x ^ 0x80`), which leaves every product unchanged.
 pub fn prepare(layer: &Layer, backend: &str, lowering: Lowering) -> anyhow::Result<Prepared> {
+    prepare_on(layer, backend, lowering, registry::kernels_of(backend))
+}
+
+/// [`prepare`] on the cheapest of `kernels` (of `backend`) that accepts the layer: one
+/// kernel, to time a tile against the others.
+pub fn prepare_on(
+    layer: &Layer,
+    backend: &str,
+    lowering: Lowering,
+    kernels: Vec<&'static KernelEntry>,
+) -> anyhow::Result<Prepared> {
     let g = &layer.geometry;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ layer.macs);
     let data = match lowering {
@@ -218,7 +229,6 @@ pub fn prepare(layer: &Layer, backend: &str, lowering: Lowering) -> anyhow::Resu
         }
         Lowering::Int16 => ConvProblem::int16(g.clone(), DType::U8, a as i32),
     };
-    let kernels: Vec<&'static KernelEntry> = registry::kernels_of(backend);
     let plan = ConvPlan::best(&problem, &weights, &epilogue, kernels)
         .with_context(|| format!("planning {} on {backend} ({lowering:?})", layer.name))?;
     let output = vec![0u8; g.output_len()];

@@ -36,8 +36,10 @@ options of `test`:
                     runner of .cargo/config.toml (qemu) or CARGO_TARGET_<TRIPLE>_RUNNER
   --cpu NAME        the emulated CPU (QEMU_CPU), instead of all three
   --quick           property tests at 1/8 of their cases, and one emulated CPU (max)
-  --install         install missing tools (rustup target, apt packages); automatic when
-                    running as root with CI set
+  --install         install missing tools (rustup target and components, apt packages);
+                    automatic whenever this user can (root, or sudo without a password),
+                    printing each install command
+  --no-install      never install: print the install commands and fail those steps
   --no-cross        build locally even when `cross` would work
 
 options of `bench`:
@@ -55,6 +57,11 @@ options of `bench`:
   --no-run          build the bench binaries, print their paths and the commands that copy
                     them to a board and run them there
   --criterion       also run the criterion benches (data in target/criterion/TRIPLE[/CPU])
+  --with PATH       link a backend crate outside the workspace: runs PATH's own `decisions`
+                    bench (`qnn_benches::decisions::main` with `use its_crate as _;`), built
+                    in this target directory, into the same results (its backend a row next
+                    to the in-tree ones); with --networks, PATH's `qnn` binary is the qnn
+                    that is timed (examples/third-party-backend shows both)
   --install, --no-cross
                     as for `test`
   -- ARGS           passed to the decisions bench (--layers a,b, --no-models, --threads N,
@@ -95,6 +102,8 @@ pub struct TestArgs {
     pub cpu: Option<String>,
     pub quick: bool,
     pub install: bool,
+    /// Never install missing tools; only print the install commands.
+    pub no_install: bool,
     pub no_cross: bool,
 }
 
@@ -147,6 +156,10 @@ pub struct BenchArgs {
     pub no_cross: bool,
     /// The network suite instead of the decision benchmark.
     pub networks: bool,
+    /// A backend crate outside the workspace (`--with PATH`) whose own `decisions` bench
+    /// (or, with `--networks`, its `qnn` binary) runs instead, that backend linked next to
+    /// the in-tree ones.
+    pub with: Option<String>,
     /// Arguments after `--`, for the decisions bench (or the network benchmark).
     pub rest: Vec<String>,
 }
@@ -349,7 +362,12 @@ fn flags(
 
 fn parse_test(args: impl Iterator<Item = String>) -> Result<TestArgs> {
     let mut t = TestArgs::default();
-    let f = flags("test", &["--target", "--cpu"], &["--quick", "--install", "--no-cross"], args)?;
+    let f = flags(
+        "test",
+        &["--target", "--cpu"],
+        &["--quick", "--install", "--no-install", "--no-cross"],
+        args,
+    )?;
     for (flag, v) in f.values {
         match flag.as_str() {
             "--target" => t.target = Some(v),
@@ -360,6 +378,7 @@ fn parse_test(args: impl Iterator<Item = String>) -> Result<TestArgs> {
         match flag.as_str() {
             "--quick" => t.quick = true,
             "--install" => t.install = true,
+            "--no-install" => t.no_install = true,
             _ => t.no_cross = true,
         }
     }
@@ -369,10 +388,11 @@ fn parse_test(args: impl Iterator<Item = String>) -> Result<TestArgs> {
 fn parse_bench(flag_args: Vec<String>, rest: Vec<String>) -> Result<BenchArgs> {
     let mut b = BenchArgs { rest, ..BenchArgs::default() };
     let switches = ["--quick", "--no-run", "--criterion", "--install", "--no-cross", "--networks"];
-    let f = flags("bench", &["--target", "--cpu"], &switches, flag_args.into_iter())?;
+    let f = flags("bench", &["--target", "--cpu", "--with"], &switches, flag_args.into_iter())?;
     for (flag, v) in f.values {
         match flag.as_str() {
             "--target" => b.target = Some(v),
+            "--with" => b.with = Some(v.trim_end_matches('/').to_string()),
             _ => b.cpu = Some(v),
         }
     }
@@ -430,6 +450,7 @@ mod tests {
             cpu: Some("neoverse-n1".into()),
             quick: true,
             install: true,
+            no_install: false,
             no_cross: true,
         };
         let spaced = [
@@ -518,6 +539,7 @@ mod tests {
             install: true,
             no_cross: true,
             networks: false,
+            with: Some("../backend-myisa".into()),
             rest: vec!["--layers".into(), "a,b".into()],
         };
         let args = [
@@ -530,11 +552,15 @@ mod tests {
             "--criterion",
             "--install",
             "--no-cross",
+            "--with",
+            "../backend-myisa/",
             "--",
             "--layers",
             "a,b",
         ];
         assert_eq!(parse(args).unwrap(), Command::Bench(want));
+        let t = test_args(&["--no-install"]).unwrap();
+        assert!(t.no_install && !t.install);
         let e = parse(["bench", "--cpu", "max"]).unwrap_err().to_string();
         assert!(e.contains("--target"), "{e}");
         assert!(parse(["bench", "--frobnicate"]).unwrap_err().to_string().contains("usage"));

@@ -77,6 +77,37 @@ pub fn is_root() -> bool {
     output_of("id", &["-u"]).is_ok_and(|s| s.trim() == "0")
 }
 
+/// True when this user can install packages: root, or `sudo` without a password.
+pub fn can_install(root: bool) -> bool {
+    root || (which("sudo").is_some() && answers("sudo", &["-n", "true"], Duration::from_secs(10)))
+}
+
+/// `rustup component add COMPONENTS`, printed first.
+pub fn install_components(components: &[&str]) -> Result<()> {
+    let cmd = Cmd::new("rustup").args(["component", "add"]).args(components.iter().copied());
+    println!("    $ {cmd}");
+    cmd.run().map_err(anyhow::Error::msg).with_context(|| format!("`{cmd}` failed"))
+}
+
+/// `apt-get update` and an unattended `apt-get install PACKAGES` (no recommends), each
+/// printed first; `sudo` unless `root`.
+pub fn install_apt(root: bool, packages: &[&str]) -> Result<()> {
+    let privileged =
+        |program: &str| if root { Cmd::new(program) } else { Cmd::new("sudo").arg(program) };
+    let cmds = [
+        privileged("apt-get").arg("update"),
+        privileged("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages.iter().copied())
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    ];
+    for cmd in cmds {
+        println!("    $ {cmd}");
+        cmd.run().map_err(anyhow::Error::msg).with_context(|| format!("`{cmd}` failed"))?;
+    }
+    Ok(())
+}
+
 /// True in CI (the `CI` variable that CI services set).
 pub fn in_ci() -> bool {
     env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")

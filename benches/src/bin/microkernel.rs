@@ -52,6 +52,8 @@ fn main() -> anyhow::Result<()> {
                 kc,
                 a: ptrs.as_ptr(),
                 b: panel.as_slice().as_ptr(),
+                tiles: 1,
+                panel_stride: 0,
                 m: k.mr,
                 n: k.nr,
                 out: if fused {

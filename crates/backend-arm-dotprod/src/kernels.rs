@@ -13,7 +13,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseArgs, DepthwiseMicrokernel, IndirectGemmArgs,
-    IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, WeightConstraint,
+    IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, PanelLayout, WeightConstraint,
 };
 
 use qnn_kernels::kernel;
@@ -43,7 +43,9 @@ const fn gemm(
             nr,
             kr,
             packed: operands,
+            layout: PanelLayout::Interleaved,
             fused_epilogue: true,
+            strip: false,
             constraint: WeightConstraint::None,
             probe,
             run,

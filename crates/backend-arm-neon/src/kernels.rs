@@ -19,7 +19,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseArgs, DepthwiseMicrokernel, IndirectGemmArgs,
-    IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, WeightConstraint,
+    IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, PanelLayout, WeightConstraint,
 };
 
 use KernelClass::{Int8Depthwise, Int8Gemm, Int16Depthwise, Int16Gemm};
@@ -55,7 +55,9 @@ const fn constrained(
             nr,
             kr,
             packed: operands,
+            layout: PanelLayout::Interleaved,
             fused_epilogue: true,
+            strip: false,
             constraint,
             probe,
             run,

@@ -1,50 +1,19 @@
 //! A [`DeviceConvSpec`] in the CPU frame's terms (`qnn-kernels`' [`ConvProblem`] and
-//! [`EpilogueSpec`]), so that both sides validate a layer, prove its accumulator range and
-//! lay out its epilogue with the same code.
+//! [`EpilogueSpec`](qnn_kernels::EpilogueSpec), converted by `qnn_kernels::device`), so
+//! that both sides validate a layer, prove its accumulator range and lay out its epilogue
+//! with the same code.
 
 use qnn_ir::DType;
-use qnn_ir::backend::{DeviceConvSpec, DeviceRequantize};
+use qnn_ir::backend::DeviceConvSpec;
 use qnn_kernels::epilogue::check_accumulator_range;
-use qnn_kernels::{ConvGeometry, ConvProblem, EpilogueSpec, KernelError, PreparedEpilogue};
+use qnn_kernels::{ConvGeometry, ConvProblem, KernelError, PreparedEpilogue};
 
 use crate::error::CudaError;
 
-/// The device spec of a layer described for the CPU frame (what a runtime that plans for
-/// both already has): geometry, int8 operands, OHWI weights and the fused epilogue.
-pub fn spec_from_frame(problem: &ConvProblem, weights: &[i32], e: &EpilogueSpec) -> DeviceConvSpec {
-    DeviceConvSpec {
-        geometry: problem.geometry.clone(),
-        data: problem.data,
-        weight: problem.weight,
-        pad_value: problem.pad_value,
-        weights: weights.to_vec(),
-        channel_constant: e.bias.clone(),
-        t3_zero_point: e.t3_zero_point.clone(),
-        requantize: e.requant.clone().map(|scale| DeviceRequantize {
-            scale,
-            input_zero_point: e.input_zero_point,
-            output_zero_point: e.zero_point,
-        }),
-        out_dtype: e.out_dtype,
-        clamp: e.clamp,
-    }
-}
-
-/// The frame's view of `spec`.
-pub(crate) fn frame_of(spec: &DeviceConvSpec) -> (ConvProblem, EpilogueSpec) {
-    let problem = ConvProblem::int8(spec.geometry.clone(), spec.data, spec.weight, spec.pad_value);
-    let rq = spec.requantize.as_ref();
-    let epilogue = EpilogueSpec {
-        bias: spec.channel_constant.clone(),
-        t3_zero_point: spec.t3_zero_point.clone(),
-        requant: rq.map(|r| r.scale.clone()),
-        input_zero_point: rq.map_or(0, |r| r.input_zero_point),
-        out_dtype: spec.out_dtype,
-        zero_point: rq.map_or(0, |r| r.output_zero_point),
-        clamp: spec.clamp,
-    };
-    (problem, epilogue)
-}
+// Both directions live in the frame (`qnn-kernels`), where the runtime builds the spec
+// without naming this crate.
+use qnn_kernels::device::frame_of;
+pub use qnn_kernels::device::spec_from_frame;
 
 /// Which kernel family a layer goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

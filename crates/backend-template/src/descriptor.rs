@@ -50,7 +50,7 @@ pub const DESCRIPTOR: BackendDescriptor = BackendDescriptor {
 };
 
 /// Plain Rust runs on every CPU.
-fn probe_scalar() -> Result<(), String> {
+pub fn probe_scalar() -> Result<(), String> {
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use backend_template as _;
 use proptest::prelude::*;
 use qnn_ir::DType;
 use qnn_ir::backend::{
-    Arch, BACKEND_ABI_VERSION, GemmMicrokernel, GemmTile, KernelClass, KernelEntry, KernelImpl,
-    registry,
+    Arch, BACKEND_ABI_VERSION, IndirectGemmArgs, IndirectGemmMicrokernel, KernelClass, KernelEntry,
+    KernelImpl, TileOutput, registry,
 };
 
 const BACKEND: &str = "template-scalar";
@@ -20,14 +20,15 @@ const KERNEL: &str = "template_gemm_u8i8_4x4";
 mod double {
     use qnn_ir::DType;
     use qnn_ir::backend::{
-        Arch, BACKEND_ABI_VERSION, BackendDescriptor, Capabilities, GemmMicrokernel, GemmTile,
-        KernelClass, KernelEntry, KernelImpl,
+        Arch, BACKEND_ABI_VERSION, BackendDescriptor, Capabilities, IndirectGemmArgs,
+        IndirectGemmMicrokernel, KernelClass, KernelEntry, KernelImpl, PanelLayout,
+        WeightConstraint,
     };
 
     pub const NAME: &str = "registry-test-double";
 
     /// Never called: the registry tests only list this kernel.
-    unsafe fn never_run(_: &GemmTile) {
+    unsafe fn never_run(_: &IndirectGemmArgs<'_>) {
         unreachable!("the registry test double is listed, never run")
     }
 
@@ -38,7 +39,18 @@ mod double {
             name,
             class: KernelClass::Int8Gemm,
             operands: (DType::U8, DType::I8),
-            imp: KernelImpl::Gemm(GemmMicrokernel { mr: 1, nr: 1, kr: 1, run: never_run }),
+            imp: KernelImpl::IndirectGemm(IndirectGemmMicrokernel {
+                mr: 1,
+                nr: 1,
+                kr: 1,
+                packed: (DType::U8, DType::I8),
+                layout: PanelLayout::Interleaved,
+                fused_epilogue: false,
+                strip: false,
+                constraint: WeightConstraint::None,
+                probe: || Err("a test double, never run".to_string()),
+                run: never_run,
+            }),
         }
     }
 
@@ -70,10 +82,10 @@ fn template_kernel() -> &'static KernelEntry {
     kernels[0]
 }
 
-fn gemm(entry: &KernelEntry) -> GemmMicrokernel {
-    // KernelImpl is expected to grow variants (direct conv, depthwise).
-    #[allow(irrefutable_let_patterns)]
-    let KernelImpl::Gemm(g) = entry.imp else { panic!("{} is not a GEMM microkernel", entry.name) };
+fn gemm(entry: &KernelEntry) -> IndirectGemmMicrokernel {
+    let KernelImpl::IndirectGemm(g) = entry.imp else {
+        panic!("{} is not an indirect GEMM microkernel", entry.name)
+    };
     g
 }
 
@@ -114,6 +126,8 @@ fn the_kernel_is_registered() {
     assert_eq!(k.operands, (DType::U8, DType::I8));
     let g = gemm(k);
     assert_eq!((g.mr, g.nr, g.kr), (4, 4, 1));
+    assert_eq!(g.packed, (DType::U8, DType::I8));
+    assert!(g.fused_epilogue);
 }
 
 #[test]
@@ -121,71 +135,51 @@ fn the_registry_has_no_problems() {
     assert_eq!(registry::problems(), Vec::<String>::new());
 }
 
-/// Packs row-major `a` (mr × k) and `b` (k × nr) as `GemmTile` says: `k / kr` blocks; in a
-/// block, `mr` rows (resp. `nr` columns) of `kr` consecutive k values.
-fn pack(g: &GemmMicrokernel, k: usize, a: &[u8], b: &[i8]) -> (Vec<u8>, Vec<u8>) {
-    let mut pa = Vec::with_capacity(k * g.mr);
-    let mut pb = Vec::with_capacity(k * g.nr);
-    for block in 0..k / g.kr {
-        for i in 0..g.mr {
-            pa.extend((0..g.kr).map(|t| a[i * k + block * g.kr + t]));
-        }
-        for j in 0..g.nr {
-            pb.extend((0..g.kr).map(|t| b[(block * g.kr + t) * g.nr + j] as u8));
-        }
-    }
-    (pa, pb)
-}
-
-/// Runs the registered kernel on one tile placed at column `offset` of a C with `stride`
-/// columns, every other cell holding a sentinel. Returns the whole C.
-fn run_tile(
-    a: &[u8],
-    b: &[i8],
-    k: usize,
-    c0: &[i32],
-    stride: usize,
-    offset: usize,
-    accumulate: bool,
-) -> Vec<i32> {
+/// Runs the registered kernel on one tile, raw i32 output: `taps` taps of `kc` values, data
+/// `a[t][i]` (row `i` at tap `t`), weights `w[t][k][j]`, writing `m × n` of a C with `stride`
+/// columns whose other cells hold a sentinel. Returns the tile (`m × n`).
+fn run_tile(a: &[Vec<u8>], w: &[i8], taps: usize, kc: usize, m: usize, n: usize) -> Vec<i32> {
     let g = gemm(template_kernel());
-    let (pa, pb) = pack(&g, k, a, b);
+    let rows: Vec<*const u8> = a.iter().map(|r| r.as_ptr()).collect();
     const SENTINEL: i32 = 0x5EED_5EED;
+    let stride = g.nr + 3;
     let mut c = vec![SENTINEL; g.mr * stride];
-    for i in 0..g.mr {
-        c[i * stride + offset..][..g.nr].copy_from_slice(&c0[i * g.nr..][..g.nr]);
-    }
-    let tile = GemmTile {
-        k,
-        a: pa.as_ptr(),
-        b: pb.as_ptr(),
-        c: c[offset..].as_mut_ptr(),
-        c_row_stride: stride,
-        accumulate,
+    let args = IndirectGemmArgs {
+        taps,
+        kc,
+        a: rows.as_ptr(),
+        b: w.as_ptr().cast(),
+        tiles: 1,
+        panel_stride: 0,
+        m,
+        n,
+        out: TileOutput::Raw { c: c.as_mut_ptr(), row_stride: stride },
     };
-    // SAFETY: `pa`/`pb` hold k·mr and k·nr packed bytes; the tile's mr rows of nr i32 at
-    // offset + i·stride lie inside `c` (offset + nr ≤ stride); this thread owns all of it, and
-    // the template's probe is always Ok.
-    unsafe { (g.run)(&tile) };
+    // SAFETY: `rows` holds taps × MR pointers to kc bytes each; `w` holds taps · kc blocks of
+    // NR weights; the raw output has MR rows of `stride ≥ NR` i32, ours alone; the
+    // template's probe is always Ok.
+    unsafe { (g.run)(&args) };
     for i in 0..g.mr {
         for j in 0..stride {
-            if j < offset || j >= offset + g.nr {
+            if i >= m || j >= n {
                 assert_eq!(c[i * stride + j], SENTINEL, "wrote outside the tile at ({i}, {j})");
             }
         }
     }
-    (0..g.mr).flat_map(|i| c[i * stride + offset..][..g.nr].to_vec()).collect()
+    (0..m).flat_map(|i| c[i * stride..][..n].to_vec()).collect()
 }
 
-/// The defining formula, in i64 so it cannot wrap: C0 (when accumulating) + Σ_p A[i][p]·B[p][j].
-fn naive(a: &[u8], b: &[i8], k: usize, c0: &[i32], accumulate: bool) -> Vec<i32> {
+/// The defining formula, in i64 so it cannot wrap: Σ_t Σ_k A(t, i)[k] · W[t][k][j].
+fn naive(a: &[Vec<u8>], w: &[i8], taps: usize, kc: usize, m: usize, n: usize) -> Vec<i32> {
     let (mr, nr) = (4, 4);
-    let mut out = Vec::with_capacity(mr * nr);
-    for i in 0..mr {
-        for j in 0..nr {
-            let mut s: i64 = if accumulate { i64::from(c0[i * nr + j]) } else { 0 };
-            for p in 0..k {
-                s += i64::from(a[i * k + p]) * i64::from(b[p * nr + j]);
+    let mut out = Vec::with_capacity(m * n);
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0i64;
+            for t in 0..taps {
+                for k in 0..kc {
+                    s += i64::from(a[t * mr + i][k]) * i64::from(w[(t * kc + k) * nr + j]);
+                }
             }
             out.push(i32::try_from(s).expect("test sizes keep sums in i32"));
         }
@@ -205,19 +199,19 @@ fn weight() -> impl Strategy<Value = i8> {
     prop_oneof![Just(-128i8), Just(127i8), Just(0i8), any::<i8>()]
 }
 
-/// A tile problem: k, A (4 × k), B (k × 4), C's initial values, the row stride and the tile's
-/// column offset in C.
-type Problem = (usize, Vec<u8>, Vec<i8>, Vec<i32>, usize, usize);
+/// A tile problem: taps, kc, rows written, columns written, the data rows (taps × 4, kc
+/// values each) and the packed weights (taps · kc × 4).
+type Problem = (usize, usize, usize, usize, Vec<Vec<u8>>, Vec<i8>);
 
 fn problem() -> impl Strategy<Value = Problem> {
-    (0usize..=96, 4usize..=9).prop_flat_map(|(k, stride)| {
+    (1usize..=3, 1usize..=40, 1usize..=4, 1usize..=4).prop_flat_map(|(taps, kc, m, n)| {
         (
-            Just(k),
-            proptest::collection::vec(data(), 4 * k),
-            proptest::collection::vec(weight(), k * 4),
-            proptest::collection::vec(-(1i32 << 24)..(1 << 24), 16),
-            Just(stride),
-            0..=stride - 4,
+            Just(taps),
+            Just(kc),
+            Just(m),
+            Just(n),
+            proptest::collection::vec(proptest::collection::vec(data(), kc), taps * 4),
+            proptest::collection::vec(weight(), taps * kc * 4),
         )
     })
 }
@@ -226,25 +220,17 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
-    fn kernel_equals_naive_product(
-        (k, a, b, c0, stride, offset) in problem(),
-        accumulate in any::<bool>(),
-    ) {
-        let got = run_tile(&a, &b, k, &c0, stride, offset, accumulate);
-        prop_assert_eq!(got, naive(&a, &b, k, &c0, accumulate));
+    fn kernel_equals_naive_product((taps, kc, m, n, a, w) in problem()) {
+        prop_assert_eq!(run_tile(&a, &w, taps, kc, m, n), naive(&a, &w, taps, kc, m, n));
     }
 }
 
 #[test]
 fn extreme_operands_over_a_long_reduction() {
     // 255 · (−128) and 255 · 127 at every step of the longest reduction the legalizer lets
-    // through (255·255·K < 2³¹), on top of large accumulators of the opposite sign.
-    let k = 33_025;
-    let a = vec![255u8; 4 * k];
-    let b: Vec<i8> = (0..k * 4).map(|i| if i % 4 < 2 { -128 } else { 127 }).collect();
-    let c0: Vec<i32> = (0..16).map(|i| if i % 4 < 2 { 1 << 30 } else { -(1 << 30) }).collect();
-    for accumulate in [false, true] {
-        let got = run_tile(&a, &b, k, &c0, 4, 0, accumulate);
-        assert_eq!(got, naive(&a, &b, k, &c0, accumulate), "accumulate={accumulate}");
-    }
+    // through (255·255·K < 2³¹), split over 3 taps.
+    let (taps, kc) = (3, 11_008);
+    let a = vec![vec![255u8; kc]; taps * 4];
+    let w: Vec<i8> = (0..taps * kc * 4).map(|i| if i % 4 < 2 { -128 } else { 127 }).collect();
+    assert_eq!(run_tile(&a, &w, taps, kc, 4, 4), naive(&a, &w, taps, kc, 4, 4));
 }

@@ -112,7 +112,7 @@ unsafe fn block(
 /// `out` valid for `n ≤ 16` elements of `dtype`; AVX2.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn store_channels(r: &[__m256i; 2], dtype: DType, out: *mut u8, n: usize) {
+pub(crate) unsafe fn store_channels(r: &[__m256i; 2], dtype: DType, out: *mut u8, n: usize) {
     // SAFETY: the caller's pointer and CPU features; partial stores go through a copy.
     unsafe {
         if dtype == DType::I32 {

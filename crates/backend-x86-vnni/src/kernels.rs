@@ -17,7 +17,7 @@
 use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseMicrokernel, IndirectGemmMicrokernel, KernelClass, KernelEntry,
-    KernelImpl, WeightConstraint,
+    KernelImpl, PanelLayout, WeightConstraint,
 };
 
 use qnn_kernels::kernel;
@@ -39,7 +39,9 @@ macro_rules! gemm_entry {
                 nr: $nr,
                 kr: 4,
                 packed: (DType::U8, DType::I8),
+                layout: PanelLayout::Interleaved,
                 fused_epilogue: true,
+                strip: false,
                 constraint: WeightConstraint::None,
                 probe: $isa::probe,
                 run: $isa::gemm::gemm::<$mr, $nv, $nr>,

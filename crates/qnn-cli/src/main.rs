@@ -1,53 +1,7 @@
-//! `qnn`: inspect, legalize and run quantized ONNX models; list the backends.
-//!
-//! ```text
-//! qnn inspect  MODEL                       ops, shapes, dtypes, quantization parameters, MACs
-//! qnn legalize MODEL [--target T] [--policy P] [--explain] [--emit ir|json]
-//! qnn run      MODEL -i FILE.npy … -o DIR [--backend B] [--threads N] [--target T] [--repeat K]
-//! qnn targets                              backends, usable here or why not
-//! ```
-//!
-//! `qnn run` is the runner contract of the peers' `check_outputs.py`: it writes
-//! `DIR/output_<k>.npy` with each ONNX output's element type and exits non-zero on failure.
+//! The `qnn` binary: the command of the library ([`qnn_cli::main`]) with the in-tree backends
+//! (linked by qnn-runtime). A binary with more backends is the same two lines plus a
+//! `use backend_… as _;` (see the library's documentation).
 
-// The backends (x86, Arm, CUDA, portable) are linked by qnn-runtime, which names every one.
-
-mod cli;
-mod commands;
-mod constants;
-mod engine;
-mod load;
-mod out;
-mod selection;
-
-use std::process::ExitCode;
-
-use clap::Parser;
-
-use cli::{Cli, Command};
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Inspect(a) => commands::inspect::run(a),
-        Command::Legalize(a) => commands::legalize::run(a),
-        Command::Run(a) => commands::run::run(a),
-        Command::Targets(a) => commands::targets::run(a),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            // Some errors print their source inside their own message: say each thing once.
-            let mut last = e.to_string();
-            for cause in e.chain().skip(1) {
-                let text = cause.to_string();
-                if !last.ends_with(&text) {
-                    eprintln!("  because: {text}");
-                }
-                last = text;
-            }
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    qnn_cli::main()
 }

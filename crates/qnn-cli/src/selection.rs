@@ -53,7 +53,7 @@ pub fn policy(args: &SelectionArgs) -> Box<dyn LoweringPolicy> {
 /// would call instructions this CPU lacks). A `cuda` target runs its convolutions on this
 /// machine's GPU and the rest on the CPU; the runtime says when there is no usable GPU.
 pub fn check_runnable(t: &Target) -> Result<()> {
-    if t.is_host() || t.arch() == Arch::Cuda {
+    if t.is_host() || qnn_legalize::target::cpus::is_device(t.arch()) {
         return Ok(());
     }
     if t.arch() != Arch::host() {

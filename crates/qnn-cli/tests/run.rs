@@ -227,6 +227,12 @@ fn repeat_reports_the_median_of_the_timed_runs() {
     ]));
     assert!(text.contains("latency median") && text.contains("over 3 runs"), "{text}");
     assert!(text.contains("profile: median per step over 3 runs"), "{text}");
+    assert!(
+        ["compile phases: import", ", legalize ", ", optimize ", ", plan ", ", program "]
+            .iter()
+            .all(|p| text.contains(p)),
+        "{text}"
+    );
     assert!(text.contains("conv2d 3×3"), "{text}");
     let text = ok(&qnn(&["run", s(&model(n)), "-i", s(&model_input(n)), "-o", s(&out)]));
     assert!(

@@ -108,6 +108,24 @@ impl Source {
     /// no data (channel padding, slack) are left as they are: they meet zero weights and
     /// are not part of any window sum.
     pub fn fill_copy(&self, problem: &ConvProblem, input: &[u8], copy: &mut [u8]) {
+        let rows = problem.geometry.batch * problem.geometry.in_h;
+        self.fill_copy_rows(problem, input, copy, 0..rows);
+    }
+
+    /// Bytes of one stored row of the converted copy.
+    pub fn copy_row_bytes(&self) -> usize {
+        self.row_pixels * self.pixel_stride * self.elem.size_bytes()
+    }
+
+    /// [`fill_copy`](Self::fill_copy) for the stored rows `rows` (over the batch) only:
+    /// `copy` starts at the first of them.
+    pub fn fill_copy_rows(
+        &self,
+        problem: &ConvProblem,
+        input: &[u8],
+        copy: &mut [u8],
+        rows: std::ops::Range<usize>,
+    ) {
         let g = &problem.geometry;
         let cg = g.channels_per_group();
         let (data, off) = (problem.data, problem.data_offset);
@@ -115,8 +133,8 @@ impl Source {
         let (dsize, esize) = (data.size_bytes(), self.elem.size_bytes());
         let [pl, pr] = self.stored_pad;
         let row_elems = self.row_pixels * self.pixel_stride;
-        for row in 0..g.batch * g.in_h {
-            let dst_row = &mut copy[row * row_elems * esize..(row + 1) * row_elems * esize];
+        for (i, row) in rows.enumerate() {
+            let dst_row = &mut copy[i * row_elems * esize..(i + 1) * row_elems * esize];
             fill_run(dst_row, self.elem, pl * self.pixel_stride, pad);
             let right = (pl + g.in_w) * self.pixel_stride;
             fill_run(&mut dst_row[right * esize..], self.elem, pr * self.pixel_stride, pad);

@@ -68,6 +68,7 @@ pub mod aligned;
 mod convert;
 pub mod declare;
 pub mod depthwise;
+pub mod device;
 pub mod elementwise;
 pub mod epilogue;
 pub mod error;

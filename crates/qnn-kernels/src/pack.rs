@@ -5,10 +5,12 @@
 //! the OHWI order `(r, s, c)` split into taps: either one tap per kernel position
 //! (`kc` = the group's channels, rounded up to `kr`) or one tap per kernel row
 //! (`kc` = `kw · C` rounded up: [`TapMode::Rows`], for few-channel first layers). Padding
-//! slots hold zero weights, so the data they meet never contributes.
+//! slots hold zero weights, so the data they meet never contributes. Within a block the
+//! weights follow the kernel's [`PanelLayout`]: column by column, or the even k values of
+//! every column before the odd ones.
 
 use qnn_ir::DType;
-use qnn_ir::backend::WeightConstraint;
+use qnn_ir::backend::{PanelLayout, WeightConstraint};
 
 use crate::aligned::AlignedBytes;
 use crate::error::KernelError;
@@ -77,7 +79,7 @@ pub struct PackedGemmWeights {
 
 impl PackedGemmWeights {
     /// Packs OHWI `weights` (already checked against the geometry) as `dtype` elements for
-    /// tiles `nr × kr`, rejecting weights that break `constraint`.
+    /// tiles `nr × kr` in `order`, rejecting weights that break `constraint`.
     #[allow(clippy::too_many_arguments)]
     pub fn pack(
         g: &ConvGeometry,
@@ -85,10 +87,23 @@ impl PackedGemmWeights {
         layout: &TapLayout,
         nr: usize,
         kr: usize,
+        order: PanelLayout,
         dtype: DType,
         constraint: WeightConstraint,
         kernel: &'static str,
     ) -> Result<Self, KernelError> {
+        if order == PanelLayout::EvenOdd && !kr.is_multiple_of(2) {
+            return Err(KernelError::NotApplicable {
+                kernel,
+                why: format!("the even/odd panel layout needs an even kr, not {kr}"),
+            });
+        }
+        if order != PanelLayout::Interleaved && constraint != WeightConstraint::None {
+            return Err(KernelError::NotApplicable {
+                kernel,
+                why: "a pair-sum weight constraint needs the interleaved panel layout".into(),
+            });
+        }
         if !dtype.contains(i64::from(*weights.iter().min().unwrap_or(&0)))
             || !dtype.contains(i64::from(*weights.iter().max().unwrap_or(&0)))
         {
@@ -123,7 +138,15 @@ impl PackedGemmWeights {
                                 } else {
                                     0
                                 };
-                                put(panel, dtype, (block * nr + j) * kr + kk, v);
+                                let at = match order {
+                                    PanelLayout::Interleaved => (block * nr + j) * kr + kk,
+                                    // Half-block kk % 2, then column j, then kk / 2.
+                                    PanelLayout::EvenOdd => {
+                                        let half = kr / 2;
+                                        block * nr * kr + (kk % 2) * nr * half + j * half + kk / 2
+                                    }
+                                };
+                                put(panel, dtype, at, v);
                             }
                         }
                     }
@@ -279,9 +302,21 @@ mod tests {
         let w: Vec<i32> = (0..g.weight_len() as i32).map(|v| v + 1).collect();
         let layout = TapLayout::new(&g, TapMode::Positions, 2);
         assert_eq!((layout.taps, layout.kc_real, layout.kc), (2, 3, 4));
-        let p =
-            PackedGemmWeights::pack(&g, &w, &layout, 2, 2, DType::I8, WeightConstraint::None, "t")
-                .unwrap();
+        let pack = |order| {
+            PackedGemmWeights::pack(
+                &g,
+                &w,
+                &layout,
+                2,
+                2,
+                order,
+                DType::I8,
+                WeightConstraint::None,
+                "t",
+            )
+            .unwrap()
+        };
+        let p = pack(PanelLayout::Interleaved);
         assert_eq!(p.tiles_per_group(), 2);
         // Group 1, tile 0: columns 3, 4. Block 0 = tap 0, k 0..2: [w(3,0), w(3,1), w(4,0), w(4,1)].
         let k = g.reduction_len();
@@ -292,6 +327,42 @@ mod tests {
         assert_eq!(&panel[4..8], &[at(3, 2), 0, at(4, 2), 0]);
         // Group 1, tile 1: column 5 and a padding column.
         assert_eq!(&p.panel(1, 1)[..4], &[at(5, 0), at(5, 1), 0, 0]);
+        // Even/odd: k 0 of both columns, then k 1 of both.
+        let p = pack(PanelLayout::EvenOdd);
+        assert_eq!(
+            &p.panel(1, 0)[..8],
+            &[at(3, 0), at(4, 0), at(3, 1), at(4, 1), at(3, 2), at(4, 2), 0, 0]
+        );
+    }
+
+    #[test]
+    fn even_odd_blocks_of_four_pair_k_two_apart() {
+        // One tap of 4 channels, 3 columns (tile 2), kr = 4, i16.
+        let g = geometry(4, 3, [1, 1], 1);
+        let w: Vec<i32> = (0..12).map(|v| v * 10 - 50).collect(); // column n, k: 40n + 10k − 50
+        let layout = TapLayout::new(&g, TapMode::Positions, 4);
+        let p = PackedGemmWeights::pack(
+            &g,
+            &w,
+            &layout,
+            2,
+            4,
+            PanelLayout::EvenOdd,
+            DType::I16,
+            WeightConstraint::None,
+            "t",
+        )
+        .unwrap();
+        let vals = |panel: &[u8]| -> Vec<i32> {
+            panel[..16].chunks(2).map(|b| i32::from(i16::from_le_bytes([b[0], b[1]]))).collect()
+        };
+        let at = |n: i32, k: i32| 40 * n + 10 * k - 50;
+        // (w0, w2) of columns 0 and 1, then (w1, w3).
+        assert_eq!(
+            vals(p.panel(0, 0)),
+            [at(0, 0), at(0, 2), at(1, 0), at(1, 2), at(0, 1), at(0, 3), at(1, 1), at(1, 3)]
+        );
+        assert_eq!(vals(p.panel(0, 1)), [at(2, 0), at(2, 2), 0, 0, at(2, 1), at(2, 3), 0, 0]);
     }
 
     #[test]
@@ -305,6 +376,7 @@ mod tests {
                 &layout,
                 1,
                 4,
+                PanelLayout::Interleaved,
                 DType::I8,
                 WeightConstraint::U8S8PairSumFitsI16,
                 "t",

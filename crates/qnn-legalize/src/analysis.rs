@@ -155,13 +155,12 @@ impl QConv {
         let shape = w.shape();
         let inner: usize = shape[self.weight_out_axis + 1..].iter().product();
         let o = shape[self.weight_out_axis];
-        let flat: Vec<i64> = w
-            .as_slice()
-            .expect("standard layout")
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| f((i / inner.max(1)) % o.max(1), v))
-            .collect();
+        let src = w.as_slice().expect("standard layout");
+        let mut flat: Vec<i64> = Vec::with_capacity(src.len());
+        for (j, run) in src.chunks(inner.max(1)).enumerate() {
+            let k = j % o.max(1);
+            flat.extend(run.iter().map(|&v| f(k, v)));
+        }
         ArrayD::from_shape_vec(IxDyn(shape), flat).expect("same shape")
     }
 

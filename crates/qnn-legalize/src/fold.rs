@@ -23,8 +23,6 @@ pub struct Int8Fold {
     pub plan: OperandPlan,
     /// Shifted data zero point: the conv's pad value and the T3 window sums' pad value.
     pub a: i64,
-    /// Shifted weights, in the kernel's layout.
-    pub weights: ArrayD<i64>,
     /// Shifted weights per output channel, (r, s, c) order.
     pub kvec: Vec<Vec<i64>>,
     /// Shifted weight zero points: the T3 multipliers.
@@ -37,7 +35,6 @@ impl Int8Fold {
     pub fn new(q: &QConv, plan: OperandPlan) -> Int8Fold {
         let a = q.a + plan.data_shift;
         let ws = plan.weight_shift;
-        let weights = q.map_weights(|_, v| v + ws);
         let kvec: Vec<Vec<i64>> =
             q.kvec.iter().map(|row| row.iter().map(|v| v + ws).collect()).collect();
         let wzp: Vec<i64> = q.wzp.iter().map(|w| w + ws).collect();
@@ -48,7 +45,14 @@ impl Int8Fold {
             .zip(&q.bias)
             .map(|((row, &w), &b)| -a * row.iter().sum::<i64>() + a * w * k + b)
             .collect();
-        Int8Fold { plan, a, weights, kvec, wzp, constant }
+        Int8Fold { plan, a, kvec, wzp, constant }
+    }
+
+    /// The shifted weights in the kernel's layout (made when emitted: a plan is analysed
+    /// for every candidate, emitted for one).
+    pub fn weights(&self, q: &QConv) -> ArrayD<i64> {
+        let ws = self.plan.weight_shift;
+        q.map_weights(|_, v| v + ws)
     }
 
     /// T3 is emitted when some weight zero point (after the shift) is nonzero.
@@ -65,21 +69,23 @@ impl Int8Fold {
 /// The folded operands of the int16 lowering.
 #[derive(Debug, Clone)]
 pub struct Int16Fold {
-    /// `W_k − w_k`, in the kernel's layout (|value| ≤ 255: fits int16).
-    pub weights: ArrayD<i64>,
-    /// The same per output channel, (r, s, c) order.
+    /// `W_k − w_k` per output channel, (r, s, c) order (|value| ≤ 255: fits int16).
     pub kvec: Vec<Vec<i64>>,
 }
 
 impl Int16Fold {
+    /// `W_k − w_k` in the kernel's layout (made when emitted).
+    pub fn weights(&self, q: &QConv) -> ArrayD<i64> {
+        q.map_weights(|k, v| v - q.wzp[k])
+    }
+
     pub fn new(q: &QConv) -> Int16Fold {
-        let weights = q.map_weights(|k, v| v - q.wzp[k]);
         let kvec = q
             .kvec
             .iter()
             .zip(&q.wzp)
             .map(|(row, &w)| row.iter().map(|v| v - w).collect())
             .collect();
-        Int16Fold { weights, kvec }
+        Int16Fold { kvec }
     }
 }

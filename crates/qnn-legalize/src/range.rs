@@ -79,16 +79,43 @@ pub fn dot_bound(weights: &[i64], data: Interval) -> Interval {
     dot_bound_shifted(weights, 0, data)
 }
 
+/// Weights are summed in chunks of this many, in i64 when every magnitude is below
+/// [`SMALL`] (then no chunk sum reaches 2^53), else in i128.
+const CHUNK: usize = 4096;
+const SMALL: u64 = 1 << 40;
+
+fn small(chunk: &[i64]) -> bool {
+    chunk.iter().map(|w| w.unsigned_abs()).max().unwrap_or(0) < SMALL
+}
+
 /// Exact bound of `Σ_i (w_i − shift)·x_i` over `x_i ∈ data`.
+///
+/// Each term is smallest at `x = lo` where its weight is positive and at `x = hi` where it
+/// is negative (largest the other way round), so the bound is `lo·P + hi·N … hi·P + lo·N`
+/// with `P` and `N` the sums of the positive and negative weights: one pass of additions,
+/// then four products, all exact in i128.
 pub fn dot_bound_shifted(weights: &[i64], shift: i64, data: Interval) -> Interval {
-    let (mut lo, mut hi) = (0i128, 0i128);
-    for &w in weights {
-        let w = w - shift;
-        let (a, b) = (w as i128 * data.lo as i128, w as i128 * data.hi as i128);
-        lo += a.min(b);
-        hi += a.max(b);
+    let (mut p, mut n) = (0i128, 0i128);
+    for chunk in weights.chunks(CHUNK) {
+        if small(chunk) && shift.unsigned_abs() < SMALL {
+            // No i64 sum of a chunk can overflow: vectorized.
+            let (mut cp, mut cn) = (0i64, 0i64);
+            for &w in chunk {
+                cp += (w - shift).max(0);
+                cn += (w - shift).min(0);
+            }
+            p += cp as i128;
+            n += cn as i128;
+        } else {
+            for &w in chunk {
+                let w = w as i128 - shift as i128;
+                p += w.max(0);
+                n += w.min(0);
+            }
+        }
     }
-    Interval::new(lo, hi)
+    let (lo, hi) = (data.lo as i128, data.hi as i128);
+    Interval::new(lo * p + hi * n, hi * p + lo * n)
 }
 
 /// Bounds of every int32 value of the int8-terms lowering (hulls over output channels).
@@ -221,14 +248,46 @@ pub fn int16(q: &QConv, f: &Int16Fold) -> Int16Range {
 
 /// Hull of the pair sums `x_{2i}·w_{2i} + x_{2i+1}·w_{2i+1}` over every channel.
 pub fn pair_sums(kvec: &[Vec<i64>], data: Interval) -> Interval {
-    let mut hull: Option<Interval> = None;
+    // The bound of one pair is the sum of its two terms' bounds; the hull needs only the
+    // smallest and largest such sums.
+    let (lo, hi) = (data.lo as i128, data.hi as i128);
+    let term = |w: i64| {
+        let (a, b) = (w as i128 * lo, w as i128 * hi);
+        (a.min(b), a.max(b))
+    };
+    let mut hull: Option<(i128, i128)> = None;
+    let data_small = data.lo.unsigned_abs() < 1 << 20 && data.hi.unsigned_abs() < 1 << 20;
     for row in kvec {
+        if data_small && small(row) {
+            // Products below 2^60 and pair sums below 2^61: i64, vectorized.
+            let (mut a, mut b) = (i64::MAX, i64::MIN);
+            for pair in row.chunks(2) {
+                let (mut pl, mut ph) = (0i64, 0i64);
+                for &w in pair {
+                    let (x, y) = (w * data.lo, w * data.hi);
+                    pl += x.min(y);
+                    ph += x.max(y);
+                }
+                a = a.min(pl);
+                b = b.max(ph);
+            }
+            if !row.is_empty() {
+                let (a, b) = (a as i128, b as i128);
+                hull = Some(hull.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+            }
+            continue;
+        }
         for pair in row.chunks(2) {
-            let b = dot_bound(pair, data);
-            hull = Some(hull.map_or(b, |h| h.hull(b)));
+            let (mut a, mut b) = (0, 0);
+            for &w in pair {
+                let (l, h) = term(w);
+                a += l;
+                b += h;
+            }
+            hull = Some(hull.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
         }
     }
-    hull.unwrap_or(Interval::point(0))
+    hull.map_or(Interval::point(0), |(a, b)| Interval::new(a, b))
 }
 
 /// The 16-bit pair-sum fact of the kernels that would run the int8 operands

@@ -1,13 +1,15 @@
 //! The compiler, which runs the passes in order: legalize (`qnn-legalize`) → optimize (fold,
 //! fuse, layout) → plan (kernels, units, buffers) → program.
 
+use std::time::Instant;
+
 use qnn_ir::Graph;
 use qnn_ir::backend::registry;
 use qnn_kernels::ThreadPool;
 use qnn_legalize::{Explanation, Record, Target, legalize};
 
 use crate::error::RuntimeError;
-use crate::model::CompiledModel;
+use crate::model::{CompilePhases, CompiledModel};
 use crate::optimize::optimize;
 use crate::options::CompileOptions;
 use crate::plan::device::{DeviceMode, is_device_backend};
@@ -92,8 +94,13 @@ impl Compiler {
         mode: DeviceMode,
     ) -> Result<CompiledModel, RuntimeError> {
         let policy = self.options.effective_policy();
+        let t = Instant::now();
         let l = legalize(g, target, policy.as_ref())?;
-        self.build(&l.graph, Some(&l.records), target, Some(l.explanation), mode)
+        let legalized = t.elapsed();
+        let mut model =
+            self.build(&l.graph, Some(&l.records), target, Some(l.explanation), mode)?;
+        model.phases.legalize = legalized;
+        Ok(model)
     }
 
     /// Compiles a graph that is already legalized (core ops only), e.g. one legalized for
@@ -123,9 +130,16 @@ impl Compiler {
         if !backends.contains(&crate::PORTABLE_BACKEND) {
             backends.push(crate::PORTABLE_BACKEND);
         }
+        let mut phases = CompilePhases::default();
+        let t = Instant::now();
         let dataflow = optimize(lowered, records)?;
+        phases.optimize = t.elapsed();
+        let t = Instant::now();
         let planned = plan(dataflow, &backends, mode, &self.options.limits)?;
+        phases.plan = t.elapsed();
+        let t = Instant::now();
         let (program, steps) = program::build(planned)?;
+        phases.program = t.elapsed();
         let report = PlanReport {
             model: lowered.name.clone(),
             target: target.name().to_string(),
@@ -146,6 +160,7 @@ impl Compiler {
             program,
             pool: ThreadPool::new(self.options.threads.max(1)),
             report,
+            phases,
         })
     }
 }

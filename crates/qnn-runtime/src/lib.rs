@@ -87,7 +87,7 @@ mod program;
 pub use backend_portable::NAME as PORTABLE_BACKEND;
 pub use compiler::Compiler;
 pub use error::RuntimeError;
-pub use model::{CompiledModel, Workspace};
+pub use model::{CompilePhases, CompiledModel, Workspace};
 pub use options::{BACKEND_ENV, CompileOptions, available_threads};
 pub use plan::report::{Exec, PlanReport, StepReport};
 

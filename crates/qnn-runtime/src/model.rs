@@ -21,6 +21,32 @@ pub struct CompiledModel {
     pub(crate) program: Program,
     pub(crate) pool: ThreadPool,
     pub(crate) report: PlanReport,
+    pub(crate) phases: CompilePhases,
+}
+
+/// Where compilation spent its time (wall time of each pass), for `qnn run --profile`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CompilePhases {
+    /// Legalization: range analysis, lowering choice, records (zero for a lowered graph).
+    pub legalize: Duration,
+    /// Fold, fuse, layout.
+    pub optimize: Duration,
+    /// Kernel choice, weight packing, units, arena.
+    pub plan: Duration,
+    /// The program: steps, buffers, constants.
+    pub program: Duration,
+}
+
+impl CompilePhases {
+    /// `(name, time)` per pass, in the order they run.
+    pub fn named(&self) -> [(&'static str, Duration); 4] {
+        [
+            ("legalize", self.legalize),
+            ("optimize", self.optimize),
+            ("plan", self.plan),
+            ("program", self.program),
+        ]
+    }
 }
 
 /// Per-run memory: the activation arena and the kernels' scratch.
@@ -120,6 +146,11 @@ impl CompiledModel {
     /// The plan: per step, what runs it and why.
     pub fn report(&self) -> &PlanReport {
         &self.report
+    }
+
+    /// The wall time of each compilation pass.
+    pub fn compile_phases(&self) -> CompilePhases {
+        self.phases
     }
 
     /// Threads of the model's pool.

@@ -8,6 +8,11 @@
 //! their data kept in `target/criterion/TRIPLE[/CPU]` (`CRITERION_HOME`), so that host and
 //! Arm runs never overwrite each other.
 //!
+//! `--with PATH` runs the `decisions` bench of a backend crate outside the workspace instead
+//! (its `benches/decisions.rs` is `qnn_benches::decisions::main` with its crate named),
+//! built in this workspace's target directory, so its backend is timed and judged next to
+//! the in-tree ones in the same files; with `--networks`, its `qnn` binary is timed.
+//!
 //! For another target the binaries are built and run the way [`crate::target::select`]
 //! decides (your runner, `cross`, or the cross linker with qemu), with `--cpu` as
 //! `QEMU_CPU`; under emulation a banner at the top and bottom says the timings are not
@@ -58,6 +63,8 @@ pub fn criterion_home(triple: &str, cpu: Option<&str>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
     pub host: String,
+    /// The workspace root (absolute): where a `--with` crate's results and build go.
+    pub root: String,
     /// How to run for the target (`Native` for the host), or why it cannot (with the install
     /// commands).
     pub execution: Result<Execution, String>,
@@ -89,10 +96,15 @@ pub const NETWORKS_OUT: &str = "target/qnn-bench/networks";
 /// engines alternately (`benches/networks/bench_networks.py`, which measures the peaks in the
 /// same run).
 pub fn networks_plan(args: &BenchArgs) -> Vec<Step> {
+    // A third party's `qnn` is built into a folder of its own, next to the in-tree one.
+    let qnn = match &args.with {
+        Some(_) => "target/third-party/release/qnn",
+        None => "target/release/qnn",
+    };
     let mut bench = Cmd::new("python3").args([
         "benches/networks/bench_networks.py",
         "--qnn",
-        "target/release/qnn",
+        qnn,
         "--peaks-bin",
         "target/release/peaks",
         "--out",
@@ -102,11 +114,21 @@ pub fn networks_plan(args: &BenchArgs) -> Vec<Step> {
         bench = bench.args(["--rounds", "2", "--runs", "10"]);
     }
     bench = bench.args(args.rest.iter().cloned());
-    vec![
-        Step::run(
-            "networks: generate the suite (benches/networks/generate.py)",
-            Cmd::new("python3").arg("benches/networks/generate.py"),
-        ),
+    let mut steps = vec![Step::run(
+        "networks: generate the suite (benches/networks/generate.py)",
+        Cmd::new("python3").arg("benches/networks/generate.py"),
+    )];
+    if let Some(dir) = &args.with {
+        steps.push(Step::run(
+            format!("networks: build {dir}'s qnn (release)"),
+            Cmd::new("cargo")
+                .args(["build", "--release", "--manifest-path"])
+                .arg(format!("{dir}/Cargo.toml"))
+                .args(["--bin", "qnn"])
+                .env("CARGO_TARGET_DIR", "target/third-party"),
+        ));
+    }
+    steps.extend([
         Step::run(
             "networks: build qnn and peaks (release)",
             Cmd::new("cargo").args([
@@ -123,7 +145,8 @@ pub fn networks_plan(args: &BenchArgs) -> Vec<Step> {
             ]),
         ),
         Step::run("networks: qnn, ONNX Runtime and OpenVINO alternating", bench),
-    ]
+    ]);
+    steps
 }
 
 /// The steps of `cargo xtask bench` (without `--no-run`).
@@ -139,7 +162,12 @@ pub fn plan(args: &BenchArgs, facts: &Facts) -> Vec<Step> {
     if let Some(c) = &cpu {
         env.push(("QEMU_CPU", c.clone()));
     }
-    let mut bench_args: Vec<String> = vec!["--out".into(), format!("../target/qnn-bench/{key}")];
+    // The bench runs in its package's folder: `benches/`, or the `--with` crate's.
+    let out = match &args.with {
+        Some(_) => format!("{}/target/qnn-bench/{key}", facts.root),
+        None => format!("../target/qnn-bench/{key}"),
+    };
+    let mut bench_args: Vec<String> = vec!["--out".into(), out];
     if args.quick || execution.emulated() {
         bench_args.push("--quick".into());
     }
@@ -152,12 +180,22 @@ pub fn plan(args: &BenchArgs, facts: &Facts) -> Vec<Step> {
         ));
     }
     bench_args.extend(args.rest.iter().cloned());
-    let cargo = |extra: &[&str], tail: &[String]| {
-        let mut a: Vec<&str> = vec!["-p", "qnn-benches"];
+    let with_manifest = args.with.as_ref().map(|d| format!("{d}/Cargo.toml"));
+    let with_target = format!("{}/target", facts.root);
+    let cargo = |extra: &[&str], tail: &[String], with: bool| {
+        let mut a: Vec<&str> = match (&with_manifest, with) {
+            (Some(m), true) => vec!["--manifest-path", m],
+            _ => vec!["-p", "qnn-benches"],
+        };
         a.extend_from_slice(extra);
         if !tail.is_empty() {
             a.push("--");
             a.extend(tail.iter().map(String::as_str));
+        }
+        let mut env = env.clone();
+        if with && args.with.is_some() {
+            // Outside the workspace: build in its target directory, reusing qnn's crates.
+            env.push(("CARGO_TARGET_DIR", with_target.clone()));
         }
         if *execution == Execution::Native {
             let mut c = Cmd::new("cargo").arg("bench").args(a);
@@ -169,16 +207,20 @@ pub fn plan(args: &BenchArgs, facts: &Facts) -> Vec<Step> {
             execution.cargo(&triple, "bench", &a, &env)
         }
     };
+    let what = match &args.with {
+        Some(dir) => format!("decisions with {dir}'s backend"),
+        None => "decisions".to_string(),
+    };
     let mut steps = vec![Step::run(
-        format!("{key}: decisions (layer suite and models × backends × lowerings × policies)"),
-        cargo(&["--bench", "decisions"], &bench_args),
+        format!("{key}: {what} (layer suite and models × backends × lowerings × policies)"),
+        cargo(&["--bench", "decisions"], &bench_args, true),
     )];
     if args.criterion {
         let mut extra: Vec<&str> = Vec::new();
         for b in criterion_benches(&triple) {
             extra.extend(["--bench", b]);
         }
-        steps.push(Step::run(format!("{key}: criterion benches"), cargo(&extra, &[])));
+        steps.push(Step::run(format!("{key}: criterion benches"), cargo(&extra, &[], false)));
     }
     steps
 }
@@ -325,7 +367,8 @@ pub fn run(args: &BenchArgs) -> Result<bool> {
             }
         };
     }
-    let facts = Facts { host, execution };
+    let root = std::env::current_dir()?.display().to_string();
+    let facts = Facts { host, root, execution };
     let records = steps::run_all("cargo xtask bench", &plan(args, &facts));
     if steps::all_passed(&records) {
         let key = match &facts.execution {
@@ -349,7 +392,26 @@ mod tests {
     const HOST: &str = "x86_64-unknown-linux-gnu";
 
     fn facts(execution: Result<Execution, String>) -> Facts {
-        Facts { host: HOST.into(), execution }
+        Facts { host: HOST.into(), root: "/src/qnn".into(), execution }
+    }
+
+    #[test]
+    fn with_runs_the_outside_crates_decisions_into_the_same_results() {
+        let args =
+            BenchArgs { with: Some("examples/third-party-backend".into()), ..Default::default() };
+        let c = commands(&plan(&args, &facts(Ok(Execution::Native))));
+        assert_eq!(
+            c,
+            [format!(
+                "CRITERION_HOME=../target/criterion/{HOST} CARGO_TARGET_DIR=/src/qnn/target cargo bench \
+                 --manifest-path examples/third-party-backend/Cargo.toml --bench decisions -- \
+                 --out /src/qnn/target/qnn-bench/{HOST}"
+            )]
+        );
+        let nets = BenchArgs { networks: true, ..args };
+        let c = commands(&networks_plan(&nets));
+        assert!(c[1].contains("--manifest-path examples/third-party-backend/Cargo.toml --bin qnn"));
+        assert!(c[3].contains("--qnn target/third-party/release/qnn"), "{}", c[3]);
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! `cargo xtask test [--target TRIPLE] [--cpu NAME] [--quick] [--install] [--no-cross]`.
 //!
 //! Without `--target`: the host suite (`cargo test --workspace`, clippy with `-D warnings`,
-//! `cargo fmt --check`), then the crates of [`AARCH64_TEST_PACKAGES`] built for aarch64 and run
-//! under qemu once per CPU model of [`QEMU_CPUS`]. With `--target`: only the second half, for
-//! that target.
+//! `cargo fmt --check`), the third-party backend of [`THIRD_PARTY`] (its own workspace: its
+//! tests, clippy, rustfmt and its `qnn targets`), then the crates of [`AARCH64_TEST_PACKAGES`]
+//! built for aarch64 and run under qemu once per CPU model of [`QEMU_CPUS`]. With
+//! `--target`: only the last part, for that target.
+//!
+//! Missing tools (the aarch64 target and rustup components, the cross linker, qemu) are
+//! installed when this user can (root, or `sudo` without a password), each command printed
+//! first; `--no-install` only prints them. A step whose tools could not be installed fails
+//! with the commands that would install them.
 
 use std::env;
 
@@ -39,6 +45,50 @@ pub const X86_FALLBACK_TEST_PACKAGES: &[&str] =
 
 /// The runner of that step.
 pub const X86_FALLBACK_RUNNER: &str = "qemu-x86_64 -cpu max";
+
+/// A backend crate written as a third party writes one: outside the workspace, its own
+/// `Cargo.toml` and workspace, path dependencies on qnn's crates. CI builds and tests it
+/// from its own manifest (sharing the workspace's target directory, so qnn's crates are
+/// built once) and runs its `qnn targets`.
+pub const THIRD_PARTY: &str = "examples/third-party-backend";
+
+/// `cargo SUBCOMMAND --manifest-path DIR/Cargo.toml ARGS` for a crate outside the workspace,
+/// built in the workspace's target directory.
+pub fn outside_cargo(dir: &str, subcommand: &str, args: &[&str]) -> Cmd {
+    Cmd::new("cargo")
+        .arg(subcommand)
+        .args(["--manifest-path", &format!("{dir}/Cargo.toml")])
+        .args(args.iter().copied())
+        .env("CARGO_TARGET_DIR", "target")
+}
+
+/// The steps that check [`THIRD_PARTY`], the first of them at index `first` of the plan.
+fn third_party_steps(first: usize, cases: Option<u32>, missing_components: &[&str]) -> Vec<Step> {
+    let mut test = outside_cargo(THIRD_PARTY, "test", &[]);
+    if let Some(n) = cases {
+        test = test.env(CASES_VAR, n.to_string());
+    }
+    let mut steps = vec![Step::run(format!("third party ({THIRD_PARTY}): cargo test"), test)];
+    let clippy = outside_cargo(THIRD_PARTY, "clippy", &["--all-targets", "--", "-D", "warnings"]);
+    let fmt = Cmd::new("cargo")
+        .args(["fmt", "--manifest-path"])
+        .arg(format!("{THIRD_PARTY}/Cargo.toml"))
+        .args(["--all", "--check"]);
+    for (name, component, cmd) in
+        [("clippy -D warnings", "clippy", clippy), ("cargo fmt --check", "rustfmt", fmt)]
+    {
+        let name = format!("third party: {name}");
+        steps.push(if missing_components.contains(&component) {
+            Step::cannot_run(name, format!("`{component}` is not installed; install with:\n    rustup component add {component}"))
+        } else {
+            Step::run(name, cmd)
+        });
+    }
+    let targets = outside_cargo(THIRD_PARTY, "run", &["--quiet", "--bin", "qnn", "--", "targets"]);
+    // Built by the test step (the binary is a target of the package).
+    steps.push(Step::run("third party: its `qnn targets`", targets).after(first));
+    steps
+}
 
 /// CPU models for `QEMU_CPU`, one per Arm dispatch tier (ARCHITECTURE.md §7): NEON without
 /// dotprod (Raspberry Pi 3 class), dotprod (Graviton 2 class), and dotprod + i8mm.
@@ -165,6 +215,7 @@ pub fn plan(args: &TestArgs, facts: &Facts) -> Vec<Step> {
                 steps.push(Step::run(name, cmd));
             }
         }
+        steps.extend(third_party_steps(steps.len(), cases, &facts.missing_components));
     }
 
     let triple = args.target.as_deref().unwrap_or(AARCH64);
@@ -210,13 +261,22 @@ pub fn run(args: &TestArgs) -> Result<bool> {
     let triple = args.target.clone().unwrap_or_else(|| AARCH64.to_string());
     let prefs = Prefs { no_cross: args.no_cross };
 
-    let missing_components =
+    let mut missing_components =
         if args.target.is_none() { tools::missing_components() } else { Vec::new() };
     let mut probe = tools::probe(&triple)?;
+    // Install what is missing whenever this user can, unless told not to.
+    let may_install = !args.no_install && (args.install || tools::can_install(probe.root));
+    if may_install && !missing_components.is_empty() {
+        println!("==> installing the rustup components {}", missing_components.join(", "));
+        if let Err(e) = tools::install_components(&missing_components) {
+            println!("==> installing failed: {e:#}");
+        }
+        missing_components = tools::missing_components();
+    }
     let mut execution = target::select(&triple, &probe, prefs);
     let mut install_error = None;
     if let Err(missing) = &execution
-        && (args.install || (tools::in_ci() && probe.root))
+        && may_install
     {
         println!("==> installing what {triple} needs");
         match tools::install(missing) {
@@ -262,6 +322,13 @@ pub fn run(args: &TestArgs) -> Result<bool> {
 
     let qemu_x86 = (cfg!(target_arch = "x86_64") && args.target.is_none())
         .then(|| tools::which("qemu-x86_64").is_some());
+    if qemu_x86 == Some(false) && may_install && tools::which("apt-get").is_some() {
+        println!("==> installing qemu-user (qemu-x86_64, for the x86 fallback step)");
+        if let Err(e) = tools::install_apt(probe.root, &["qemu-user"]) {
+            println!("==> installing failed: {e:#}");
+        }
+    }
+    let qemu_x86 = qemu_x86.map(|_| tools::which("qemu-x86_64").is_some());
     let facts = Facts { missing_components, execution, user_cases, qemu_x86 };
     let records = steps::run_all("cargo xtask test", &plan(args, &facts));
     println!("{banner}");
@@ -329,6 +396,16 @@ mod tests {
                 "cargo test --workspace".to_string(),
                 "cargo clippy --workspace --all-targets -- -D warnings".into(),
                 "cargo fmt --all --check".into(),
+                format!(
+                    "CARGO_TARGET_DIR=target cargo test --manifest-path {THIRD_PARTY}/Cargo.toml"
+                ),
+                format!(
+                    "CARGO_TARGET_DIR=target cargo clippy --manifest-path {THIRD_PARTY}/Cargo.toml --all-targets -- -D warnings"
+                ),
+                format!("cargo fmt --manifest-path {THIRD_PARTY}/Cargo.toml --all --check"),
+                format!(
+                    "CARGO_TARGET_DIR=target cargo run --manifest-path {THIRD_PARTY}/Cargo.toml --quiet --bin qnn -- targets"
+                ),
                 format!("cargo test --target aarch64-unknown-linux-gnu --no-run {pkgs}"),
                 format!(
                     "QEMU_CPU=cortex-a53 QNN_PROPTEST_CASES=32 cargo test --target aarch64-unknown-linux-gnu {pkgs}"
@@ -341,7 +418,8 @@ mod tests {
                 ),
             ]
         );
-        assert!(steps[4..].iter().all(|s| s.needs == Some(3)));
+        assert_eq!(steps[6].needs, Some(3), "qnn targets after the third party's build");
+        assert!(steps[8..].iter().all(|s| s.needs == Some(7)));
     }
 
     #[test]
@@ -378,9 +456,10 @@ mod tests {
         let args = TestArgs { quick: true, ..Default::default() };
         let steps = plan(&args, &facts(Ok(Execution::Local(Runner::ConfiguredQemu))));
         let c = commands(&steps);
-        assert_eq!(c.len(), 5);
+        assert_eq!(c.len(), 9);
         assert!(c[0].starts_with("QNN_PROPTEST_CASES=32 cargo test --workspace"), "{}", c[0]);
-        assert!(c[4].starts_with("QEMU_CPU=max QNN_PROPTEST_CASES=4 "), "{}", c[4]);
+        assert!(c[3].starts_with("CARGO_TARGET_DIR=target QNN_PROPTEST_CASES=32 "), "{}", c[3]);
+        assert!(c[8].starts_with("QEMU_CPU=max QNN_PROPTEST_CASES=4 "), "{}", c[8]);
     }
 
     #[test]
@@ -390,13 +469,14 @@ mod tests {
             ..facts(Err("install with:\n    rustup target add aarch64-unknown-linux-gnu".into()))
         };
         let c = commands(&plan(&TestArgs::default(), &f));
-        assert_eq!(c.len(), 4);
+        assert_eq!(c.len(), 8);
         assert_eq!(c[0], "cargo test --workspace");
         assert!(
             c[1].starts_with("cannot: `clippy` is not installed")
                 && c[1].ends_with("rustup component add clippy")
         );
         assert_eq!(c[2], "cargo fmt --all --check");
-        assert!(c[3].ends_with("rustup target add aarch64-unknown-linux-gnu"));
+        assert!(c[4].starts_with("cannot: `clippy` is not installed"), "{}", c[4]);
+        assert!(c[7].ends_with("rustup target add aarch64-unknown-linux-gnu"));
     }
 }

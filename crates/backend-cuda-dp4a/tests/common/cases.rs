@@ -9,7 +9,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseMicrokernel, DeviceConvSpec, IndirectGemmMicrokernel,
-    KernelClass, KernelEntry, KernelImpl, WeightConstraint,
+    KernelClass, KernelEntry, KernelImpl, PanelLayout, WeightConstraint,
 };
 use qnn_kernels::scalar::{self, I8};
 use qnn_kernels::testing::Case;
@@ -36,7 +36,9 @@ const GEMM_SHAPES: KernelEntry = KernelEntry {
         nr: 32,
         kr: 4,
         packed: (DType::I8, DType::I8),
+        layout: PanelLayout::Interleaved,
         fused_epilogue: true,
+        strip: false,
         constraint: WeightConstraint::None,
         probe: ok,
         run: scalar::gemm::<I8, I8, 1, 1, 1>,
@@ -66,7 +68,9 @@ const GEMM_SWEEP_SHAPES: KernelEntry = KernelEntry {
         nr: 64,
         kr: 4,
         packed: (DType::I8, DType::I8),
+        layout: PanelLayout::Interleaved,
         fused_epilogue: true,
+        strip: false,
         constraint: WeightConstraint::None,
         probe: ok,
         run: scalar::gemm::<I8, I8, 1, 1, 1>,

@@ -16,7 +16,9 @@ use crate::out::outln;
 use crate::selection;
 
 pub fn run(args: &RunArgs) -> Result<()> {
+    let t_load = Instant::now();
     let loaded = load::load(&args.model, true)?;
+    let import = t_load.elapsed();
     let feeds: Vec<Tensor> = loaded.feeds.iter().flatten().cloned().collect();
     let model_name = loaded.path.display().to_string();
 
@@ -66,6 +68,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         print_summary(&loaded, &engine, compile, &timing, &written);
     }
     if let (true, Some(m)) = (args.profile, engine.compiled()) {
+        print_compile_phases(m, import, compile);
         print_profile(m, &timing.steps);
     }
     Ok(())
@@ -193,6 +196,19 @@ fn summary_json(
         "outputs": written.iter().map(|(f, w)| format!("{f} {w}")).collect::<Vec<_>>(),
     })
     .to_string()
+}
+
+/// Where loading and compiling went: reading and importing the file, then each pass.
+fn print_compile_phases(m: &CompiledModel, import: Duration, compile: Duration) {
+    let phases = m.compile_phases().named();
+    let passes: Duration = phases.iter().map(|(_, t)| *t).sum();
+    let mut line = format!("compile phases: import {:.1} ms", ms(import));
+    for (name, t) in phases {
+        line.push_str(&format!(", {name} {:.1} ms", ms(t)));
+    }
+    let rest = compile.saturating_sub(passes);
+    line.push_str(&format!(", other {:.1} ms (total compile {:.1} ms)", ms(rest), ms(compile)));
+    outln!("{line}");
 }
 
 /// Per step: median time, share, what runs it.

@@ -4,16 +4,10 @@
 use anyhow::Result;
 use qnn_ir::backend::{Arch, BackendDescriptor, registry};
 use qnn_legalize::Target;
-use qnn_legalize::target::cpus::KNOWN_CPUS;
+use qnn_legalize::target::cpus;
 
 use crate::cli::TargetsArgs;
 use crate::out::outln;
-
-const TRIPLES: [(Arch, &str); 3] = [
-    (Arch::X86_64, "x86_64-unknown-linux-gnu"),
-    (Arch::Aarch64, "aarch64-unknown-linux-gnu"),
-    (Arch::Cuda, "cuda"),
-];
 
 /// What `qnn targets` says about one backend.
 struct Row {
@@ -40,7 +34,7 @@ fn int8_dot(d: &BackendDescriptor) -> String {
 }
 
 fn cpus(arch: Arch) -> Vec<&'static str> {
-    KNOWN_CPUS.iter().filter(|c| c.arch == arch).map(|c| c.name).collect()
+    cpus::known_cpus().iter().filter(|c| c.arch == arch).map(|c| c.name).collect()
 }
 
 pub fn run(args: &TargetsArgs) -> Result<()> {
@@ -66,7 +60,7 @@ pub fn run(args: &TargetsArgs) -> Result<()> {
             })
             .collect();
         let named: serde_json::Map<String, serde_json::Value> =
-            TRIPLES.iter().map(|(a, t)| (t.to_string(), serde_json::json!(cpus(*a)))).collect();
+            cpus::triples().into_iter().map(|(a, t)| (t, serde_json::json!(cpus(a)))).collect();
         let out = serde_json::json!({
             "host": { "arch": Arch::host().as_str(), "features": host.features(),
                       "backends": host.backends().iter().map(|d| d.name).collect::<Vec<_>>() },
@@ -137,7 +131,7 @@ pub fn run(args: &TargetsArgs) -> Result<()> {
     outln!(
         "\nNamed targets for `qnn legalize --target` / `qnn run --target` (TRIPLE:CPU or TRIPLE:+FEATURE,…):"
     );
-    for (arch, triple) in TRIPLES {
+    for (arch, triple) in cpus::triples() {
         outln!("  {triple}: {}", cpus(arch).join(", "));
     }
     for p in registry::problems() {

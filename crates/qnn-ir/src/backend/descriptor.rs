@@ -3,6 +3,11 @@
 use std::fmt;
 
 /// Instruction-set architecture a backend's kernels run on.
+///
+/// Open: a backend for an architecture without a variant names it with [`Arch::Other`]
+/// (`Arch::Other("riscv64")`, as `std::env::consts::ARCH` spells it) and registers a
+/// [`TargetDescriptor`](super::TargetDescriptor) saying which triples, CPUs and features it
+/// means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Arch {
     X86_64,
@@ -11,6 +16,8 @@ pub enum Arch {
     Cuda,
     /// Plain Rust, any CPU.
     Portable,
+    /// Any other architecture, by name (`riscv64`, `loongarch64`, a device's name).
+    Other(&'static str),
 }
 
 impl Arch {
@@ -20,6 +27,7 @@ impl Arch {
             Arch::Aarch64 => "aarch64",
             Arch::Cuda => "cuda",
             Arch::Portable => "portable",
+            Arch::Other(name) => name,
         }
     }
 
@@ -30,7 +38,7 @@ impl Arch {
         } else if cfg!(target_arch = "aarch64") {
             Arch::Aarch64
         } else {
-            Arch::Portable
+            Arch::Other(std::env::consts::ARCH)
         }
     }
 }

@@ -27,11 +27,11 @@ use super::descriptor::KernelClass;
 ///
 /// Reduction: `acc[i][j] = Σ_{t < taps} Σ_{k < kc} A(t, i)[k] · B(t, k, j)` where
 /// `A(t, i) = *a.add(t · mr + i)` points at `kc` contiguous data elements and `B` is the
-/// packed weight panel: `taps · kc / kr` blocks, each `nr` columns × `kr` consecutive k
-/// values (`b[block][j][kk]`), elements of the kernel's packed weight dtype, little-endian.
-/// Columns at or beyond the real `n` of the layer hold zero weights; k values beyond a tap's
-/// real channel count hold zero weights, so the data they meet does not matter (it must be
-/// readable).
+/// packed weight panel: `taps · kc / kr` blocks of `nr` columns × `kr` k values each, in the
+/// kernel's [`PanelLayout`] (`b[block][j][kk]` for [`PanelLayout::Interleaved`]), elements
+/// of the kernel's packed weight dtype, little-endian. Columns at or beyond the real `n` of
+/// the layer hold zero weights; k values beyond a tap's real channel count hold zero
+/// weights, so the data they meet does not matter (it must be readable).
 #[derive(Debug)]
 pub struct IndirectGemmArgs<'a> {
     /// Number of taps (kernel positions whose data is contiguous), ≥ 1.
@@ -41,11 +41,19 @@ pub struct IndirectGemmArgs<'a> {
     /// `taps × mr` row pointers, tap-major. Every pointer is valid for `kc` elements, also
     /// for rows at or beyond `m` (the frame repeats a valid row there).
     pub a: *const *const u8,
-    /// The packed weight panel of this tile's columns.
+    /// The packed weight panel of this tile's columns (of the first tile of a strip).
     pub b: *const u8,
+    /// Consecutive column tiles this call computes, ≥ 1; more than 1 only for a kernel whose
+    /// [`IndirectGemmMicrokernel::strip`] is set. Tile `s` reads the panel at
+    /// `b + s · panel_stride` and writes columns `s · nr ..` of the output, with the
+    /// epilogue's parameters from slot `s · nr`.
+    pub tiles: usize,
+    /// Bytes between the panels of consecutive column tiles.
+    pub panel_stride: usize,
     /// Rows of the tile that are written (1 ..= mr).
     pub m: usize,
-    /// Columns of the tile that are written (1 ..= nr).
+    /// Columns that are written, over the whole strip (1 ..= tiles · nr; only the last
+    /// tile may be partial).
     pub n: usize,
     /// What to do with the accumulators.
     pub out: TileOutput<'a>,
@@ -88,11 +96,26 @@ pub struct IndirectGemmMicrokernel {
     /// 1 for a scalar or `smlal` kernel.
     pub kr: usize,
     /// Element types the kernel reads (data, weights). The frame converts the layer's
-    /// operands to them exactly (u8/i8 → i16 widening) or refuses.
+    /// operands to them exactly (u8/i8 → i16 widening) or refuses. When the data type is the
+    /// layer's own 8-bit type the kernel reads the input in place, also for a layer with a
+    /// data offset (the int16 lowering's `x − a`): the frame then passes the raw values
+    /// (padding: the raw pad value) and folds the offset into the per-channel constant,
+    /// `Σ_k (x_k − a) · w_k = Σ_k x_k · w_k − a · Σ_k w_k` (and the T3 window sums likewise),
+    /// which is exact in wrapping i32 because the final value is proven to fit. An
+    /// `(u8, i16)` kernel therefore widens 8-bit data in registers and serves both
+    /// lowerings without a widened copy of the input.
     pub packed: (DType, DType),
+    /// How the k values of a block are laid out in the weight panel.
+    pub layout: PanelLayout,
     /// Whether the kernel applies [`TileOutput::Fused`] itself. When false the frame passes
     /// only [`TileOutput::Raw`] and runs the portable epilogue afterwards.
     pub fused_epilogue: bool,
+    /// Whether one call may compute a strip of consecutive column tiles
+    /// ([`IndirectGemmArgs::tiles`]; with a fused epilogue). The frame then passes each row
+    /// tile's columns in one call instead of one call per tile, which saves the per-tile
+    /// work around the reduction (pointers, the call, the epilogue's set-up) where the
+    /// reduction is short (1×1 layers with 16 to 96 input channels).
+    pub strip: bool,
     /// A condition the weights must meet, checked when they are packed.
     pub constraint: WeightConstraint,
     /// Can this kernel run here (the CPU features of its ISA variant)? Runs in addition to
@@ -102,6 +125,21 @@ pub struct IndirectGemmMicrokernel {
     /// The pointers of [`IndirectGemmArgs`] must be valid as described there, and the CPU
     /// must have the kernel's features (the frame runs both probes first).
     pub run: unsafe fn(&IndirectGemmArgs<'_>),
+}
+
+/// The order of the weights within one block of a packed GEMM panel (`nr` columns × `kr`
+/// k values of one tap), chosen by the kernel to match how it widens or pairs its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelLayout {
+    /// Column by column, each column's `kr` k values consecutive: `b[block][j][kk]`.
+    Interleaved,
+    /// The block's even k values (0, 2, …, kr − 2) of every column, column by column
+    /// (`nr × kr/2` values), then its odd k values (1, 3, …) the same way; `kr` is even. For
+    /// a kernel that broadcasts `kr` data bytes and splits them into their even and odd
+    /// bytes, each zero- or sign-extended into 16-bit lanes (x86 `vpand`/`vpsrlw` instead of
+    /// a shuffle per k pair): with `kr = 4`, the even half pairs `(x_0, x_2)` with the
+    /// weights `(w_0, w_2)` of each column, the odd half `(x_1, x_3)` with `(w_1, w_3)`.
+    EvenOdd,
 }
 
 /// A precondition on the weight values of a kernel whose arithmetic is exact only for some
@@ -155,7 +193,9 @@ pub struct DepthwiseArgs<'a> {
 }
 
 /// A depthwise convolution kernel (channel multiplier 1; the frame replicates input
-/// channels for larger multipliers).
+/// channels for larger multipliers). As for [`IndirectGemmMicrokernel::packed`], a kernel
+/// whose data type is the layer's own 8-bit type reads raw rows (the frame folds a data
+/// offset into the per-channel constant).
 ///
 /// Lane order: the kernel accumulates a block of `block` channels in `kr` vectors of
 /// `block / kr` i32 lanes, lane `i` of vector `j` holding channel `kr·i + j` of the block

@@ -4,6 +4,7 @@ use super::BACKEND_ABI_VERSION;
 use super::descriptor::BackendDescriptor;
 use super::device::DeviceKernelEntry;
 use super::kernel::KernelEntry;
+use super::target::TargetDescriptor;
 
 /// Every registered backend descriptor, sorted by name.
 pub fn backends() -> Vec<&'static BackendDescriptor> {
@@ -39,6 +40,14 @@ pub fn device_kernels() -> Vec<&'static DeviceKernelEntry> {
 /// The device kernels of one backend, sorted by name.
 pub fn device_kernels_of(backend: &str) -> Vec<&'static DeviceKernelEntry> {
     device_kernels().into_iter().filter(|k| k.backend == backend).collect()
+}
+
+/// Every registered target descriptor (architectures, CPUs and features that backend crates
+/// add to the named targets), sorted by architecture.
+pub fn targets() -> Vec<&'static TargetDescriptor> {
+    let mut v: Vec<_> = inventory::iter::<TargetDescriptor>.into_iter().collect();
+    v.sort_by(|a, b| a.arch.cmp(&b.arch).then(a.triples.cmp(b.triples)));
+    v
 }
 
 /// Problems with what is registered: duplicate names, ABI mismatches, kernels whose backend
@@ -80,6 +89,14 @@ pub fn problems() -> Vec<String> {
         }
     }
     out.extend(device_kernel_problems(&bs));
+    for t in targets() {
+        if t.abi_version != BACKEND_ABI_VERSION {
+            out.push(format!(
+                "target descriptor of `{}` was built for ABI {}, this is ABI {BACKEND_ABI_VERSION}",
+                t.arch, t.abi_version
+            ));
+        }
+    }
     out
 }
 

@@ -17,8 +17,8 @@ use qnn_ir::DType;
 use qnn_ir::backend::{
     BACKEND_ABI_VERSION, DepthwiseMicrokernel, ElementwiseArgs, ElementwiseKind,
     ElementwiseMicrokernel, GemmMicrokernel, IndirectGemmMicrokernel, KernelClass, KernelEntry,
-    KernelImpl, PoolArgs, PoolKind, PoolMicrokernel, TransposeArgs, TransposeConvertKind,
-    TransposeMicrokernel, WeightConstraint,
+    KernelImpl, PanelLayout, PoolArgs, PoolKind, PoolMicrokernel, TransposeArgs,
+    TransposeConvertKind, TransposeMicrokernel, WeightConstraint,
 };
 
 pub use conv::{depthwise, gemm, panel_gemm_u8s8};
@@ -154,7 +154,9 @@ pub const fn gemm_entry<D: Elem, W: Elem, const MR: usize, const NR: usize, cons
             nr: NR,
             kr: KR,
             packed: (D::DTYPE, W::DTYPE),
+            layout: PanelLayout::Interleaved,
             fused_epilogue,
+            strip: false,
             constraint: WeightConstraint::None,
             probe: always,
             run: gemm::<D, W, MR, NR, KR>,

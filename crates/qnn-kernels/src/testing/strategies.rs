@@ -317,6 +317,8 @@ struct Knobs {
     seed: u64,
     /// Largest |weight| the kernel accepts (its weight constraint), if it has a bound.
     weight_bound: Option<i32>,
+    /// Weight zero points are 0 (a kernel that packs shifted int16 weights as s8).
+    symmetric: bool,
 }
 
 fn knobs(entry: &KernelEntry, topic: Topic) -> BoxedStrategy<Knobs> {
@@ -332,7 +334,26 @@ fn knobs(entry: &KernelEntry, topic: Topic) -> BoxedStrategy<Knobs> {
         _ => None,
     };
     let int16 = entry.operands == (DType::I16, DType::I16);
-    let dtypes: BoxedStrategy<(DType, DType, Lowering)> = if int16 {
+    // A kernel of the int16 lowering that reads 8-bit data in place: that data type, the
+    // offset fused (the frame folds it into the per-channel constant).
+    let int16_on_8bit = entry.operands.1 == DType::I16 && entry.operands.0 != DType::I16;
+    // A kernel that packs the int16 lowering's shifted weights as s8 takes them only when
+    // they fit: symmetric s8 weights (zero point 0).
+    let packed_weight = match &entry.imp {
+        KernelImpl::IndirectGemm(k) => k.packed.1,
+        KernelImpl::Gemm(_) => entry.operands.1,
+        KernelImpl::Depthwise(k) => k.packed.1,
+        _ => entry.operands.1,
+    };
+    let symmetric = entry.operands.1 == DType::I16 && packed_weight != DType::I16;
+    let dtypes: BoxedStrategy<(DType, DType, Lowering)> = if int16_on_8bit {
+        let weight = if symmetric {
+            Just(DType::I8).boxed()
+        } else {
+            prop_oneof![Just(DType::U8), Just(DType::I8)].boxed()
+        };
+        (Just(entry.operands.0), weight, Just(Lowering::Int16Fused)).boxed()
+    } else if int16 {
         (
             prop_oneof![Just(DType::U8), Just(DType::I8)],
             prop_oneof![Just(DType::U8), Just(DType::I8)],
@@ -362,6 +383,7 @@ fn knobs(entry: &KernelEntry, topic: Topic) -> BoxedStrategy<Knobs> {
                 clamp,
                 seed,
                 weight_bound,
+                symmetric,
             }
         })
         .boxed()
@@ -411,7 +433,9 @@ fn build(shape: Shape, kn: Knobs, topic: Topic) -> Case {
         });
     }
     let data_zero_point = zero_point(&mut rng, kn.data);
-    let weight_zero_point: Vec<i32> = if kn.per_channel_wzp {
+    let weight_zero_point: Vec<i32> = if kn.symmetric {
+        vec![0]
+    } else if kn.per_channel_wzp {
         (0..g.out_c).map(|_| zero_point(&mut rng, kn.weight)).collect()
     } else {
         vec![zero_point(&mut rng, kn.weight)]

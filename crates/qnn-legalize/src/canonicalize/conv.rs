@@ -49,6 +49,12 @@ fn ohwi(kvec: &[Vec<i64>]) -> Vec<i32> {
     kvec.iter().flatten().map(|&v| v as i32).collect()
 }
 
+/// The values of `a` in memory order (iterating an `IxDyn` array element by element was a
+/// large part of a network's compile time).
+fn flat(a: &ndarray::ArrayD<i64>) -> Vec<i64> {
+    a.as_slice().map_or_else(|| a.iter().copied().collect(), <[i64]>::to_vec)
+}
+
 /// `i64` values proven to fit i32 (they were emitted as an i32 constant).
 fn narrow(v: &[i64]) -> Vec<i32> {
     v.iter().map(|&x| x as i32).collect()
@@ -99,7 +105,7 @@ pub(crate) fn emit_int8(
         &format!("{n}.w8"),
         f.plan.weight_dtype,
         &q.weight_shape,
-        f.weights.iter().copied().collect(),
+        flat(&f.weights(q)),
     )?;
     let (with_c, with_t3) = (f.needs_constant(), f.needs_t3());
     let last = |is_last: bool| is_last.then_some(out);
@@ -269,12 +275,8 @@ pub(crate) fn emit_int16(
     let mark = rw.mark();
     let x16 = upcast(rw, &format!("{n}.x"), x, za)?;
     let prologue = rw.since(mark);
-    let w = rw.int_constant(
-        &format!("{n}.w16"),
-        DType::I16,
-        &q.weight_shape,
-        f.weights.iter().copied().collect(),
-    )?;
+    let w =
+        rw.int_constant(&format!("{n}.w16"), DType::I16, &q.weight_shape, flat(&f.weights(q)))?;
     let (y, core) =
         accumulate(rw, n, core_op(q, 0), [x16, w], &q.bias, &q.channel_const_shape(), out)?;
     let r = ConvRecord {

@@ -5,9 +5,10 @@
 //!   `TRIPLE[:CPU]` or `TRIPLE:+FEATURE[,+FEATURE…]` (`aarch64-unknown-linux-gnu:cortex-a53`,
 //!   `aarch64-unknown-linux-gnu:+dotprod`, `x86_64-unknown-linux-gnu:avx2`,
 //!   `x86_64-unknown-linux-gnu:cascadelake`, `cuda`). Its CPU features come from the table in
-//!   [`cpus`]; its backends are the registered descriptors of that architecture (or
-//!   [`Arch::Portable`]) whose required features the CPU has. Probes are not run: the
-//!   target describes another machine.
+//!   [`cpus`] and the [`TargetDescriptor`](qnn_ir::backend::TargetDescriptor)s backend
+//!   crates register; its backends are the registered descriptors of that architecture (or
+//!   [`Arch::Portable`], for a CPU) whose required features the CPU has. Probes are not
+//!   run: the target describes another machine.
 //! * [`Target::restrict_to`]: one backend only (what `QNN_BACKEND=x86-avx2` means).
 
 pub mod cpus;
@@ -34,6 +35,15 @@ pub struct Target {
 const KNOWN_TARGETS: &str = "host, x86_64-unknown-linux-gnu[:CPU | :+FEATURE,…], \
 aarch64-unknown-linux-gnu[:CPU | :+FEATURE,…], cuda[:sm_XX]";
 
+/// The built-in targets, then those of registered target descriptors.
+fn known_targets() -> String {
+    let mut s = String::from(KNOWN_TARGETS);
+    for (_, triple) in cpus::registered_triples() {
+        s.push_str(&format!(", {triple}[:CPU | :+FEATURE,…]"));
+    }
+    s
+}
+
 impl Target {
     /// The target of this machine: every registered backend whose probe succeeds.
     pub fn host() -> Target {
@@ -56,9 +66,9 @@ impl Target {
             } else {
                 format!("{triple}:{cpu_or_features}")
             },
-            known: KNOWN_TARGETS.into(),
+            known: known_targets(),
         };
-        let arch = arch_of_triple(triple).ok_or_else(unknown)?;
+        let arch = cpus::arch_of_triple(triple).ok_or_else(unknown)?;
         let spec = cpu_or_features.trim();
         let (cpu, features) = if spec.is_empty() {
             let base = cpus::baseline(arch).ok_or_else(unknown)?;
@@ -82,14 +92,13 @@ impl Target {
             }
             (None, feats)
         };
-        let mut features: Vec<String> = features;
-        features.sort();
-        features.dedup();
+        let given: Vec<&str> = features.iter().map(String::as_str).collect();
+        let features = cpus::expand(arch, &given);
         let fs: Vec<&str> = features.iter().map(String::as_str).collect();
         let backends = registry::backends()
             .into_iter()
             .filter(|d| {
-                (d.arch == arch || (d.arch == Arch::Portable && arch != Arch::Cuda))
+                (d.arch == arch || (d.arch == Arch::Portable && !cpus::is_device(arch)))
                     && d.runs_on(&fs)
             })
             .collect();
@@ -180,16 +189,6 @@ impl FromStr for Target {
     }
 }
 
-fn arch_of_triple(triple: &str) -> Option<Arch> {
-    let first = triple.split('-').next()?;
-    match first {
-        "x86_64" => Some(Arch::X86_64),
-        "aarch64" | "arm64" => Some(Arch::Aarch64),
-        "cuda" | "nvptx64" => Some(Arch::Cuda),
-        _ => None,
-    }
-}
-
 /// CPU features of this machine among those the table knows, detected at run time.
 fn host_features() -> Vec<String> {
     let mut out = Vec::new();
@@ -218,6 +217,7 @@ fn host_features() -> Vec<String> {
         ];
         out.extend(checks.iter().filter(|c| c.1).map(|c| c.0.to_string()));
     }
+    out.extend(cpus::registered_host_features(Arch::host()).iter().map(|f| f.to_string()));
     out.sort();
     out.dedup();
     out

@@ -9,13 +9,19 @@
 //! A transpose (a typed [`DataOp::Transpose`] step) is inserted only where a value changes
 //! hands between the two worlds: at graph inputs and outputs, and before an op that needs
 //! the NCHW order (`reshape`, `transpose`, dense, …).
+//!
+//! Element-wise ops whose results only NHWC steps read are run NHWC as well (found walking
+//! backwards), so that the transpose moves up to the graph input's quantize, where
+//! `edges.rs` makes the two one quantizing transpose — e.g. the u8 → s8 shift an s8 × s8
+//! kernel wants sits between the two, and would otherwise take the transpose for itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use qnn_ir::{DataLayout, Op, Tensor, TensorType};
 
 use crate::error::RuntimeError;
 use qnn_ir::backend::TransposeConvert;
+use qnn_kernels::ElementwiseSpec;
 
 use crate::optimize::dataflow::{ConvKind, DataOp, DataSpec, Dataflow, Step, StepKind, Vid};
 
@@ -35,14 +41,18 @@ struct Pass {
     steps: Vec<Step>,
     /// (value, NHWC wanted) → the converted value.
     converted: HashMap<(Vid, bool), Vid>,
+    /// Element-wise steps (by index) that run NHWC because only NHWC steps read them.
+    pulled: HashSet<usize>,
 }
 
 /// Rewrites `p` so that fused convs read and write NHWC, with transposes only at the edges.
 pub(crate) fn to_nhwc(mut p: Dataflow) -> Result<Dataflow, RuntimeError> {
+    let pulled = pulled_into_nhwc(&p);
     let old = std::mem::take(&mut p.steps);
-    let mut pass = Pass { p, steps: Vec::with_capacity(old.len()), converted: HashMap::new() };
-    for step in old {
-        pass.step(step)?;
+    let steps = Vec::with_capacity(old.len());
+    let mut pass = Pass { p, steps, converted: HashMap::new(), pulled };
+    for (i, step) in old.into_iter().enumerate() {
+        pass.step(i, step)?;
     }
     let outputs = pass.p.outputs.clone();
     pass.p.outputs = outputs.into_iter().map(|v| pass.want(v, false)).collect();
@@ -116,8 +126,8 @@ impl Pass {
 
     /// The storage of a typed step (its attributes rewritten for NHWC): a pool of NCHW data
     /// always NHWC (the kernels need it); element-wise steps and concatenations of 4-D
-    /// values NHWC when an operand is.
-    fn data_nhwc(&self, d: &mut DataSpec, inputs: &[Vid], output: Vid) -> bool {
+    /// values NHWC when an operand is (or when `pulled`).
+    fn data_nhwc(&self, d: &mut DataSpec, inputs: &[Vid], output: Vid, pulled: bool) -> bool {
         let four_d = |v: Vid| self.p.values[v].ty.rank() == 4;
         let all_4d = inputs.iter().all(|&v| four_d(v)) && four_d(output);
         match &mut d.op {
@@ -126,7 +136,7 @@ impl Pass {
                 pool.layout = DataLayout::Nhwc;
                 nchw
             }
-            DataOp::Elementwise(_) => all_4d && self.any_nhwc(inputs),
+            DataOp::Elementwise(_) => all_4d && (pulled || self.any_nhwc(inputs)),
             DataOp::Concat { axis } => {
                 let nhwc = all_4d && self.any_nhwc(inputs);
                 if nhwc {
@@ -138,15 +148,16 @@ impl Pass {
         }
     }
 
-    fn step(&mut self, mut step: Step) -> Result<(), RuntimeError> {
+    fn step(&mut self, index: usize, mut step: Step) -> Result<(), RuntimeError> {
+        let pulled = self.pulled.contains(&index);
         let nhwc = match &mut step.kind {
             StepKind::Conv(c) => matches!(c.kind, ConvKind::Conv2d(DataLayout::Nchw)),
             StepKind::Data(d) => {
                 let (inputs, output) = (step.inputs.clone(), step.output);
-                self.data_nhwc(d, &inputs, output)
+                self.data_nhwc(d, &inputs, output, pulled)
             }
             StepKind::Op(op) => {
-                let any = self.any_nhwc(&step.inputs);
+                let any = pulled || self.any_nhwc(&step.inputs);
                 match any.then(|| self.nhwc_op(op, &step.inputs, step.output)).flatten() {
                     Some((op, inputs)) => {
                         step.kind = StepKind::Op(Box::new(op));
@@ -230,6 +241,83 @@ impl Pass {
         let inputs = new_inputs.into_iter().map(|v| self.want(v, true)).collect();
         Some((new_op, inputs))
     }
+}
+
+/// Whether step `s` computes in NHWC whatever its operands: a conv on NCHW data, a pool.
+fn needs_nhwc(s: &Step) -> bool {
+    match &s.kind {
+        StepKind::Conv(c) => matches!(c.kind, ConvKind::Conv2d(DataLayout::Nchw)),
+        StepKind::Data(d) => {
+            matches!(&d.op, DataOp::Pool { pool, .. } if pool.layout == DataLayout::Nchw)
+        }
+        StepKind::Op(_) => false,
+    }
+}
+
+/// Whether `s` is an element-wise step on 4-D values that may run in either layout and is
+/// worth running NHWC early: not the quantize or dequantize that the edge transposes fuse.
+fn movable(p: &Dataflow, s: &Step) -> bool {
+    let four_d = |v: Vid| p.values[v].ty.rank() == 4;
+    let runtime_4d = s.inputs.iter().all(|&v| p.constant(v).is_some() || four_d(v));
+    let elementwise = match &s.kind {
+        StepKind::Op(op) => matches!(
+            **op,
+            Op::Add
+                | Op::Subtract
+                | Op::Multiply
+                | Op::Divide
+                | Op::Fma
+                | Op::Cast { .. }
+                | Op::Round
+                | Op::Clip { .. }
+        ),
+        StepKind::Data(d) => matches!(
+            d.op,
+            DataOp::Elementwise(
+                ElementwiseSpec::QLinearAdd { .. } | ElementwiseSpec::Lookup { .. }
+            )
+        ),
+        StepKind::Conv(_) => false,
+    };
+    elementwise && runtime_4d && four_d(s.output)
+}
+
+/// The element-wise steps to run NHWC although no operand is NHWC yet, found from the last
+/// step back: one whose every reader computes NHWC (a conv, a pool, a step with an NHWC
+/// operand, or another pulled step; a graph output is read in NCHW), with one run-time
+/// operand that every other reader also reads NHWC — so the conversion it takes over
+/// replaces one, never adds one.
+fn pulled_into_nhwc(p: &Dataflow) -> HashSet<usize> {
+    let mut readers: HashMap<Vid, Vec<usize>> = HashMap::new();
+    for (i, s) in p.steps.iter().enumerate() {
+        s.inputs.iter().for_each(|&v| readers.entry(v).or_default().push(i));
+    }
+    // Steps NHWC in any case: convs and pools, and element-wise steps downstream of them.
+    let mut nhwc_values: HashSet<Vid> = HashSet::new();
+    let mut nhwc: HashSet<usize> = HashSet::new();
+    for (i, s) in p.steps.iter().enumerate() {
+        let downstream = movable(p, s) && s.inputs.iter().any(|v| nhwc_values.contains(v));
+        if needs_nhwc(s) || downstream {
+            nhwc.insert(i);
+            nhwc_values.insert(s.output);
+        }
+    }
+    let outputs: HashSet<Vid> = p.outputs.iter().copied().collect();
+    let mut pulled = HashSet::new();
+    for (i, s) in p.steps.iter().enumerate().rev() {
+        if nhwc.contains(&i) || !movable(p, s) || outputs.contains(&s.output) {
+            continue;
+        }
+        let mut operands = s.inputs.iter().filter(|&&v| p.constant(v).is_none());
+        let (Some(&v), None) = (operands.next(), operands.next()) else { continue };
+        let reads_nhwc = |j: &usize| *j == i || nhwc.contains(j) || pulled.contains(j);
+        let all_out = readers.get(&s.output).is_some_and(|r| r.iter().all(reads_nhwc));
+        let all_in = readers.get(&v).is_some_and(|r| r.iter().all(reads_nhwc));
+        if all_out && all_in && !outputs.contains(&v) {
+            pulled.insert(i);
+        }
+    }
+    pulled
 }
 
 /// `t` with its axes permuted (output axis `i` is axis `perm[i]` of `t`).

@@ -3,7 +3,8 @@
 //! A device backend owns everything from weight packing to the launch (its memory is
 //! elsewhere), so the runtime hands it the whole fused layer as plain data, a
 //! [`DeviceConvSpec`]: the same geometry, operands, OHWI weights and epilogue the CPU frame
-//! gets ([`backend_cuda_dp4a::spec_from_frame`]). Then, per backend in order of preference:
+//! gets ([`qnn_kernels::device::spec_from_frame`]), through the contract alone: the runtime
+//! names no device backend's crate. Then, per backend in order of preference:
 //!
 //! 1. `applicable(spec)` — does a kernel compute this layer exactly? Checks the spec only and
 //!    touches no device, so a plan for `cuda` can be made on a machine without a GPU
@@ -16,7 +17,8 @@
 //! A layer no device kernel takes, or one whose preparation fails, goes to the next backend
 //! (the CPU ones and finally `portable`), and the report says why.
 
-use qnn_ir::backend::{Arch, DeviceConvSpec, PreparedDeviceOp, registry};
+use qnn_ir::backend::{DeviceConvSpec, PreparedDeviceOp, registry};
+use qnn_legalize::target::cpus;
 
 use crate::optimize::dataflow::ConvSpec;
 
@@ -31,10 +33,11 @@ pub(crate) enum DeviceMode {
 pub(crate) const PLANNED_ONLY: &str = "planned only (Compiler::plan): not prepared on a device";
 
 /// True for a backend that runs on a device rather than through the CPU frame: one that
-/// registers device kernels, or a CUDA descriptor.
+/// registers device kernels, or whose architecture is a device (CUDA, or one a registered
+/// target descriptor declares a device).
 pub(crate) fn is_device_backend(name: &str) -> bool {
     !registry::device_kernels_of(name).is_empty()
-        || registry::backend(name).is_some_and(|d| d.arch == Arch::Cuda)
+        || registry::backend(name).is_some_and(|d| cpus::is_device(d.arch))
 }
 
 /// The device description of a fused op, or why it has none: device kernels take the int8
@@ -48,7 +51,7 @@ pub(crate) fn device_spec(spec: &ConvSpec) -> Result<DeviceConvSpec, String> {
             spec.problem.data_offset
         ));
     }
-    Ok(backend_cuda_dp4a::spec_from_frame(&spec.problem, &spec.weights, &spec.epilogue))
+    Ok(qnn_kernels::device::spec_from_frame(&spec.problem, &spec.weights, &spec.epilogue))
 }
 
 /// A fused op placed on a device kernel.
