@@ -167,3 +167,49 @@ impl NearestMode {
         }
     }
 }
+
+impl ResizeAttrs {
+    /// The `[start, end]` of the roi on `axis` (`[0, 1]` without a roi).
+    pub fn roi_of(&self, axis: usize) -> [f32; 2] {
+        let rank = self.sizes.len();
+        if self.roi.is_empty() { [0.0, 1.0] } else { [self.roi[axis], self.roi[rank + axis]] }
+    }
+
+    /// The input coordinate of output index `o` on `axis` of an `input`-shaped tensor,
+    /// unclamped.
+    pub fn original(&self, input: &[usize], axis: usize, o: usize) -> f32 {
+        self.coordinate.original(
+            o as f32,
+            self.scales[axis],
+            self.sizes[axis] as f32,
+            input[axis] as f32,
+            self.roi_of(axis),
+        )
+    }
+
+    /// For `nearest`: per axis, the input index each output index copies, or `None` where
+    /// `tf_crop_and_resize` puts the extrapolation value. An axis of scale 1 (rank ≥ 2)
+    /// reads `o` itself, as ONNX Runtime's kernel does. The runtime's copy kernel and the
+    /// reference both read these maps.
+    pub fn nearest_maps(&self, input: &[usize]) -> Vec<Vec<Option<usize>>> {
+        let rank = input.len();
+        let crop = self.coordinate == CoordinateMode::TfCropAndResize;
+        (0..rank)
+            .map(|a| {
+                (0..self.sizes[a])
+                    .map(|o| {
+                        if rank > 1 && self.scales[a] == 1.0 {
+                            return Some(o);
+                        }
+                        let v = self.original(input, a, o);
+                        if crop && (v < 0.0 || v > (input[a] - 1) as f32) {
+                            return None;
+                        }
+                        let i = self.nearest.pick(v, self.scales[a] < 1.0);
+                        Some(i.clamp(0, input[a] as i64 - 1) as usize)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}

@@ -94,7 +94,12 @@ pub(crate) fn check(op: &str, input: &[usize], r: &ResizeAttrs) -> Result<(), Ir
     match r.mode {
         ResizeMode::Nearest => {
             if !r.axes.is_empty() {
-                return Err(attr_error(op, "axes", format!("{:?}", r.axes), "nearest takes no axes"));
+                return Err(attr_error(
+                    op,
+                    "axes",
+                    format!("{:?}", r.axes),
+                    "nearest takes no axes",
+                ));
             }
         }
         ResizeMode::Linear | ResizeMode::Cubic => {
@@ -115,20 +120,9 @@ pub(crate) fn check(op: &str, input: &[usize], r: &ResizeAttrs) -> Result<(), Ir
     Ok(())
 }
 
-fn roi_of(r: &ResizeAttrs, axis: usize) -> [f32; 2] {
-    let rank = r.sizes.len();
-    if r.roi.is_empty() { [0.0, 1.0] } else { [r.roi[axis], r.roi[rank + axis]] }
-}
-
 /// The input coordinate of output index `o` on `axis`, unclamped.
 fn original(r: &ResizeAttrs, input: &[usize], axis: usize, o: usize) -> f32 {
-    r.coordinate.original(
-        o as f32,
-        r.scales[axis],
-        r.sizes[axis] as f32,
-        input[axis] as f32,
-        roi_of(r, axis),
-    )
+    r.original(input, axis, o)
 }
 
 fn extrapolates(r: &ResizeAttrs) -> bool {
@@ -150,30 +144,8 @@ fn run<T: Cell>(x: &ArrayD<T>, r: &ResizeAttrs) -> ArrayD<T> {
     ArrayD::from_shape_vec(IxDyn(&r.sizes), out).expect("output shape")
 }
 
-/// Per axis, the input index (or `None`: the extrapolation value) of every output index.
-fn nearest_maps(input: &[usize], r: &ResizeAttrs) -> Vec<Vec<Option<usize>>> {
-    let rank = input.len();
-    (0..rank)
-        .map(|a| {
-            (0..r.sizes[a])
-                .map(|o| {
-                    if rank > 1 && r.scales[a] == 1.0 {
-                        return Some(o);
-                    }
-                    let v = original(r, input, a, o);
-                    if extrapolates(r) && (v < 0.0 || v > (input[a] - 1) as f32) {
-                        return None;
-                    }
-                    let i = r.nearest.pick(v, r.scales[a] < 1.0);
-                    Some(i.clamp(0, input[a] as i64 - 1) as usize)
-                })
-                .collect()
-        })
-        .collect()
-}
-
 fn nearest<T: Cell>(data: &[T], input: &[usize], r: &ResizeAttrs) -> Vec<T> {
-    let maps = nearest_maps(input, r);
+    let maps = r.nearest_maps(input);
     let rank = input.len();
     let mut strides = vec![1usize; rank];
     for a in (0..rank.saturating_sub(1)).rev() {
@@ -278,7 +250,11 @@ fn coordinate(r: &ResizeAttrs, input: &[usize], axis: usize, o: usize) -> f32 {
 }
 
 /// Bilinear taps of one axis: (original, i1, i2, d1, d2).
-fn linear_taps(r: &ResizeAttrs, input: &[usize], axis: usize) -> Vec<(f32, usize, usize, f32, f32)> {
+fn linear_taps(
+    r: &ResizeAttrs,
+    input: &[usize],
+    axis: usize,
+) -> Vec<(f32, usize, usize, f32, f32)> {
     let n = input[axis];
     (0..r.sizes[axis])
         .map(|o| {

@@ -1,8 +1,10 @@
-//! `Resize` (opsets 10–19) and the deprecated `Upsample` (7–9) → the core `resize` op, with
+//! `Resize` (opsets 10–19) → the core `resize` op, with
 //! the attributes ONNX Runtime's `UpsampleBase` derives from the node: the output shape and
 //! per-axis scales (from `scales` or `sizes`, `axes`, `keep_aspect_ratio_policy`), the
 //! coordinate transform, the nearest mode and the roi. What ORT's CPU kernel computes in
 //! another code path (NHWC-style integer bilinear, trilinear, anti-aliasing) is refused.
+//! `Upsample` left the standard at opset 10, where qnn's opset range starts (ORT rejects it
+//! there too): it is refused with that reason.
 
 use qnn_ir::{CoordinateMode, NearestMode, Op, ResizeAttrs, ResizeMode, ValueId};
 
@@ -11,6 +13,13 @@ use super::node::{Form, Node};
 use crate::error::OnnxError;
 
 pub(super) fn import(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Form, OnnxError> {
+    if n.op() == "Upsample" {
+        return Err(n.unsupported(format!(
+            "Upsample was removed in opset 10 (this model's opset is {}; ONNX Runtime rejects it \
+             too): use Resize",
+            im.m.opset
+        )));
+    }
     let x = im.value(n, 0)?;
     let out = n.output(0)?;
     let y = build(im, n, x, out)?;
@@ -27,7 +36,9 @@ pub(super) fn build(
 ) -> Result<ValueId, OnnxError> {
     let t = im.ty(x);
     if !matches!(t.dtype, qnn_ir::DType::U8 | qnn_ir::DType::I8 | qnn_ir::DType::F32) {
-        return Err(n.input_error(0, format!("element type {} is not supported (u8, i8 or f32)", t.dtype)));
+        return Err(
+            n.input_error(0, format!("element type {} is not supported (u8, i8 or f32)", t.dtype))
+        );
     }
     let attrs = attrs(im, n, &t.shape)?;
     if attrs.mode == ResizeMode::Cubic && t.dtype.is_8bit() && attrs.sizes != t.shape {
@@ -55,26 +66,21 @@ fn floats_of(im: &Importer<'_>, n: &Node<'_>, i: usize) -> Result<Option<Vec<f32
 fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs, OnnxError> {
     let a = &n.attrs;
     let opset = im.m.opset;
-    let upsample = n.op() == "Upsample";
-    let resize = !upsample;
     let rank = input.len();
     if rank == 0 {
         return Err(n.input_error(0, "a scalar cannot be resized"));
     }
     let mode_name = a.string("mode")?.unwrap_or_else(|| "nearest".into());
-    let mode: ResizeMode = mode_name
-        .parse()
-        .map_err(|_| a.error("mode", format!("`{mode_name}`: expected nearest, linear or cubic")))?;
-    if upsample && mode == ResizeMode::Cubic {
-        return Err(a.error("mode", "Upsample has no cubic mode"));
-    }
-    let coordinate = if resize && opset > 10 {
+    let mode: ResizeMode = mode_name.parse().map_err(|_| {
+        a.error("mode", format!("`{mode_name}`: expected nearest, linear or cubic"))
+    })?;
+    let coordinate = if opset > 10 {
         let s = a.string("coordinate_transformation_mode")?.unwrap_or_else(|| "half_pixel".into());
         s.parse::<CoordinateMode>().map_err(|e| a.error("coordinate_transformation_mode", e))?
     } else {
         CoordinateMode::Asymmetric
     };
-    let nearest = if resize && opset >= 11 && mode == ResizeMode::Nearest {
+    let nearest = if opset >= 11 && mode == ResizeMode::Nearest {
         let s = a.string("nearest_mode")?.unwrap_or_else(|| "round_prefer_floor".into());
         if s == "simple" {
             return Err(a.error("nearest_mode", "`simple` is not an ONNX nearest mode"));
@@ -87,10 +93,12 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
     let cubic_coeff_a = a.float_or("cubic_coeff_a", -0.75)?;
     let exclude_outside = a.int_or("exclude_outside", 0)? != 0;
     if exclude_outside && mode != ResizeMode::Cubic {
-        return Err(a.error("exclude_outside", "is only allowed with mode `cubic` (ORT refuses it)"));
+        return Err(
+            a.error("exclude_outside", "is only allowed with mode `cubic` (ORT refuses it)")
+        );
     }
     let extrapolation_value = a.float_or("extrapolation_value", 0.0)?;
-    let (mut axes, policy) = if resize && opset >= 18 {
+    let (mut axes, policy) = if opset >= 18 {
         if a.int_or("antialias", 0)? != 0 {
             return Err(a.error("antialias", "anti-aliased resizing is not supported"));
         }
@@ -110,7 +118,10 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
         };
         let policy = a.string("keep_aspect_ratio_policy")?.unwrap_or_else(|| "stretch".into());
         if !matches!(policy.as_str(), "stretch" | "not_larger" | "not_smaller") {
-            return Err(a.error("keep_aspect_ratio_policy", format!("`{policy}` is not one of stretch, not_larger, not_smaller")));
+            return Err(a.error(
+                "keep_aspect_ratio_policy",
+                format!("`{policy}` is not one of stretch, not_larger, not_smaller"),
+            ));
         }
         (axes, policy)
     } else {
@@ -122,16 +133,15 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
     if unique.len() != axes.len() {
         return Err(a.error("axes", format!("{axes:?}: repeated axis")));
     }
-    // Inputs: Upsample-7/8 scales attribute; Upsample-9 and Resize-10 (X, scales);
-    // Resize-11+ (X, roi, scales, sizes).
-    let (roi_in, scales_in, sizes_in) = if upsample && opset < 9 {
-        (None, a.floats("scales")?, None)
-    } else if opset <= 10 {
+    // Inputs: Resize-10 (X, scales); Resize-11+ (X, roi, scales, sizes).
+    let (roi_in, scales_in, sizes_in) = if opset <= 10 {
         (None, floats_of(im, n, 1)?, None)
     } else {
         let sizes = match im.opt_constant(n, 3)? {
             Some(c) if !c.is_empty() => Some(
-                c.ints().map(<[i64]>::to_vec).ok_or_else(|| n.input_error(3, "sizes must be INT64"))?,
+                c.ints()
+                    .map(<[i64]>::to_vec)
+                    .ok_or_else(|| n.input_error(3, "sizes must be INT64"))?,
             ),
             _ => None,
         };
@@ -140,12 +150,19 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
     let expand = |v: &[f32], fill: f32, what: &str| -> Result<Vec<f32>, OnnxError> {
         if axes.is_empty() {
             if v.len() != rank {
-                return Err(n.unsupported(format!("{what} has {} entries for a rank-{rank} input", v.len())));
+                return Err(n.unsupported(format!(
+                    "{what} has {} entries for a rank-{rank} input",
+                    v.len()
+                )));
             }
             return Ok(v.to_vec());
         }
         if v.len() != axes.len() {
-            return Err(n.unsupported(format!("{what} has {} entries for {} axes", v.len(), axes.len())));
+            return Err(n.unsupported(format!(
+                "{what} has {} entries for {} axes",
+                v.len(),
+                axes.len()
+            )));
         }
         let mut full = vec![fill; rank];
         for (k, &ax) in axes.iter().enumerate() {
@@ -159,11 +176,8 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
         }
         (Some(s), None) => {
             let scales = expand(&s, 1.0, "scales")?;
-            for &sc in &scales {
-                let ok = if upsample { sc >= 1.0 } else { sc > 0.0 };
-                if !ok || !sc.is_finite() {
-                    return Err(n.unsupported(format!("scale {sc} is not allowed (ORT needs {})", if upsample { "≥ 1" } else { "> 0" })));
-                }
+            if let Some(sc) = scales.iter().find(|sc| !(**sc > 0.0 && sc.is_finite())) {
+                return Err(n.unsupported(format!("scale {sc} is not allowed (ORT needs > 0)")));
             }
             let sizes: Vec<usize> =
                 input.iter().zip(&scales).map(|(&d, &s)| (s * d as f32) as i64 as usize).collect();
@@ -173,17 +187,23 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
             let mut sizes: Vec<usize> = input.to_vec();
             if axes.is_empty() {
                 if z.len() != rank {
-                    return Err(n.input_error(3, format!("{} sizes for a rank-{rank} input", z.len())));
+                    return Err(
+                        n.input_error(3, format!("{} sizes for a rank-{rank} input", z.len()))
+                    );
                 }
                 for (k, &v) in z.iter().enumerate() {
-                    sizes[k] = usize::try_from(v).map_err(|_| n.input_error(3, format!("size {v}")))?;
+                    sizes[k] =
+                        usize::try_from(v).map_err(|_| n.input_error(3, format!("size {v}")))?;
                 }
             } else {
                 if z.len() != axes.len() {
-                    return Err(n.input_error(3, format!("{} sizes for {} axes", z.len(), axes.len())));
+                    return Err(
+                        n.input_error(3, format!("{} sizes for {} axes", z.len(), axes.len()))
+                    );
                 }
                 for (k, &ax) in axes.iter().enumerate() {
-                    sizes[ax] = usize::try_from(z[k]).map_err(|_| n.input_error(3, format!("size {}", z[k])))?;
+                    sizes[ax] = usize::try_from(z[k])
+                        .map_err(|_| n.input_error(3, format!("size {}", z[k])))?;
                 }
             }
             let mut scales: Vec<f32> = input
@@ -223,7 +243,8 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
         match roi_in {
             None => vec![],
             Some(r) if !axes.is_empty() && r.len() == 2 * axes.len() => {
-                let mut full: Vec<f32> = vec![0.0; rank].into_iter().chain(vec![1.0; rank]).collect();
+                let mut full: Vec<f32> =
+                    vec![0.0; rank].into_iter().chain(vec![1.0; rank]).collect();
                 for (k, &ax) in axes.iter().enumerate() {
                     full[ax] = r[k];
                     full[rank + ax] = r[axes.len() + k];
@@ -232,7 +253,10 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
             }
             Some(r) if r.len() == 2 * rank => r,
             Some(r) => {
-                return Err(n.input_error(1, format!("roi has {} entries; expected {}", r.len(), 2 * rank)));
+                return Err(n.input_error(
+                    1,
+                    format!("roi has {} entries; expected {}", r.len(), 2 * rank),
+                ));
             }
         }
     } else {
