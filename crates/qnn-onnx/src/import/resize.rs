@@ -232,7 +232,7 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
                     }
                 }
             }
-            if scales.iter().any(|&s| !(s > 0.0)) {
+            if scales.iter().any(|&s| s.is_nan() || s <= 0.0) {
                 return Err(n.input_error(3, format!("sizes {z:?} give a scale ≤ 0")));
             }
             (sizes, scales)
