@@ -80,7 +80,7 @@ options of `fuzz`:
 
 options of `fixtures`:
   --peers DIR       also copy cases, node tests and models from a peers checkout
-  --only STEPS      comma-separated: copy, ort-node, qdq, check (default: all but copy)
+  --only STEPS      comma-separated: copy, ort-node, qdq, ops, check (default: all but copy)
   --python PATH     the interpreter (default: $QNN_PYTHON, ~/.cache/qnn-peers/venv, python3)
 
 options of `stress`:

@@ -187,6 +187,12 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
                 }
             }
         }
+        Op::Resize { resize } => {
+            arity(name, inputs, 1)?;
+            dtype_in(name, 0, inputs[0], &[DType::U8, DType::I8, DType::F32])?;
+            crate::reference::resize::check(name, &inputs[0].shape, resize)?;
+            Ok(TensorType::new(inputs[0].dtype, resize.sizes.clone()))
+        }
         Op::Pad { pads, value } => {
             arity(name, inputs, 1)?;
             let t = inputs[0];

@@ -4,11 +4,13 @@
 //! every real quantized model.
 
 pub mod attrs;
+pub mod resize;
 
 pub use attrs::{
     Conv2dAttrs, DataLayout, FixedRounding, KernelLayout, Pool2dAttrs, PoolKind, Rounding,
     window_output,
 };
+pub use resize::{CoordinateMode, NearestMode, ResizeAttrs, ResizeMode};
 
 use crate::dtype::DType;
 use crate::quant::QuantParams;
@@ -233,6 +235,11 @@ pub enum Op {
     Concatenate {
         axis: usize,
     },
+    /// ONNX `Resize` / `Upsample` on u8, i8 or f32 data as ONNX Runtime's CPU kernel
+    /// computes it (see [`ResizeAttrs`] and `reference::resize`).
+    Resize {
+        resize: ResizeAttrs,
+    },
 }
 
 impl Op {
@@ -272,6 +279,7 @@ impl Op {
             Op::Reshape { .. } => "reshape",
             Op::Transpose { .. } => "transpose",
             Op::Concatenate { .. } => "concatenate",
+            Op::Resize { .. } => "resize",
         }
     }
 

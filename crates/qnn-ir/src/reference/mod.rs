@@ -17,6 +17,7 @@ mod matmul;
 mod pool;
 mod qnn_ops;
 mod requantize;
+pub(crate) mod resize;
 mod shape_ops;
 mod support;
 
@@ -212,5 +213,6 @@ fn compute(op: &Op, inputs: &[&Tensor]) -> Result<Tensor, IrError> {
         Op::Reshape { shape } => shape_ops::reshape(name, arg(0)?, shape),
         Op::Transpose { perm } => shape_ops::transpose(name, arg(0)?, perm),
         Op::Concatenate { axis } => shape_ops::concatenate(name, inputs, *axis),
+        Op::Resize { resize } => resize::resize(name, arg(0)?, resize),
     }
 }

@@ -60,6 +60,21 @@ pub(crate) const OPS: &[(&str, &[&str])] = &[
     ("reshape", &["shape"]),
     ("transpose", &["perm"]),
     ("concatenate", &["axis"]),
+    (
+        "resize",
+        &[
+            "mode",
+            "coordinate",
+            "nearest_mode",
+            "sizes",
+            "scales",
+            "roi",
+            "axes",
+            "cubic_coeff_a",
+            "exclude_outside",
+            "extrapolation_value",
+        ],
+    ),
 ];
 
 fn conv_attrs(c: &Conv2dAttrs) -> Vec<(&'static str, String)> {
@@ -181,6 +196,21 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
         Op::Reshape { shape } => vec![("shape", fmt_usizes(shape))],
         Op::Transpose { perm } => vec![("perm", fmt_usizes(perm))],
         Op::Concatenate { axis } => vec![("axis", axis.to_string())],
+        Op::Resize { resize: r } => {
+            let floats = |v: &[f32]| fmt_list(v, |x| fmt_f32(*x));
+            vec![
+                ("mode", r.mode.to_string()),
+                ("coordinate", r.coordinate.to_string()),
+                ("nearest_mode", r.nearest.to_string()),
+                ("sizes", fmt_usizes(&r.sizes)),
+                ("scales", floats(&r.scales)),
+                ("roi", floats(&r.roi)),
+                ("axes", fmt_usizes(&r.axes)),
+                ("cubic_coeff_a", fmt_f32(r.cubic_coeff_a)),
+                ("exclude_outside", r.exclude_outside.to_string()),
+                ("extrapolation_value", fmt_f32(r.extrapolation_value)),
+            ]
+        }
     }
 }
 
@@ -339,6 +369,20 @@ pub(crate) fn build_op(name: &str, a: &Attrs<'_>) -> Result<Op, IrError> {
         "reshape" => Op::Reshape { shape: a.with("shape", |s, cx| s.list(cx, Spanned::usize))? },
         "transpose" => Op::Transpose { perm: a.with("perm", |s, cx| s.list(cx, Spanned::usize))? },
         "concatenate" => Op::Concatenate { axis: a.with("axis", Spanned::usize)? },
+        "resize" => Op::Resize {
+            resize: crate::ops::ResizeAttrs {
+                mode: a.with("mode", Spanned::named)?,
+                coordinate: a.with("coordinate", Spanned::named)?,
+                nearest: a.with("nearest_mode", Spanned::named)?,
+                sizes: a.with("sizes", |s, cx| s.list(cx, Spanned::usize))?,
+                scales: a.with("scales", |s, cx| s.list(cx, Spanned::f32))?,
+                roi: a.with("roi", |s, cx| s.list(cx, Spanned::f32))?,
+                axes: a.with("axes", |s, cx| s.list(cx, Spanned::usize))?,
+                cubic_coeff_a: a.with("cubic_coeff_a", Spanned::f32)?,
+                exclude_outside: a.with("exclude_outside", Spanned::bool)?,
+                extrapolation_value: a.with("extrapolation_value", Spanned::f32)?,
+            },
+        },
         other => {
             // OPS and this match list the same names; a test checks it.
             return Err(a.pos.error(format!("unknown op `{other}`")));

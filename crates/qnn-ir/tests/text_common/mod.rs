@@ -337,7 +337,21 @@ pub fn shape_family() -> Graph {
     let tr = g.node("tr", Op::Transpose { perm: vec![2, 0, 1] }, &[t], I32, &[4, 2, 3]);
     let u = g.constant("u", ramp(I32, &[1, 3]));
     let cat = g.node("cat", Op::Concatenate { axis: 0 }, &[wide, u, clamped], I32, &[5, 3]);
-    g.finish(&[s0, padded, fpad, rq, rqf, r, tr, cat])
+    let img = g.input("img", U8, &[1, 2, 3, 4]);
+    let resize = qnn_ir::ResizeAttrs {
+        mode: qnn_ir::ResizeMode::Linear,
+        coordinate: qnn_ir::CoordinateMode::TfCropAndResize,
+        nearest: qnn_ir::NearestMode::RoundPreferCeil,
+        sizes: vec![1, 2, 6, 7],
+        scales: vec![1.0, 1.0, 2.0, 1.75],
+        roi: vec![0.0, 0.0, 0.1, -0.2, 1.0, 1.0, 0.9, 1.25],
+        axes: vec![2, 3],
+        cubic_coeff_a: -0.5,
+        exclude_outside: true,
+        extrapolation_value: 7.5,
+    };
+    let up = g.node("up", Op::Resize { resize }, &[img], U8, &[1, 2, 6, 7]);
+    g.finish(&[s0, padded, fpad, rq, rqf, r, tr, cat, up])
 }
 
 /// The core ops imported models need: `matmul` (integer and f32), `softmax`, `lookup`.

@@ -3,7 +3,7 @@
 
 use super::context::Importer;
 use super::node::{Form, Node};
-use super::{contrib, float_ops, linear, qdq, quantize};
+use super::{contrib, float_ops, linear, qdq, quantize, resize};
 use crate::error::OnnxError;
 use crate::proto::NodeProto;
 
@@ -51,6 +51,7 @@ impl Importer<'_> {
             "DequantizeLinear" => quantize::dequantize_linear(self, n),
             "QLinearConv" | "ConvInteger" => linear::conv(self, n),
             "QLinearMatMul" | "MatMulInteger" => linear::matmul(self, n),
+            "Resize" | "Upsample" => resize::import(self, n),
             _ => float_ops::import(self, n),
         }
     }
@@ -65,6 +66,8 @@ pub(crate) fn constant_inputs(n: &NodeProto) -> Vec<usize> {
         ("", "Reshape" | "Squeeze" | "Unsqueeze" | "Tile" | "Expand") => vec![1],
         ("", "Pad") => vec![1, 2, 3],
         ("", "Clip") => vec![1, 2],
+        ("", "Resize") => vec![1, 2, 3],
+        ("", "Upsample") => vec![1],
         ("com.microsoft", "QLinearAdd" | "QLinearMul") => vec![1, 2, 4, 5, 6, 7],
         ("com.microsoft", "QGemm") => vec![1, 2, 4, 5, 7, 8],
         (

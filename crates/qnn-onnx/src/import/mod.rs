@@ -17,6 +17,7 @@ mod lookup;
 mod node;
 mod qdq;
 mod quantize;
+mod resize;
 pub(crate) mod summary;
 mod window;
 

@@ -9,8 +9,9 @@
 //!   QGemm; `MatMul`/`Gemm` without the Q → float output (MatMulIntegerToFloat, QGemm).
 //! * `Add`, `Mul` → QLinearAdd / QLinearMul; `Concat` → QLinearConcat; `AveragePool`,
 //!   `GlobalAveragePool`, `LeakyRelu`, `Sigmoid` → their QLinear ops.
-//! * `MaxPool`, `Reshape`, `Flatten`, `Transpose`, `Squeeze`, `Unsqueeze` between a DQ and a
-//!   Q with equal parameters run on the integers (the Q/DQ pair is dropped).
+//! * `MaxPool`, `Reshape`, `Flatten`, `Transpose`, `Squeeze`, `Unsqueeze` and a `nearest`
+//!   `Resize` between a DQ and a Q with equal parameters run on the integers (the Q/DQ pair is
+//!   dropped; ORT's `DropQDQNodesRules`); a linear or cubic `Resize` stays float.
 //! * Anything else stays float between its `qnn.dequantize` and `qnn.quantize`. ORT fuses
 //!   `Softmax` into QLinearSoftmax, which is not supported: that group is refused.
 
@@ -165,6 +166,7 @@ pub(super) fn try_fuse(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Option<For
         "Transpose",
         "Squeeze",
         "Unsqueeze",
+        "Resize",
     ];
     if !anchors.contains(&op) {
         return Ok(None);
@@ -324,9 +326,13 @@ pub(super) fn try_fuse(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Option<For
             let name = out_name(&q);
             (build_concat(im, n, ops, q.q.clone(), q.dtype, ax, &name)?, Some(q))
         }
-        "MaxPool" | "Reshape" | "Flatten" | "Transpose" | "Squeeze" | "Unsqueeze" => {
+        "MaxPool" | "Reshape" | "Flatten" | "Transpose" | "Squeeze" | "Unsqueeze" | "Resize" => {
             let (Some(x), Some(q)) = (dq_in(im, n, 0), q) else { return Ok(None) };
             if !per_tensor_8bit(&x) || x.dtype != q.dtype || x.q != q.q {
+                return Ok(None);
+            }
+            // ORT drops the pair around a nearest Resize only; linear and cubic stay float.
+            if op == "Resize" && n.attrs.string("mode")?.is_some_and(|m| m != "nearest") {
                 return Ok(None);
             }
             let src = im.value_of(&x.source)?;
@@ -361,6 +367,7 @@ fn drop_qdq(
 ) -> Result<ValueId, OnnxError> {
     let shape = im.ty(x).shape;
     let op = match n.op() {
+        "Resize" => return super::resize::build(im, n, x, name),
         "MaxPool" => {
             n.arity(1, 1, 1)?;
             if n.attrs.int_or("storage_order", 0)? != 0 {

@@ -104,6 +104,10 @@ impl ExecStep {
                 movement::concatenate(shapes, *axis, *elem, &inputs, out);
                 Ok(())
             }
+            (ExecKind::ResizeNearest(r), Some(out)) => {
+                movement::resize_nearest(r, inputs[0], out, pool)
+                    .map_err(|e| self.kernel_error("resize_nearest_copy", e))
+            }
             (ExecKind::Sum(s), Some(out)) => s.run("sum", inputs[0], out).map_err(ir),
             (ExecKind::Pool(p), Some(out)) => p.run("pool2d", inputs[0], out).map_err(ir),
             (ExecKind::PoolKernel { plan, kernel }, Some(out)) => {

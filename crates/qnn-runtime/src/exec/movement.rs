@@ -1,7 +1,11 @@
-//! Running the data movement steps: `transpose` and `concatenate` (byte copies; `reshape` is
-//! a plain copy).
+//! Running the data movement steps: `transpose`, `concatenate` and a nearest `resize` (byte
+//! copies; `reshape` is a plain copy).
 
-use crate::program::movement::Transpose;
+use std::sync::Mutex;
+
+use qnn_kernels::{KernelError, ThreadPool};
+
+use crate::program::movement::{ResizeNearest, Transpose};
 
 impl Transpose {
     pub(crate) fn run(&self, input: &[u8], out: &mut [u8]) {
@@ -83,4 +87,47 @@ pub(crate) fn concatenate(
             at += b;
         }
     }
+}
+
+/// Outputs smaller than this are resized on the calling thread only.
+const PARALLEL_BYTES: usize = 64 * 1024;
+
+/// A nearest `resize` (see [`ResizeNearest`]): each output row is its input row's runs in
+/// the order of the last changed axis; rows are split over the pool when the output is large.
+pub(crate) fn resize_nearest(
+    r: &ResizeNearest,
+    input: &[u8],
+    out: &mut [u8],
+    pool: &ThreadPool,
+) -> Result<(), KernelError> {
+    let row = r.row_bytes();
+    let fill_rows = |rows: std::ops::Range<usize>, out: &mut [u8]| {
+        for (src, dst) in r.rows[rows].iter().zip(out.chunks_exact_mut(row.max(1))) {
+            for (col, d) in r.cols.iter().zip(dst.chunks_exact_mut(r.run.max(1))) {
+                match (src, col) {
+                    (Some(s), Some(c)) => d.copy_from_slice(&input[s + c..s + c + r.run]),
+                    _ => d.copy_from_slice(&r.fill),
+                }
+            }
+        }
+    };
+    let n = r.rows.len();
+    let tasks = if out.len() >= PARALLEL_BYTES { pool.threads().min(n).max(1) } else { 1 };
+    if tasks == 1 || row == 0 {
+        fill_rows(0..n, out);
+        return Ok(());
+    }
+    let ranges: Vec<std::ops::Range<usize>> =
+        (0..tasks).map(|t| qnn_kernels::threads::split(n, tasks, t)).collect();
+    let mut parts: Vec<Mutex<&mut [u8]>> = Vec::with_capacity(tasks);
+    let mut rest: &mut [u8] = out;
+    for range in &ranges {
+        let (head, tail) = rest.split_at_mut(range.len() * row);
+        parts.push(Mutex::new(head));
+        rest = tail;
+    }
+    pool.run(tasks, &|t| {
+        let mut mine = parts[t].lock().unwrap_or_else(|e| e.into_inner());
+        fill_rows(ranges[t].clone(), &mut mine);
+    })
 }

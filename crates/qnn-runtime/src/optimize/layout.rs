@@ -5,7 +5,8 @@
 //! propagates through every op that does not care about axis order once its attributes are
 //! rewritten: element-wise ops (constants are transposed at compile time) and the typed
 //! element-wise steps, `requantize` (axes renumbered), integer `sum` with `keepdims`,
-//! `pool2d` (layout attribute), `concatenate` and the typed concatenation (axis) and `pad`.
+//! `pool2d` (layout attribute), `concatenate` and the typed concatenation (axis), `pad` and
+//! `resize` (its per-axis attributes renumbered).
 //! A transpose (a typed [`DataOp::Transpose`] step) is inserted only where a value changes
 //! hands between the two worlds: at graph inputs and outputs, and before an op that needs
 //! the NCHW order (`reshape`, `transpose`, dense, …).
@@ -217,6 +218,31 @@ impl Pass {
             Op::Concatenate { axis } => Op::Concatenate { axis: PHYSICAL[*axis] },
             Op::Pad { pads, value } if pads.len() == 4 => {
                 Op::Pad { pads: TO_NHWC.map(|a| pads[a]).to_vec(), value: *value }
+            }
+            // Every axis is resized on its own (linear and cubic over two named axes), so
+            // the attributes are renumbered; a nearest ×2 becomes a copy of channel runs.
+            Op::Resize { resize } => {
+                let r = resize;
+                let mut axes: Vec<usize> = r.axes.iter().map(|&a| PHYSICAL[a]).collect();
+                axes.sort_unstable();
+                let roi = if r.roi.is_empty() {
+                    vec![]
+                } else {
+                    TO_NHWC
+                        .map(|a| r.roi[a])
+                        .into_iter()
+                        .chain(TO_NHWC.map(|a| r.roi[4 + a]))
+                        .collect()
+                };
+                Op::Resize {
+                    resize: qnn_ir::ResizeAttrs {
+                        sizes: TO_NHWC.map(|a| r.sizes[a]).to_vec(),
+                        scales: TO_NHWC.map(|a| r.scales[a]).to_vec(),
+                        roi,
+                        axes,
+                        ..r.clone()
+                    },
+                }
             }
             _ => return None,
         };

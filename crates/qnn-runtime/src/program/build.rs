@@ -7,7 +7,7 @@ use qnn_ir::{Op, window_output};
 use super::data::{data, on_kernel};
 use super::describe::{conv_op, layout_name, step_name};
 use super::elementwise::{GroupCompiler, Scatter};
-use super::movement::Transpose;
+use super::movement::{ResizeNearest, Transpose};
 use super::reduce::{Pool, SumBlock};
 use super::{Buf, ExecKind, ExecStep, Program, Stored, tensors};
 use crate::error::RuntimeError;
@@ -253,6 +253,14 @@ pub(super) fn fast(p: &Dataflow, op: &Op, inputs: &[Vid]) -> Option<ExecKind> {
             axis: *axis,
             elem: in_ty.dtype.size_bytes(),
         }),
+        // ONNX Runtime copies an input of the output's shape, whatever the mode and roi.
+        Op::Resize { resize } if resize.sizes == in_ty.shape => Some(ExecKind::Copy),
+        Op::Resize { resize } => {
+            let fill =
+                tensors::to_bytes(&tensors::from_f32(in_ty.dtype, resize.extrapolation_value)?);
+            let elem = in_ty.dtype.size_bytes();
+            ResizeNearest::new(&in_ty.shape, resize, elem, &fill).map(ExecKind::ResizeNearest)
+        }
         Op::Sum { axes, .. } => SumBlock::new(&in_ty.shape, axes, in_ty.dtype).map(ExecKind::Sum),
         Op::Pool2d { kind, pool, pad_value } => {
             let [n, c, h, w] = pool.layout.nchw(&in_ty.shape);

@@ -22,7 +22,7 @@ use qnn_kernels::{ConvPlan, ElementwisePlan, PoolPlan, TransposePlan};
 
 pub(crate) use build::build;
 use elementwise::ElementwiseGroup;
-use movement::Transpose;
+use movement::{ResizeNearest, Transpose};
 use reduce::{Pool, SumBlock};
 
 /// A compiled model's steps and data.
@@ -96,6 +96,8 @@ pub(crate) enum ExecKind {
         axis: usize,
         elem: usize,
     },
+    /// A `nearest` resize: contiguous runs copied by index maps, threaded over rows.
+    ResizeNearest(ResizeNearest),
     Sum(SumBlock),
     Pool(Pool),
     /// The reference kernel of `op` on tensors of these types.

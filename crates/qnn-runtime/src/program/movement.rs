@@ -19,3 +19,63 @@ impl Transpose {
         Transpose { shape: shape.to_vec(), perm: perm.to_vec(), elem, trivial }
     }
 }
+
+/// A `nearest` resize as a copy of contiguous runs: the trailing axes after the last one that
+/// changes are copied whole (in NHWC the channels, so a ×2 upsampling copies each input pixel's
+/// `C` bytes to four places). Built once from the op's index maps (`ResizeAttrs::nearest_maps`,
+/// which the reference reads too).
+#[derive(Debug, Clone)]
+pub(crate) struct ResizeNearest {
+    /// Per output row (the output's axes before the last changed axis, row-major), the byte
+    /// offset of its input row, or `None` where the extrapolation value fills it.
+    pub rows: Vec<Option<usize>>,
+    /// Per index of the last changed axis, the byte offset of its run within the input row.
+    pub cols: Vec<Option<usize>>,
+    /// Bytes of one run (the trailing axes that keep their size).
+    pub run: usize,
+    /// One run of the extrapolation value.
+    pub fill: Vec<u8>,
+}
+
+impl ResizeNearest {
+    /// The copy plan of a nearest resize of `input` by `r` (elements of `elem` bytes, `fill`
+    /// the bytes of one extrapolated element); `None` when the op is not `nearest`.
+    pub(crate) fn new(
+        input: &[usize],
+        r: &qnn_ir::ResizeAttrs,
+        elem: usize,
+        fill: &[u8],
+    ) -> Option<Self> {
+        if r.mode != qnn_ir::ResizeMode::Nearest || input.is_empty() || r.sizes == input {
+            return None;
+        }
+        let maps = r.nearest_maps(input);
+        let identity = |a: usize| {
+            r.sizes[a] == input[a] && maps[a].iter().enumerate().all(|(o, i)| *i == Some(o))
+        };
+        // The last axis that changes (axis 0 when none does: one row, copied whole).
+        let last = (0..input.len()).rev().find(|&a| !identity(a)).unwrap_or(0);
+        let run: usize = input[last + 1..].iter().product::<usize>() * elem;
+        let in_row = input[last] * run;
+        let cols = maps[last].iter().map(|i| i.map(|i| i * run)).collect();
+        // Byte strides of the input's leading axes.
+        let mut strides = vec![in_row; last];
+        for a in (0..last.saturating_sub(1)).rev() {
+            strides[a] = strides[a + 1] * input[a + 1];
+        }
+        let mut rows: Vec<Option<usize>> = vec![Some(0)];
+        for (map, &stride) in maps.iter().zip(&strides) {
+            rows = rows
+                .iter()
+                .flat_map(|&base| map.iter().map(move |&i| Some(base? + i? * stride)))
+                .collect();
+        }
+        let fill = fill.iter().copied().cycle().take(run).collect();
+        Some(ResizeNearest { rows, cols, run, fill })
+    }
+
+    /// Bytes of one output row.
+    pub(crate) fn row_bytes(&self) -> usize {
+        self.cols.len() * self.run
+    }
+}

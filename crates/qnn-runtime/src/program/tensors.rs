@@ -91,3 +91,16 @@ pub(crate) fn from_bytes(ty: &TensorType, bytes: &[u8]) -> Result<Tensor, Runtim
         ),
     })
 }
+
+/// One element of `dtype` holding `v` as ONNX Runtime's kernels store a float into it (C++'s
+/// `static_cast`: truncation to a 32-bit integer, whose low byte an 8-bit type keeps); `None`
+/// for the types no such kernel writes.
+pub(crate) fn from_f32(dtype: DType, v: f32) -> Option<Tensor> {
+    let one = IxDyn(&[1]);
+    Some(match dtype {
+        DType::U8 => Tensor::U8(ArrayD::from_elem(one, v as i32 as u8)),
+        DType::I8 => Tensor::I8(ArrayD::from_elem(one, v as i32 as i8)),
+        DType::F32 => Tensor::F32(ArrayD::from_elem(one, v)),
+        _ => return None,
+    })
+}
