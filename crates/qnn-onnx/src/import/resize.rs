@@ -140,7 +140,7 @@ fn attrs(im: &Importer<'_>, n: &Node<'_>, input: &[usize]) -> Result<ResizeAttrs
         let sizes = match im.opt_constant(n, 3)? {
             Some(c) if !c.is_empty() => Some(
                 c.ints()
-                    .map(<[i64]>::to_vec)
+                    .map(std::borrow::Cow::into_owned)
                     .ok_or_else(|| n.input_error(3, "sizes must be INT64"))?,
             ),
             _ => None,
