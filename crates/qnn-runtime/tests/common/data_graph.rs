@@ -10,6 +10,7 @@
 use proptest::prelude::*;
 use qnn_ir::*;
 
+use super::random_graph::{Cur, dtype, zp};
 use super::{f32_tensor, tensor, values};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,31 +120,6 @@ pub fn net() -> impl Strategy<Value = Net> {
             dequantize,
             seed,
         })
-}
-
-/// A zero point of `dtype`, edges first.
-fn zp(dtype: DType, pick: usize, seed: u64) -> i32 {
-    let edges: &[i32] = if dtype == DType::U8 { &[0, 255, 128, 1] } else { &[0, -128, 127, -1] };
-    match edges.get(pick) {
-        Some(&z) => z,
-        None => {
-            let (lo, hi) = dtype.int_range().unwrap();
-            values(1, seed, lo, hi)[0] as i32
-        }
-    }
-}
-
-fn dtype(u8: bool) -> DType {
-    if u8 { DType::U8 } else { DType::I8 }
-}
-
-/// A tensor of the chain.
-#[derive(Debug, Clone)]
-struct Cur {
-    v: ValueId,
-    dtype: DType,
-    q: QuantParams,
-    shape: Vec<usize>,
 }
 
 /// What [`build`] made of the layers: how many of each op the graph holds.

@@ -129,7 +129,7 @@ pub fn net() -> impl Strategy<Value = Net> {
 }
 
 /// A zero point of `dtype`, edges first.
-fn zp(dtype: DType, pick: usize, seed: u64) -> i32 {
+pub(crate) fn zp(dtype: DType, pick: usize, seed: u64) -> i32 {
     let edges: &[i32] = if dtype == DType::U8 { &[0, 255, 128, 1] } else { &[0, -128, 127, -1] };
     match edges.get(pick) {
         Some(&z) => z,
@@ -140,17 +140,18 @@ fn zp(dtype: DType, pick: usize, seed: u64) -> i32 {
     }
 }
 
-fn dtype(u8: bool) -> DType {
+/// u8 or i8.
+pub(crate) fn dtype(u8: bool) -> DType {
     if u8 { DType::U8 } else { DType::I8 }
 }
 
 /// The current tensor of the chain.
 #[derive(Debug, Clone)]
-struct Cur {
-    v: ValueId,
-    dtype: DType,
-    q: QuantParams,
-    shape: Vec<usize>,
+pub(crate) struct Cur {
+    pub(crate) v: ValueId,
+    pub(crate) dtype: DType,
+    pub(crate) q: QuantParams,
+    pub(crate) shape: Vec<usize>,
 }
 
 /// Builds the graph and a random input. Layers that do not fit the current tensor (a
