@@ -22,6 +22,12 @@ mod generated;
 mod import;
 mod model;
 
+/// TFLite's flatbuffer schema as `flatc` generated it: readers, and builders (the tests build
+/// models with them).
+pub mod schema {
+    pub use crate::generated::*;
+}
+
 pub use error::TfliteError;
 pub use import::{ImportOptions, Imported, IoInfo, Kernels};
 pub use model::{Model, is_tflite};

@@ -167,6 +167,12 @@ impl<'m> Ctx<'m> {
 
     /// The raw bytes of tensor `t`'s buffer (`None` when it has none: an activation).
     fn data(&self, t: &fb::Tensor<'m>, name: &str) -> Result<Option<&'m [u8]>, TfliteError> {
+        if t.external_buffer() != 0 {
+            return Err(TfliteError::model(format!(
+                "tensor `{name}`: data in external buffer {} (not supported)",
+                t.external_buffer()
+            )));
+        }
         let i = t.buffer() as usize;
         if i == 0 {
             return Ok(None);
