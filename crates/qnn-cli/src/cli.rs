@@ -46,14 +46,16 @@ fn parse_mib(s: &str) -> Result<u64, String> {
     Ok(n)
 }
 
-const ABOUT: &str = "Inspect, legalize and run quantized ONNX models, bit-exact with ONNX Runtime";
+const ABOUT: &str = "Inspect, legalize and run quantized ONNX and TensorFlow Lite models, bit-exact \
+                     with ONNX Runtime and LiteRT";
 
 const LONG_ABOUT: &str = "\
 qnn imports quantized ONNX models (QOperator form such as QLinearConv, or QDQ form where \
 DequantizeLinear → op → QuantizeLinear groups are folded as ONNX Runtime folds them), chooses \
 per convolution/dense the faster exact lowering for the machine (int8 with zero-point terms \
 where there is an int8 dot product, int16 otherwise), and runs the model on the backends this \
-machine has. Outputs equal ONNX Runtime's bit for bit.";
+machine has. Outputs equal ONNX Runtime's bit for bit. Full-integer TensorFlow Lite models \
+(.tflite, told apart by content) are read too; their outputs equal LiteRT's builtin kernels'.";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -118,7 +120,7 @@ pub enum Command {
 /// The model and the inputs that fix its constants and shapes.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// The ONNX model (.onnx)
+    /// The model: ONNX (.onnx) or TensorFlow Lite (.tflite), told apart by content
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
 

@@ -7,16 +7,23 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use qnn_ir::{Graph, Op, Tensor, ValueDef};
 use qnn_npy::NpyType;
-use qnn_onnx::{Dim, ImportOptions, Imported, IoInfo, Model, OnnxType};
+use qnn_onnx::{Dim, Form, ImportOptions, Imported, IoInfo, Model, NodeSummary, OnnxType};
 
 use crate::cli::ModelArgs;
 use crate::constants;
+
+/// The model file, by format (told apart by content: TFLite's `TFL3` identifier).
+#[derive(Debug)]
+pub enum Source {
+    Onnx(Box<Model>),
+    Tflite(qnn_tflite::Model),
+}
 
 /// A model imported with its inputs.
 #[derive(Debug)]
 pub struct Loaded {
     pub path: PathBuf,
-    pub model: Model,
+    pub model: Source,
     pub imported: Imported,
     /// One per input of the imported graph (`imported.inputs`), in order: the tensor read
     /// from its file, or `None` when no file was given.
@@ -116,6 +123,9 @@ pub fn weight_inputs(g: &Graph) -> Vec<String> {
 
 fn load_binding(args: &ModelArgs, need_all: bool, as_constants: &[String]) -> Result<Loaded> {
     let path = args.model.clone();
+    if is_tflite_file(&path) {
+        return load_tflite(args, need_all);
+    }
     let model = Model::from_path(&path)
         .with_context(|| format!("cannot load the model {}", path.display()))?;
     let declared = model.inputs()?;
@@ -196,7 +206,95 @@ fn load_binding(args: &ModelArgs, need_all: bool, as_constants: &[String]) -> Re
     })?;
     let feeds = imported.inputs.iter().map(|i| feeds.remove(&i.name)).collect();
     let files = files.into_iter().flatten().collect();
-    Ok(Loaded { path, model, imported, feeds, files })
+    Ok(Loaded { path, model: Source::Onnx(Box::new(model)), imported, feeds, files })
+}
+
+/// True when the file starts like a TFLite flatbuffer (`TFL3` at bytes 4..8).
+fn is_tflite_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+        && qnn_tflite::is_tflite(&head)
+}
+
+/// A `.tflite` model: imported (with LiteRT's builtin kernels' arithmetic), its inputs and
+/// outputs described in the ONNX element types the rest of the command uses.
+fn load_tflite(args: &ModelArgs, need_all: bool) -> Result<Loaded> {
+    let path = args.model.clone();
+    let model = qnn_tflite::Model::from_path(&path)
+        .with_context(|| format!("cannot load the model {}", path.display()))?;
+    let opts = qnn_tflite::ImportOptions::default();
+    let t = model.import(&opts).with_context(|| format!("cannot import {}", path.display()))?;
+    let io = |v: &[qnn_tflite::IoInfo]| -> Vec<IoInfo> {
+        v.iter()
+            .map(|i| IoInfo {
+                name: i.name.clone(),
+                elem_type: onnx_type(i.ty.dtype),
+                dims: Some(i.ty.shape.iter().map(|&d| Dim::Fixed(d)).collect()),
+            })
+            .collect()
+    };
+    let (inputs, outputs) = (io(&t.inputs), io(&t.outputs));
+    if !args.shapes.is_empty() {
+        bail!("--shape: a .tflite model has fixed shapes");
+    }
+    let files = assign_files(&args.inputs, &inputs)?;
+    let mut feeds = Vec::new();
+    let mut missing = Vec::new();
+    for (info, file) in inputs.iter().zip(&files) {
+        match file {
+            Some(file) => {
+                let x = read_input(info, file)?;
+                check_shape(info, x.shape(), file, None)?;
+                feeds.push(Some(x));
+            }
+            None => {
+                missing.push(info.name.clone());
+                feeds.push(None);
+            }
+        }
+    }
+    if need_all && !missing.is_empty() {
+        let all: Vec<String> = inputs.iter().take(MAX_LISTED + 1).map(describe).collect();
+        bail!(
+            "no file for {} input(s): {}. The model takes {} input(s), in this order: {}. Pass \
+             one -i FILE.npy per input in that order, or -i NAME=FILE.npy",
+            missing.len(),
+            quoted(&missing),
+            inputs.len(),
+            list_of(&all, inputs.len())
+        );
+    }
+    let nodes = t
+        .operators
+        .iter()
+        .map(|o| NodeSummary {
+            name: format!("#{} → {}", o.index, o.output),
+            op_type: o.op.clone(),
+            form: match o.op.as_str() {
+                "QUANTIZE" | "DEQUANTIZE" => Form::Conversion,
+                "RESHAPE" | "SQUEEZE" => Form::Shape,
+                _ => Form::QOperator,
+            },
+            fused: Vec::new(),
+            qnn_nodes: o.qnn_nodes.clone(),
+            macs: o.macs,
+        })
+        .collect();
+    let imported = Imported { graph: t.graph, inputs, outputs, nodes };
+    let files = files.into_iter().flatten().collect();
+    Ok(Loaded { path, model: Source::Tflite(model), imported, feeds, files })
+}
+
+/// The ONNX element type that names a qnn dtype.
+fn onnx_type(d: qnn_ir::DType) -> OnnxType {
+    match d {
+        qnn_ir::DType::U8 => OnnxType::UINT8,
+        qnn_ir::DType::I8 => OnnxType::INT8,
+        qnn_ir::DType::I16 => OnnxType::INT16,
+        qnn_ir::DType::I32 => OnnxType::INT32,
+        qnn_ir::DType::F32 => OnnxType::FLOAT,
+    }
 }
 
 /// How many names a message lists before it says how many there are in all.

@@ -29,5 +29,5 @@ pub mod schema {
 }
 
 pub use error::TfliteError;
-pub use import::{ImportOptions, Imported, IoInfo, Kernels};
+pub use import::{ImportOptions, Imported, IoInfo, Kernels, OperatorSummary};
 pub use model::{Model, is_tflite};

@@ -64,19 +64,8 @@ impl Model {
             .map_err(|e| TfliteError::Decode { msg: e.to_string() })
     }
 
-    /// The builtin operator names of the first subgraph, in order (for `qnn inspect`).
-    pub fn operator_names(&self) -> Result<Vec<String>, TfliteError> {
-        let root = self.root()?;
-        let sub = crate::import::first_subgraph(&root)?;
-        let codes = root.operator_codes().map(|c| c.len()).unwrap_or(0);
-        let mut names = Vec::new();
-        for op in sub.operators().iter().flatten() {
-            let i = op.opcode_index() as usize;
-            if i >= codes {
-                return Err(TfliteError::model(format!("opcode index {i} out of range")));
-            }
-            names.push(crate::import::builtin_name(&root, i));
-        }
-        Ok(names)
+    /// The model's description (the converter writes its name there), if any.
+    pub fn description(&self) -> Option<String> {
+        self.root().ok()?.description().map(str::to_string)
     }
 }

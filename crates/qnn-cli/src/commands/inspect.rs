@@ -9,7 +9,7 @@ use qnn_onnx::{Form, NodeSummary};
 use serde_json::{Value, json};
 
 use crate::cli::InspectArgs;
-use crate::load::{self, Loaded, describe};
+use crate::load::{self, Loaded, Source, describe};
 use crate::out::outln;
 
 fn form_name(f: Form) -> &'static str {
@@ -146,23 +146,37 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         outln!("{}", serde_json::to_string_pretty(&as_json(&l, &by_name, total))?);
         return Ok(());
     }
-    let m = &l.model;
-    let ms = m.ms_opset.map(|v| format!(", com.microsoft {v}")).unwrap_or_default();
-    let producer = m.producer();
     outln!("model    {}", l.path.display());
-    outln!(
-        "format   ONNX ir {}, opset {}{ms}{}",
-        m.ir_version,
-        m.opset,
-        if producer.is_empty() { String::new() } else { format!(", producer {producer}") }
-    );
-    outln!(
-        "graph    `{}`: {} ONNX nodes → {} qnn nodes, {} MACs",
-        m.graph_name(),
-        m.node_count(),
-        g.nodes.len(),
-        human(total)
-    );
+    match &l.model {
+        Source::Onnx(m) => {
+            let ms = m.ms_opset.map(|v| format!(", com.microsoft {v}")).unwrap_or_default();
+            let producer = m.producer();
+            outln!(
+                "format   ONNX ir {}, opset {}{ms}{}",
+                m.ir_version,
+                m.opset,
+                if producer.is_empty() { String::new() } else { format!(", producer {producer}") }
+            );
+            outln!(
+                "graph    `{}`: {} ONNX nodes → {} qnn nodes, {} MACs",
+                m.graph_name(),
+                m.node_count(),
+                g.nodes.len(),
+                human(total)
+            );
+        }
+        Source::Tflite(m) => {
+            let by = m.description().map(|d| format!(", {d}")).unwrap_or_default();
+            outln!("format   TensorFlow Lite (schema 3{by}), LiteRT's builtin kernels' arithmetic");
+            outln!(
+                "graph    `{}`: {} TFLite operators → {} qnn nodes, {} MACs",
+                g.name,
+                l.imported.nodes.len(),
+                g.nodes.len(),
+                human(total)
+            );
+        }
+    }
     outln!("inputs");
     for i in &l.imported.inputs {
         outln!("  {}", describe(i));
@@ -171,7 +185,11 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     for o in &l.imported.outputs {
         outln!("  {}", describe(o));
     }
-    outln!("nodes (ONNX node: how it was imported → the qnn ops it became)");
+    let kind = match l.model {
+        Source::Onnx(_) => "ONNX node",
+        Source::Tflite(_) => "TFLite operator",
+    };
+    outln!("nodes ({kind}: how it was imported → the qnn ops it became)");
     for (k, s) in l.imported.nodes.iter().enumerate() {
         let fused =
             if s.fused.is_empty() { String::new() } else { format!(" + {}", s.fused.join(", ")) };
@@ -225,11 +243,16 @@ fn as_json(l: &Loaded, by_name: &HashMap<&str, usize>, total: u64) -> Value {
                     "fused": s.fused, "macs": s.macs, "qnn": qnn })
         })
         .collect();
+    let (format, opset, ms_opset, producer) = match &l.model {
+        Source::Onnx(m) => ("onnx", Some(m.opset), m.ms_opset, m.producer()),
+        Source::Tflite(_) => ("tflite", None, None, String::new()),
+    };
     json!({
         "model": l.path.display().to_string(),
-        "opset": l.model.opset,
-        "ms_opset": l.model.ms_opset,
-        "producer": l.model.producer(),
+        "format": format,
+        "opset": opset,
+        "ms_opset": ms_opset,
+        "producer": producer,
         "inputs": io(&l.imported.inputs),
         "outputs": io(&l.imported.outputs),
         "nodes": nodes,

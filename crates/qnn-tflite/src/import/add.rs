@@ -6,7 +6,7 @@
 
 use qnn_ir::{DType, FixedPointMultiplier, FixedRounding, ValueId};
 
-use super::arith::{activation_range, clamp, multiplier_below_one, requantize};
+use super::arith::{activation_range, clamp, multiplier_below_one, requantize, stem_before_clamp};
 use super::context::{Ctx, Info, OpRef};
 use crate::error::TfliteError;
 
@@ -39,11 +39,11 @@ pub(super) fn add(cx: &mut Ctx<'_>, o: &OpRef<'_>) -> Result<(), TfliteError> {
     let a = scaled_operand(cx, o, &ai, &yi, a, za, ma)?;
     let b = scaled_operand(cx, o, &bi, &yi, b, zb, mb)?;
     let sum = cx.emit(o, &format!("{}/sum", yi.name), qnn_ir::Op::Add, &[a, b])?;
-    let stem = format!("{}/requantize", yi.name);
+    let range = activation_range(o, opts.fused_activation_function(), (so, zo), yi.dtype)?;
+    let stem = stem_before_clamp(&yi.name, "requantize", range, yi.dtype);
     let y =
         requantize(cx, o, &stem, sum, vec![mo], FixedRounding::Tflite, vec![], (0, zo), yi.dtype)?;
-    let range = activation_range(o, opts.fused_activation_function(), (so, zo), yi.dtype)?;
-    let y = clamp(cx, o, &format!("{}/activation", yi.name), y, range, yi.dtype)?;
+    let y = clamp(cx, o, &yi.name, y, range, yi.dtype)?;
     cx.bind(o, o.output(0)?, y)
 }
 

@@ -96,6 +96,22 @@ pub(crate) fn activation_range(
     })
 }
 
+/// True when `range` is narrower than `dtype`'s: a `clip` follows.
+pub(crate) fn needs_clamp(range: (i64, i64), dtype: DType) -> bool {
+    dtype.int_range() != Some(range)
+}
+
+/// The stem of the node before an activation's clamp: the output tensor's name when no clamp
+/// follows (each operator's last node carries its output tensor's name).
+pub(crate) fn stem_before_clamp(
+    output: &str,
+    part: &str,
+    range: (i64, i64),
+    dtype: DType,
+) -> String {
+    if needs_clamp(range, dtype) { format!("{output}/{part}") } else { output.to_string() }
+}
+
 /// A core `clip` to `range` where it is narrower than `dtype`'s range (else `x` itself).
 pub(crate) fn clamp(
     cx: &mut Ctx<'_>,
@@ -108,7 +124,7 @@ pub(crate) fn clamp(
     if lo > hi {
         return Err(o.error(format!("empty activation range [{lo}, {hi}]")));
     }
-    if dtype.int_range() == Some((lo, hi)) {
+    if !needs_clamp((lo, hi), dtype) {
         return Ok(x);
     }
     cx.emit(o, stem, Op::Clip { min: lo as f64, max: hi as f64 }, &[x])

@@ -81,6 +81,8 @@ pub(crate) struct Ctx<'m> {
     values: Vec<Option<ValueId>>,
     pub kernels: Kernels,
     limits: Limits,
+    /// The qnn nodes emitted for the operator being imported (for its summary).
+    pub created: Vec<String>,
 }
 
 impl<'m> Ctx<'m> {
@@ -102,6 +104,7 @@ impl<'m> Ctx<'m> {
             values: vec![None; tensors.len()],
             kernels: opts.kernels,
             limits,
+            created: Vec::new(),
         })
     }
 
@@ -269,9 +272,12 @@ impl<'m> Ctx<'m> {
         inputs: &[ValueId],
     ) -> Result<ValueId, TfliteError> {
         let name = self.unique(stem);
-        self.b
-            .node(name, op, inputs)
-            .map_err(|e| TfliteError::Ir { op: o.label.clone(), source: Box::new(e) })
+        let v = self
+            .b
+            .node(name.clone(), op, inputs)
+            .map_err(|e| TfliteError::Ir { op: o.label.clone(), source: Box::new(e) })?;
+        self.created.push(name);
+        Ok(v)
     }
 
     /// Adds a constant named after `stem`.

@@ -9,7 +9,7 @@ use qnn_ir::{
 };
 
 use super::Kernels;
-use super::arith::{activation_range, clamp, multiplier, requantize};
+use super::arith::{activation_range, clamp, multiplier, requantize, stem_before_clamp};
 use super::context::{Ctx, Info, OpRef};
 use crate::error::TfliteError;
 use crate::generated as fb;
@@ -263,7 +263,8 @@ fn conv_common(
     let op = Op::QnnConv2d { conv, input: QuantParams::per_tensor(xs, xzp), kernel: wq.clone() };
     let acc = cx.emit(o, &format!("{yname}/conv"), op, &[x, weights])?;
     let acc = add_bias(cx, o, acc, oc, &[1, 1, 1, oc], &yname)?;
-    let out = finish(cx, o, acc, (xs, &wq), 3, act, ruy_rounding(cx.kernels, family))?;
+    let ruy = ruy_rounding(cx.kernels, family);
+    let out = finish(cx, o, acc, (xs, &wq), 3, act, ruy, &yname)?;
     cx.bind(o, y, out)
 }
 
@@ -295,7 +296,8 @@ fn add_bias(
 }
 
 /// Requantizes the accumulator (channel axis `axis`) to the output and applies the fused
-/// activation's clamp.
+/// activation's clamp; the last node is named `name`.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     cx: &mut Ctx<'_>,
     o: &OpRef<'_>,
@@ -304,6 +306,7 @@ fn finish(
     axis: usize,
     act: fb::ActivationFunctionType,
     ruy: bool,
+    name: &str,
 ) -> Result<ValueId, TfliteError> {
     let yi = cx.info(o.output(0)?)?;
     eight_bit(o, &yi, "output")?;
@@ -314,7 +317,8 @@ fn finish(
         mults.push(multiplier(o, &format!("channel {k}"), real)?);
     }
     let axes = if mults.len() > 1 { vec![axis] } else { vec![] };
-    let stem = format!("{}/requantize", yi.name);
+    let range = activation_range(o, act, (ys, yzp), yi.dtype)?;
+    let stem = stem_before_clamp(name, "requantize", range, yi.dtype);
     let y = if ruy {
         // The high product (the shift's left part, q) in i32, then the right shift by a
         // power-of-two multiplier `2^min(shift, 0)` rounded once, ties toward +∞ (exact).
@@ -326,7 +330,7 @@ fn finish(
                 (left, right)
             })
             .unzip();
-        let h = format!("{}/high", yi.name);
+        let h = format!("{name}/high");
         let high = requantize(
             cx,
             o,
@@ -342,8 +346,7 @@ fn finish(
     } else {
         requantize(cx, o, &stem, acc, mults, FixedRounding::Tflite, axes, (0, yzp), yi.dtype)?
     };
-    let range = activation_range(o, act, (ys, yzp), yi.dtype)?;
-    clamp(cx, o, &format!("{}/activation", yi.name), y, range, yi.dtype)
+    clamp(cx, o, name, y, range, yi.dtype)
 }
 
 pub(super) fn fully_connected(cx: &mut Ctx<'_>, o: &OpRef<'_>) -> Result<(), TfliteError> {
@@ -378,15 +381,16 @@ pub(super) fn fully_connected(cx: &mut Ctx<'_>, o: &OpRef<'_>) -> Result<(), Tfl
     let acc = cx.emit(o, &format!("{}/dense", yi.name), op, &[x, w])?;
     let acc = add_bias(cx, o, acc, n, &[1, n], &yi.name)?;
     let act = opts.fused_activation_function();
-    let mut y = finish(cx, o, acc, (xs, &wq), 1, act, ruy_rounding(cx.kernels, Family::Gemm))?;
     // keep_num_dims gives [.., N]; otherwise [rows, N]: either way the declared shape.
-    if yi.shape != [rows, n] && yi.shape.iter().product::<usize>() == rows * n {
-        y = cx.emit(
-            o,
-            &format!("{}/shape", yi.name),
-            Op::Reshape { shape: yi.shape.clone() },
-            &[y],
-        )?;
+    let reshape = yi.shape != [rows, n];
+    let name = if reshape { format!("{}/rows", yi.name) } else { yi.name.clone() };
+    let ruy = ruy_rounding(cx.kernels, Family::Gemm);
+    let mut y = finish(cx, o, acc, (xs, &wq), 1, act, ruy, &name)?;
+    if reshape {
+        // A mismatched element count is reported by `bind` with both types.
+        if yi.shape.iter().product::<usize>() == rows * n {
+            y = cx.emit(o, &yi.name, Op::Reshape { shape: yi.shape.clone() }, &[y])?;
+        }
     }
     cx.bind(o, o.output(0)?, y)
 }

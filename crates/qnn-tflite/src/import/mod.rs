@@ -12,6 +12,9 @@ mod context;
 mod linear;
 mod pool;
 mod simple;
+mod summary;
+
+pub use summary::OperatorSummary;
 
 use qnn_ir::limits::Limits;
 use qnn_ir::{Graph, TensorType};
@@ -57,8 +60,8 @@ pub struct Imported {
     pub graph: Graph,
     pub inputs: Vec<IoInfo>,
     pub outputs: Vec<IoInfo>,
-    /// The builtin name of each operator imported, in order.
-    pub operators: Vec<String>,
+    /// One entry per operator, in order: what it became.
+    pub operators: Vec<OperatorSummary>,
 }
 
 impl Model {
@@ -75,8 +78,9 @@ impl Model {
         let mut operators = Vec::new();
         for (index, op) in sub.operators().iter().flatten().enumerate() {
             let op = cx.op_ref(index, op)?;
-            operators.push(op.code_name.clone());
+            cx.created.clear();
             import_op(&mut cx, &op)?;
+            operators.push(summary::summarize(&cx, index, &op)?);
         }
         let mut outputs = Vec::new();
         for t in sub.outputs().iter().flat_map(|v| v.iter()) {

@@ -12,7 +12,7 @@
 
 use qnn_ir::{DataLayout, FixedPointMultiplier, FixedRounding, Op, Pool2dAttrs, PoolKind};
 
-use super::arith::{activation_range, clamp, requantize};
+use super::arith::{activation_range, clamp, requantize, stem_before_clamp};
 use super::context::{Ctx, OpRef};
 use super::linear::padding;
 use crate::error::TfliteError;
@@ -65,9 +65,11 @@ pub(super) fn pool(cx: &mut Ctx<'_>, o: &OpRef<'_>, kind: Kind) -> Result<(), Tf
     let attrs =
         Pool2dAttrs { kernel, strides, padding: pads, dilation: [1, 1], layout: DataLayout::Nhwc };
     let x = cx.value(o.input(0)?)?;
+    let range = activation_range(o, opts.fused_activation_function(), (so, zo), yi.dtype)?;
     let y = match kind {
         Kind::Max => {
-            cx.emit(o, &format!("{}/max", yi.name), Op::QnnMaxPool2d { pool: attrs }, &[x])?
+            let stem = stem_before_clamp(&yi.name, "max", range, yi.dtype);
+            cx.emit(o, &stem, Op::QnnMaxPool2d { pool: attrs }, &[x])?
         }
         Kind::Average => {
             let sum = Op::Pool2d { kind: PoolKind::Sum, pool: attrs.clone(), pad_value: 0 };
@@ -92,12 +94,11 @@ pub(super) fn pool(cx: &mut Ctx<'_>, o: &OpRef<'_>, kind: Kind) -> Result<(), Tf
             } else {
                 vec![1, 2]
             };
-            let stem = format!("{}/average", yi.name);
+            let stem = stem_before_clamp(&yi.name, "average", range, yi.dtype);
             requantize(cx, o, &stem, sum, mults, FixedRounding::ToNearest, axes, (0, 0), yi.dtype)?
         }
     };
-    let range = activation_range(o, opts.fused_activation_function(), (so, zo), yi.dtype)?;
-    let y = clamp(cx, o, &format!("{}/activation", yi.name), y, range, yi.dtype)?;
+    let y = clamp(cx, o, &yi.name, y, range, yi.dtype)?;
     cx.bind(o, o.output(0)?, y)
 }
 

@@ -4,7 +4,7 @@
 use qnn_ir::{DType, FixedRounding, Op, QuantParams, Tensor};
 
 use super::Kernels;
-use super::arith::{clamp, multiplier, requantize};
+use super::arith::{clamp, multiplier, requantize, stem_before_clamp};
 use super::context::{Ctx, OpRef};
 use crate::error::TfliteError;
 use crate::generated as fb;
@@ -97,7 +97,7 @@ pub(super) fn relu(cx: &mut Ctx<'_>, o: &OpRef<'_>) -> Result<(), TfliteError> {
     let range = (qmin.max(bound(lo)), hi.map_or(qmax, |h| qmax.min(bound(h))));
     let m = multiplier(o, "output", f64::from(si / so))?;
     let x = cx.value(o.input(0)?)?;
-    let stem = format!("{}/requantize", yi.name);
+    let stem = stem_before_clamp(&yi.name, "requantize", range, yi.dtype);
     let y =
         requantize(cx, o, &stem, x, vec![m], FixedRounding::Tflite, vec![], (zi, zo), yi.dtype)?;
     let y = clamp(cx, o, &yi.name, y, range, yi.dtype)?;
