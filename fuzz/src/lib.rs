@@ -28,3 +28,14 @@ pub fn import_and_check(bytes: &[u8]) {
     graph_check::check_text_round_trip(&imported.graph);
     graph_check::run_reference_if_cheap(&imported.graph, bytes.len() as u64);
 }
+
+/// [`import_and_check`] for TensorFlow Lite models: both kernel sets' arithmetic.
+pub fn import_tflite_and_check(bytes: &[u8]) {
+    let Ok(model) = qnn_tflite::Model::from_bytes(bytes.to_vec()) else { return };
+    for kernels in [qnn_tflite::Kernels::Builtin, qnn_tflite::Kernels::Reference] {
+        let opts = qnn_tflite::ImportOptions { kernels, limits: Some(LIMITS) };
+        let Ok(imported) = model.import(&opts) else { return };
+        graph_check::check_text_round_trip(&imported.graph);
+        graph_check::run_reference_if_cheap(&imported.graph, bytes.len() as u64);
+    }
+}
