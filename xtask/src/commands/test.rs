@@ -35,6 +35,8 @@ pub const AARCH64_TEST_PACKAGES: &[&str] = &[
     // the x86 host's outputs (tests/cross_arch.rs); its heavy peer-model test runs the
     // ResNet-style models only under emulation.
     "qnn-runtime",
+    // LiteRT's fixtures through the runtime on the Arm backends (tests/litert_conformance.rs).
+    "qnn-tflite",
 ];
 
 /// The crates whose x86 dispatch runs a second time under `qemu-x86_64 -cpu max`: a CPU with
