@@ -3,11 +3,11 @@
 //! * `context.rs`: tensors to values (constants read from their buffers lazily), emission;
 //! * `arith.rs`: TFLite's multipliers, activation ranges and requantization;
 //! * `linear.rs`: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED;
-//! * `add.rs`: ADD; `pool.rs`: AVERAGE_POOL_2D, MAX_POOL_2D;
-//! * `simple.rs`: RESHAPE, QUANTIZE, DEQUANTIZE, RELU, RELU6.
+//! * `binary.rs`: ADD, SUB, MUL; `pool.rs`: AVERAGE_POOL_2D, MAX_POOL_2D;
+//! * `simple.rs`: RESHAPE, SQUEEZE, CONCATENATION, PAD, QUANTIZE, DEQUANTIZE, RELU, RELU6.
 
-mod add;
 mod arith;
+mod binary;
 mod context;
 mod linear;
 mod pool;
@@ -102,7 +102,11 @@ fn import_op(cx: &mut Ctx<'_>, op: &OpRef<'_>) -> Result<(), TfliteError> {
         B::CONV_2D => linear::conv2d(cx, op),
         B::DEPTHWISE_CONV_2D => linear::depthwise(cx, op),
         B::FULLY_CONNECTED => linear::fully_connected(cx, op),
-        B::ADD => add::add(cx, op),
+        B::ADD => binary::add_sub(cx, op, false),
+        B::SUB => binary::add_sub(cx, op, true),
+        B::MUL => binary::mul(cx, op),
+        B::CONCATENATION => simple::concatenation(cx, op),
+        B::PAD | B::PADV2 => simple::pad(cx, op),
         B::AVERAGE_POOL_2D => pool::pool(cx, op, pool::Kind::Average),
         B::MAX_POOL_2D => pool::pool(cx, op, pool::Kind::Max),
         B::RESHAPE | B::SQUEEZE => simple::reshape(cx, op),

@@ -4,7 +4,7 @@
 use qnn_ir::{DType, FixedRounding, Op, QuantParams, Tensor};
 
 use super::Kernels;
-use super::arith::{clamp, multiplier, requantize, stem_before_clamp};
+use super::arith::{activation_range, clamp, multiplier, requantize, stem_before_clamp};
 use super::context::{Ctx, OpRef};
 use crate::error::TfliteError;
 use crate::generated as fb;
@@ -101,5 +101,80 @@ pub(super) fn relu(cx: &mut Ctx<'_>, o: &OpRef<'_>) -> Result<(), TfliteError> {
     let y =
         requantize(cx, o, &stem, x, vec![m], FixedRounding::Tflite, vec![], (zi, zo), yi.dtype)?;
     let y = clamp(cx, o, &yi.name, y, range, yi.dtype)?;
+    cx.bind(o, o.output(0)?, y)
+}
+
+/// CONCATENATION of 8-bit tensors with the output's parameters (what the converter makes:
+/// TFLite's quantization spec ties them), a copy; inputs with other parameters, which TFLite
+/// requantizes in float, are not supported yet.
+pub(super) fn concatenation(cx: &mut Ctx<'_>, o: &OpRef<'_>) -> Result<(), TfliteError> {
+    let opts =
+        o.op.builtin_options_as_concatenation_options()
+            .ok_or_else(|| o.error("no ConcatenationOptions"))?;
+    let yi = cx.info(o.output(0)?)?;
+    let rank = yi.shape.len() as i64;
+    let axis = i64::from(opts.axis());
+    let axis = if axis < 0 { axis + rank } else { axis };
+    let axis = usize::try_from(axis)
+        .ok()
+        .filter(|&a| a < yi.shape.len())
+        .ok_or_else(|| o.error(format!("axis {} outside the rank {rank}", opts.axis())))?;
+    let count = o.op.inputs().map(|v| v.len()).unwrap_or(0);
+    let mut values = Vec::new();
+    for k in 0..count {
+        let xi = cx.info(o.input(k)?)?;
+        if xi.dtype != yi.dtype || (yi.dtype.is_integer() && xi.q != yi.q) {
+            return Err(o.unsupported(format!(
+                "input `{}` ({}, {:?}) differs from the output ({}, {:?}) in type or quantization",
+                xi.name, xi.dtype, xi.q, yi.dtype, yi.q
+            )));
+        }
+        values.push(cx.value(o.input(k)?)?);
+    }
+    if !yi.dtype.is_8bit() {
+        return Err(o.unsupported(format!("CONCATENATION of {} tensors", yi.dtype)));
+    }
+    let q = yi.per_tensor(o, "output")?;
+    let range = activation_range(o, opts.fused_activation_function(), q, yi.dtype)?;
+    let stem = stem_before_clamp(&yi.name, "concatenate", range, yi.dtype);
+    let y = cx.emit(o, &stem, Op::Concatenate { axis }, &values)?;
+    let y = clamp(cx, o, &yi.name, y, range, yi.dtype)?;
+    cx.bind(o, o.output(0)?, y)
+}
+
+/// PAD / PADV2 of an 8-bit tensor with constant paddings: the padded cells hold the output's
+/// zero point (PAD) or the constant value (PADV2), as `pad.cc` fills them.
+pub(super) fn pad(cx: &mut Ctx<'_>, o: &OpRef<'_>) -> Result<(), TfliteError> {
+    let (xi, yi) = (cx.info(o.input(0)?)?, cx.info(o.output(0)?)?);
+    if !xi.dtype.is_8bit() || xi.dtype != yi.dtype || xi.q != yi.q {
+        return Err(o.unsupported("input and output of different types or quantization"));
+    }
+    let Some(Tensor::I32(p)) = cx.constant(o.input(1)?)? else {
+        return Err(o.unsupported("paddings computed at run time (int32 constants expected)"));
+    };
+    let rank = xi.shape.len();
+    if p.shape() != [rank, 2] {
+        return Err(o.error(format!("paddings of shape {:?} for rank {rank}", p.shape())));
+    }
+    let mut pads = Vec::new();
+    for r in 0..rank {
+        let side = |c: usize| {
+            usize::try_from(p[[r, c]])
+                .map_err(|_| o.error(format!("negative padding {}", p[[r, c]])))
+        };
+        pads.push([side(0)?, side(1)?]);
+    }
+    let (_, zp) = yi.per_tensor(o, "output")?;
+    let value = match o.opt_input(2) {
+        Some(c) => match cx.constant(c)? {
+            Some(t) if t.len() == 1 => {
+                t.to_i64().map(|a| a.iter().copied().sum::<i64>()).unwrap_or(0)
+            }
+            _ => return Err(o.unsupported("a constant value that is not a scalar constant")),
+        },
+        None => i64::from(zp),
+    };
+    let x = cx.value(o.input(0)?)?;
+    let y = cx.emit(o, &yi.name, Op::Pad { pads, value: value as f64 }, &[x])?;
     cx.bind(o, o.output(0)?, y)
 }
