@@ -1,6 +1,7 @@
 //! Property tests of TFLite's integer arithmetic on models built with random parameters: the
 //! imported graph, run by qnn-ir's reference interpreter, against TFLite's reference kernels
-//! transcribed here (`reference_integer_ops::AddElementwise`, `AveragePool`) in their own i32
+//! transcribed here (`reference_integer_ops::AddElementwise`, `SubElementwise`,
+//! `MulElementwise`, `AveragePool`) in their own i32
 //! arithmetic, independent of qnn-ir's fixed-point code.
 
 mod common;
@@ -60,9 +61,24 @@ fn act_range(act: Act, scale: f32, zp: i32) -> (i32, i32) {
     }
 }
 
-/// `add.cc` Prepare + `AddElementwise`, int8.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Binary {
+    Add,
+    Sub,
+    Mul,
+}
+
+/// `MultiplyByQuantizedMultiplier` (gemmlowp's double rounding).
+fn mbqm(x: i32, (q, shift): (i32, i32)) -> i32 {
+    let left = shift.max(0);
+    rdbp(srdhm(x * (1 << left), q), (-shift).max(0))
+}
+
+/// `add.cc` / `sub.cc` Prepare + `AddElementwise` / `SubElementwise`, or `mul.cc` Prepare +
+/// `MulElementwise`, int8.
 #[allow(clippy::too_many_arguments)]
-fn tflite_add(
+fn tflite_binary(
+    op: Binary,
     a: &[i8],
     b: &[i8],
     channels: usize,
@@ -71,18 +87,30 @@ fn tflite_add(
     qo: (f32, i32),
     act: Act,
 ) -> Vec<i8> {
+    let (lo, hi) = act_range(act, qo.0, qo.1);
+    let y = |i: usize| b[if b.len() == a.len() { i } else { i % channels }];
+    if op == Binary::Mul {
+        let m = quantize_multiplier(f64::from(qa.0 * qb.0 / qo.0));
+        return a
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let p = (i32::from(x) - qa.1) * (i32::from(y(i)) - qb.1);
+                (qo.1 + mbqm(p, m)).clamp(lo, hi) as i8
+            })
+            .collect();
+    }
     let twice_max = f64::from(2.0 * qa.0.max(qb.0));
     let (m1, s1) = quantize_multiplier(f64::from(qa.0) / twice_max);
     let (m2, s2) = quantize_multiplier(f64::from(qb.0) / twice_max);
     let (mo, so) = quantize_multiplier(twice_max / f64::from((1 << 20) as f32 * qo.0));
-    let (lo, hi) = act_range(act, qo.0, qo.1);
     a.iter()
         .enumerate()
         .map(|(i, &x)| {
-            let y = b[if b.len() == a.len() { i } else { i % channels }];
             let x1 = (i32::from(x) - qa.1) * (1 << 20);
-            let x2 = (i32::from(y) - qb.1) * (1 << 20);
-            let sum = rdbp(srdhm(x1, m1), -s1) + rdbp(srdhm(x2, m2), -s2);
+            let x2 = (i32::from(y(i)) - qb.1) * (1 << 20);
+            let (s1v, s2v) = (rdbp(srdhm(x1, m1), -s1), rdbp(srdhm(x2, m2), -s2));
+            let sum = if op == Binary::Sub { s1v - s2v } else { s1v + s2v };
             (rdbp(srdhm(sum, mo), -so) + qo.1).clamp(lo, hi) as i8
         })
         .collect()
@@ -106,7 +134,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn add_is_tflites(
+    fn add_sub_mul_are_tflites(
+        op in prop::sample::select(vec![Binary::Add, Binary::Sub, Binary::Mul]),
         (h, w, c) in (1usize..4, 1usize..5, 1usize..6),
         per_channel_b in any::<bool>(),
         qa in (scale(), -128i32..128), qb in (scale(), -128i32..128), qo in (scale(), -128i32..128),
@@ -126,12 +155,17 @@ proptest! {
             T::q8(&bshape, TensorType::INT8, qb.0, i64::from(qb.1)),
             T::q8(&shape, TensorType::INT8, qo.0, i64::from(qo.1)),
         ];
-        let op = Op { code: BuiltinOperator::ADD, inputs: vec![0, 1], outputs: vec![2], opt: Opt::Add(act) };
-        let bytes = build(&tensors, &[op], &[0, 1], &[2]);
+        let (code, opt) = match op {
+            Binary::Add => (BuiltinOperator::ADD, Opt::Add(act)),
+            Binary::Sub => (BuiltinOperator::SUB, Opt::Sub(act)),
+            Binary::Mul => (BuiltinOperator::MUL, Opt::Mul(act)),
+        };
+        let node = Op { code, inputs: vec![0, 1], outputs: vec![2], opt };
+        let bytes = build(&tensors, &[node], &[0, 1], &[2]);
         let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
         let bdims: Vec<usize> = bshape.iter().map(|&d| d as usize).collect();
         let inputs = [Tensor::from_vec(&dims, a.clone()).unwrap(), Tensor::from_vec(&bdims, b.clone()).unwrap()];
-        let want = Tensor::from_vec(&dims, tflite_add(&a, &b, c, qa, qb, qo, act)).unwrap();
+        let want = Tensor::from_vec(&dims, tflite_binary(op, &a, &b, c, qa, qb, qo, act)).unwrap();
         for kernels in [Kernels::Builtin, Kernels::Reference] {
             prop_assert_eq!(&run(bytes.clone(), &inputs, kernels)[0], &want);
         }

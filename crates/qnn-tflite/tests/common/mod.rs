@@ -26,6 +26,8 @@ impl T {
 pub enum Opt {
     None,
     Add(fb::ActivationFunctionType),
+    Sub(fb::ActivationFunctionType),
+    Mul(fb::ActivationFunctionType),
     Pool(fb::Padding, [i32; 2], [i32; 2], fb::ActivationFunctionType),
 }
 
@@ -97,6 +99,23 @@ pub fn build(tensors: &[T], ops: &[Op], inputs: &[i32], outputs: &[i32]) -> Vec<
                         },
                     );
                     (fb::BuiltinOptions::AddOptions, Some(o.as_union_value()))
+                }
+                Opt::Sub(act) => {
+                    let o = fb::SubOptions::create(
+                        &mut b,
+                        &fb::SubOptionsArgs {
+                            fused_activation_function: act,
+                            ..Default::default()
+                        },
+                    );
+                    (fb::BuiltinOptions::SubOptions, Some(o.as_union_value()))
+                }
+                Opt::Mul(act) => {
+                    let o = fb::MulOptions::create(
+                        &mut b,
+                        &fb::MulOptionsArgs { fused_activation_function: act },
+                    );
+                    (fb::BuiltinOptions::MulOptions, Some(o.as_union_value()))
                 }
                 Opt::Pool(padding, [fh, fw], [sh, sw], act) => {
                     let args = fb::Pool2DOptionsArgs {
