@@ -146,7 +146,7 @@ fn crops_everything(c: &Case) -> bool {
 }
 
 proptest! {
-    #![proptest_config(config(96))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn both_lowerings_equal_the_scatter_formula(c in case()) {
