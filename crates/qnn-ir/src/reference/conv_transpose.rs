@@ -103,7 +103,7 @@ fn dilate_typed<T: Copy>(
         let mut src = idx.slice().to_vec();
         let (i, j) = (src[ax[2]] + d.crop[0], src[ax[3]] + d.crop[1]);
         let [sh, sw] = d.strides;
-        if i % sh == 0 && j % sw == 0 {
+        if i.is_multiple_of(sh) && j.is_multiple_of(sw) {
             src[ax[2]] = i / sh;
             src[ax[3]] = j / sw;
             *v = a[src.as_slice()];

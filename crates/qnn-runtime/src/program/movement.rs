@@ -91,7 +91,7 @@ impl ResizeNearest {
         let run: usize = input[last + 1..].iter().product::<usize>() * elem;
         let in_row = input[last] * run;
         let every = |out: usize, crop: usize, s: usize| -> Vec<Option<usize>> {
-            (0..out).map(|o| ((o + crop) % s == 0).then_some((o + crop) / s)).collect()
+            (0..out).map(|o| (o + crop).is_multiple_of(s).then_some((o + crop) / s)).collect()
         };
         let cols = every(ow, d.crop[1], d.strides[1]).iter().map(|j| j.map(|j| j * run)).collect();
         let mut strides = vec![in_row; last];
