@@ -5,7 +5,9 @@ use qnn_ir::{Graph, Node, Op, ValueId};
 
 use crate::analysis::QConv;
 use crate::canonicalize::conv::{self, Chosen};
-use crate::canonicalize::{Rewriter, bias, clip, dynamic, elementwise, pool, quantize, requantize};
+use crate::canonicalize::{
+    Rewriter, bias, clip, conv_transpose, dynamic, elementwise, pool, quantize, requantize,
+};
 use crate::decide::Analysis;
 use crate::error::LegalizeError;
 use crate::explain::{Explanation, LoweredOp, OpReport, RangeFacts, RejectedReport};
@@ -34,6 +36,10 @@ pub fn legalize(
     policy: &dyn LoweringPolicy,
 ) -> Result<Legalized, LegalizeError> {
     graph.verify()?;
+    // Transposed convs become ordinary ones first (see `conv_transpose`).
+    let source = graph;
+    let rewritten = conv_transpose::rewrite(source)?;
+    let graph = rewritten.as_ref().unwrap_or(source);
     let folds = bias::find(graph);
     let folded_adds: Vec<usize> = folds.values().map(|f| f.add).collect();
     let mut rw = Rewriter::new(graph)?;
@@ -45,6 +51,7 @@ pub fn legalize(
         ops: Vec::new(),
         other_ops: Vec::new(),
     };
+    explain_transposed(&mut ex, source, graph);
     let mut records = Vec::with_capacity(graph.nodes.len());
     let mut committed = 0u64;
     for (i, node) in graph.nodes.iter().enumerate() {
@@ -116,6 +123,29 @@ fn lower_other(
         }
         Op::QnnMaxPool2d { .. } => pool::lower_max_pool(rw, node, out),
         other => unreachable!("{} is not a QNN op lowered here", other.name()),
+    }
+}
+
+/// Lists each transposed conv with what it became: its `dilate` (when the stride is above 1
+/// or the padding crops) and the `qnn.conv2d` that gets a decision of its own below.
+fn explain_transposed(ex: &mut Explanation, source: &Graph, rewritten: &Graph) {
+    for node in &source.nodes {
+        let Op::QnnConv2dTranspose { conv, .. } = &node.op else { continue };
+        let dilated = rewritten.nodes.iter().any(|n| {
+            matches!(n.op, Op::Dilate { .. }) && n.name.starts_with(&format!("{}.", node.name))
+        });
+        let [sh, sw] = conv.strides;
+        let op = if dilated {
+            format!(
+                "qnn.conv2d_transpose (stride {sh}×{sw}): the input zero point inserted between pixels, then a stride-1 qnn.conv2d with the flipped kernel ({}× the transposed form's MACs)",
+                sh * sw
+            )
+        } else {
+            "qnn.conv2d_transpose (stride 1): a qnn.conv2d with the flipped kernel".into()
+        };
+        let mut emitted = if dilated { vec!["dilate".to_string()] } else { vec![] };
+        emitted.push("qnn.conv2d".into());
+        ex.other_ops.push(LoweredOp { node: node.name.clone(), op, emitted });
     }
 }
 

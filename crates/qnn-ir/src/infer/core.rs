@@ -193,6 +193,7 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
             crate::reference::resize::check(name, &inputs[0].shape, resize)?;
             Ok(TensorType::new(inputs[0].dtype, resize.sizes.clone()))
         }
+        Op::Dilate { dilate } => super::transpose::dilate(name, dilate, inputs),
         Op::Pad { pads, value } => {
             arity(name, inputs, 1)?;
             let t = inputs[0];

@@ -7,6 +7,7 @@
 mod core;
 mod qnn;
 mod shapes;
+mod transpose;
 
 use crate::error::IrError;
 use crate::ops::Op;

@@ -99,6 +99,9 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
             kernel.validate(name, "kernel", inputs[1].dtype, Some(&inputs[1].shape))?;
             Ok(out)
         }
+        Op::QnnConv2dTranspose { conv, input, kernel } => {
+            super::transpose::conv_transpose(name, conv, input, kernel, inputs)
+        }
         Op::QnnDense { input, kernel } => {
             arity(name, inputs, 2)?;
             dtype_in(name, 0, inputs[0], Q8)?;

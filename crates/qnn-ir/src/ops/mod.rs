@@ -4,12 +4,14 @@
 //! every real quantized model.
 
 pub mod attrs;
+pub mod conv_transpose;
 pub mod resize;
 
 pub use attrs::{
     Conv2dAttrs, DataLayout, FixedRounding, KernelLayout, Pool2dAttrs, PoolKind, Rounding,
     window_output,
 };
+pub use conv_transpose::{ConvTranspose2dAttrs, DilateAttrs};
 pub use resize::{CoordinateMode, NearestMode, ResizeAttrs, ResizeMode};
 
 use crate::dtype::DType;
@@ -66,6 +68,17 @@ pub enum Op {
     /// Padded cells hold the data zero point (real value 0).
     QnnConv2d {
         conv: Conv2dAttrs,
+        input: QuantParams,
+        kernel: QuantParams,
+    },
+    /// Transposed convolution (ONNX `ConvTranspose`): (data u8/i8 NCHW, kernel u8/i8
+    /// `[C, M/G, kh, kw]`) → i32 NCHW with scale `s_data · s_kernel[m]`, exact:
+    /// `Y[n, m, y, x] = Σ (X[n, c, i, j] − a) · (W[c, m mod M/G, r, s] − w_m)` over every
+    /// `(c, i, j, r, s)` of `m`'s group with `i·sh + r·dh − pt = y`, `j·sw + s·dw − pl = x`.
+    /// Kernel parameters per tensor or per output channel (`axis` 0, `M` entries: ONNX's
+    /// weights along axis 1 repeated for each group).
+    QnnConv2dTranspose {
+        conv: ConvTranspose2dAttrs,
         input: QuantParams,
         kernel: QuantParams,
     },
@@ -229,6 +242,11 @@ pub enum Op {
     Reshape {
         shape: Vec<usize>,
     },
+    /// Zero insertion of a 4-D tensor (any dtype): `Y[.., i, j] = X[.., (i + ct)/sh,
+    /// (j + cl)/sw]` where both divide exactly, `value` elsewhere (see [`DilateAttrs`]).
+    Dilate {
+        dilate: DilateAttrs,
+    },
     Transpose {
         perm: Vec<usize>,
     },
@@ -250,6 +268,7 @@ impl Op {
             Op::QnnDequantize { .. } => "qnn.dequantize",
             Op::QnnRequantize { .. } => "qnn.requantize",
             Op::QnnConv2d { .. } => "qnn.conv2d",
+            Op::QnnConv2dTranspose { .. } => "qnn.conv2d_transpose",
             Op::QnnDense { .. } => "qnn.dense",
             Op::QnnAdd { .. } => "qnn.add",
             Op::QnnMul { .. } => "qnn.mul",
@@ -274,6 +293,7 @@ impl Op {
             Op::Sum { .. } => "sum",
             Op::Pool2d { .. } => "pool2d",
             Op::Pad { .. } => "pad",
+            Op::Dilate { .. } => "dilate",
             Op::Clip { .. } => "clip",
             Op::Requantize { .. } => "requantize",
             Op::Reshape { .. } => "reshape",

@@ -11,6 +11,7 @@
 //! report (rather than panic on) anything inconsistent they meet.
 
 mod conv;
+mod conv_transpose;
 mod dense;
 mod elementwise;
 mod matmul;
@@ -145,6 +146,9 @@ fn compute(op: &Op, inputs: &[&Tensor]) -> Result<Tensor, IrError> {
         Op::QnnConv2d { conv, input, kernel } => {
             conv::qnn_conv2d(name, arg(0)?, arg(1)?, conv, input, kernel)
         }
+        Op::QnnConv2dTranspose { conv, input, kernel } => {
+            conv_transpose::qnn_conv2d_transpose(name, arg(0)?, arg(1)?, conv, input, kernel)
+        }
         Op::QnnDense { input, kernel } => dense::qnn_dense(name, arg(0)?, arg(1)?, input, kernel),
         Op::QnnAdd { lhs, rhs, output, rounding, out_dtype } => {
             qnn_ops::add(name, (arg(0)?, lhs), (arg(1)?, rhs), output, *rounding, *out_dtype)
@@ -198,6 +202,7 @@ fn compute(op: &Op, inputs: &[&Tensor]) -> Result<Tensor, IrError> {
             pool::pool2d(name, arg(0)?, *kind, pool, *pad_value)
         }
         Op::Pad { pads, value } => shape_ops::pad(name, arg(0)?, pads, *value),
+        Op::Dilate { dilate } => conv_transpose::dilate(name, arg(0)?, dilate),
         Op::Clip { min, max } => elementwise::clip(name, arg(0)?, *min, *max),
         Op::Requantize { scale, axes, input_zero_point, output_zero_point, out_dtype } => {
             requantize::requantize(

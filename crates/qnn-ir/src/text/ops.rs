@@ -17,6 +17,10 @@ pub(crate) const OPS: &[(&str, &[&str])] = &[
     ("qnn.dequantize", &["input"]),
     ("qnn.requantize", &["input", "output", "rounding", "out_dtype"]),
     ("qnn.conv2d", &[CONV[0], CONV[1], CONV[2], CONV[3], CONV[4], CONV[5], "input", "kernel"]),
+    (
+        "qnn.conv2d_transpose",
+        &["strides", "padding", "output_padding", "dilation", "groups", "input", "kernel"],
+    ),
     ("qnn.dense", &["input", "kernel"]),
     ("qnn.add", &["lhs", "rhs", "output", "rounding", "out_dtype"]),
     ("qnn.mul", &["lhs", "rhs", "output", "rounding", "out_dtype"]),
@@ -58,6 +62,7 @@ pub(crate) const OPS: &[(&str, &[&str])] = &[
     ("clip", &["min", "max"]),
     ("requantize", &["scale", "axes", "input_zero_point", "output_zero_point", "out_dtype"]),
     ("reshape", &["shape"]),
+    ("dilate", &["strides", "crop", "value", "layout"]),
     ("transpose", &["perm"]),
     ("concatenate", &["axis"]),
     (
@@ -118,6 +123,15 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
             v.extend([("input", q(input)), ("kernel", q(kernel))]);
             v
         }
+        Op::QnnConv2dTranspose { conv, input, kernel } => vec![
+            ("strides", fmt_usizes(&conv.strides)),
+            ("padding", fmt_usizes(&conv.padding)),
+            ("output_padding", fmt_usizes(&conv.output_padding)),
+            ("dilation", fmt_usizes(&conv.dilation)),
+            ("groups", conv.groups.to_string()),
+            ("input", q(input)),
+            ("kernel", q(kernel)),
+        ],
         Op::QnnDense { input, kernel } => vec![("input", q(input)), ("kernel", q(kernel))],
         Op::QnnAdd { lhs, rhs, output, rounding, out_dtype }
         | Op::QnnMul { lhs, rhs, output, rounding, out_dtype } => vec![
@@ -182,6 +196,12 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
             v.push(("pad_value", pad_value.to_string()));
             v
         }
+        Op::Dilate { dilate: d } => vec![
+            ("strides", fmt_usizes(&d.strides)),
+            ("crop", fmt_usizes(&d.crop)),
+            ("value", d.value.to_string()),
+            ("layout", d.layout.to_string()),
+        ],
         Op::Pad { pads, value } => {
             vec![("pads", fmt_list(pads, |p| fmt_usizes(p))), ("value", fmt_f64(*value))]
         }
@@ -292,6 +312,25 @@ pub(crate) fn build_op(name: &str, a: &Attrs<'_>) -> Result<Op, IrError> {
             conv: a.conv()?,
             input: a.with("input", q)?,
             kernel: a.with("kernel", q)?,
+        },
+        "qnn.conv2d_transpose" => Op::QnnConv2dTranspose {
+            conv: crate::ops::ConvTranspose2dAttrs {
+                strides: a.with("strides", Spanned::usizes)?,
+                padding: a.with("padding", Spanned::usizes)?,
+                output_padding: a.with("output_padding", Spanned::usizes)?,
+                dilation: a.with("dilation", Spanned::usizes)?,
+                groups: a.with("groups", Spanned::usize)?,
+            },
+            input: a.with("input", q)?,
+            kernel: a.with("kernel", q)?,
+        },
+        "dilate" => Op::Dilate {
+            dilate: crate::ops::DilateAttrs {
+                strides: a.with("strides", Spanned::usizes)?,
+                crop: a.with("crop", Spanned::usizes)?,
+                value: a.with("value", Spanned::i32)?,
+                layout: a.with("layout", Spanned::named)?,
+            },
         },
         "qnn.dense" => Op::QnnDense { input: a.with("input", q)?, kernel: a.with("kernel", q)? },
         "qnn.add" | "qnn.mul" => {

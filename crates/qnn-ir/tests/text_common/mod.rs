@@ -383,5 +383,41 @@ pub fn families() -> Vec<Graph> {
         elementwise_family(),
         pool_family(),
         shape_family(),
+        conv_transpose_family(),
     ]
+}
+
+/// `qnn.conv2d_transpose` (per-channel kernel over two groups, every attribute off its
+/// default) and the `dilate` it is lowered through, in both layouts.
+pub fn conv_transpose_family() -> Graph {
+    use DType::*;
+    let mut g = G::new("conv_transpose_family");
+    let x = g.input("x", U8, &[1, 4, 3, 4]);
+    let w = g.constant("w", ramp(I8, &[4, 2, 3, 2]));
+    let op = Op::QnnConv2dTranspose {
+        conv: qnn_ir::ConvTranspose2dAttrs {
+            strides: [2, 3],
+            padding: [1, 0, 2, 1],
+            output_padding: [1, 2],
+            dilation: [1, 2],
+            groups: 2,
+        },
+        input: qt(0.05, 128),
+        kernel: QuantParams::per_axis(vec![0.1, 0.2, 0.3, 0.4], vec![0, 1, -1, 2], 0),
+    };
+    let y = g.node("transposed", op, &[x, w], I32, &[1, 4, 5, 13]);
+    let d = |strides, crop, value, layout| Op::Dilate {
+        dilate: qnn_ir::DilateAttrs { strides, crop, value, layout },
+    };
+    let a =
+        g.node("dilated", d([2, 2], [1, 0, 0, 1], 7, DataLayout::Nchw), &[x], U8, &[1, 4, 4, 6]);
+    let xn = g.input("x_nhwc", I8, &[1, 3, 4, 2]);
+    let b = g.node(
+        "dilated_nhwc",
+        d([1, 3], [0, 2, 1, 0], -5, DataLayout::Nhwc),
+        &[xn],
+        I8,
+        &[1, 2, 8, 2],
+    );
+    g.finish(&[y, a, b])
 }

@@ -13,6 +13,7 @@
 pub(crate) mod bias;
 pub(crate) mod clip;
 pub(crate) mod conv;
+pub(crate) mod conv_transpose;
 pub(crate) mod dynamic;
 pub(crate) mod elementwise;
 pub(crate) mod pool;

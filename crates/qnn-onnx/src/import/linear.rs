@@ -152,7 +152,7 @@ fn stem(name: &str, part: &str, last: bool) -> String {
 }
 
 /// A per-channel i32 vector (a bias) reshaped to `shape` for a broadcasting add.
-fn channel_vector(
+pub(super) fn channel_vector(
     im: &mut Importer<'_>,
     n: &Node<'_>,
     v: ValueId,
@@ -238,7 +238,7 @@ fn check_products(
 
 /// Requantizes (or scales to f32) the accumulator per `out`.
 #[allow(clippy::too_many_arguments)]
-fn finish(
+pub(super) fn finish(
     im: &mut Importer<'_>,
     n: &Node<'_>,
     acc: ValueId,

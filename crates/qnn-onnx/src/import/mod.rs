@@ -9,6 +9,7 @@
 
 mod context;
 mod contrib;
+mod conv_transpose;
 mod dispatch;
 mod float_ops;
 mod folding;

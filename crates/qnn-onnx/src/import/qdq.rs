@@ -150,6 +150,7 @@ pub(super) fn try_fuse(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Option<For
     let op = n.op();
     let anchors = [
         "Conv",
+        "ConvTranspose",
         "MatMul",
         "Gemm",
         "Add",
@@ -201,6 +202,34 @@ pub(super) fn try_fuse(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Option<For
             let name = out_name(&q);
             let out = Out::Requant { q: q.q.clone(), dtype: q.dtype };
             (build_conv(im, n, xo, wo, b, &out, &name)?, Some(q))
+        }
+        "ConvTranspose" => {
+            // ORT runs it in float between the DQs and the Q (see `conv_transpose`).
+            let (Some(x), Some(w), Some(q)) = (dq_in(im, n, 0), dq_in(im, n, 1), q) else {
+                return Ok(None);
+            };
+            let bias = match n.input(2) {
+                None => None,
+                Some(_) => match dq_in(im, n, 2) {
+                    Some(b) if b.dtype == DType::I32 => Some(b),
+                    _ => return Ok(None),
+                },
+            };
+            if !per_tensor_8bit(&x)
+                || !w.dtype.is_8bit()
+                || w.q.axis.is_some_and(|a| a != 1 && w.q.channels() > 1)
+            {
+                return Ok(None);
+            }
+            n.arity(2, 3, 1)?;
+            let (xo, wo) = (operand(im, &x)?, operand(im, &w)?);
+            let b = match bias {
+                Some(b) => Some((im.value_of(&b.source)?, b.q.clone())),
+                None => None,
+            };
+            let name = out_name(&q);
+            let out = Out::Requant { q: q.q.clone(), dtype: q.dtype };
+            (super::conv_transpose::build(im, n, xo, wo, b, &out, &name)?, Some(q))
         }
         "MatMul" | "Gemm" => {
             let (Some(a), Some(b)) = (dq_in(im, n, 0), dq_in(im, n, 1)) else { return Ok(None) };

@@ -216,6 +216,9 @@ impl Pass {
                 Op::Pool2d { kind: *kind, pool, pad_value: *pad_value }
             }
             Op::Concatenate { axis } => Op::Concatenate { axis: PHYSICAL[*axis] },
+            Op::Dilate { dilate } if dilate.layout == DataLayout::Nchw => Op::Dilate {
+                dilate: qnn_ir::DilateAttrs { layout: DataLayout::Nhwc, ..dilate.clone() },
+            },
             Op::Pad { pads, value } if pads.len() == 4 => {
                 Op::Pad { pads: TO_NHWC.map(|a| pads[a]).to_vec(), value: *value }
             }

@@ -261,6 +261,11 @@ pub(super) fn fast(p: &Dataflow, op: &Op, inputs: &[Vid]) -> Option<ExecKind> {
             let elem = in_ty.dtype.size_bytes();
             ResizeNearest::new(&in_ty.shape, resize, elem, &fill).map(ExecKind::ResizeNearest)
         }
+        Op::Dilate { dilate } => {
+            let fill = tensors::to_bytes(&tensors::from_f32(in_ty.dtype, dilate.value as f32)?);
+            let elem = in_ty.dtype.size_bytes();
+            ResizeNearest::dilate(&in_ty.shape, dilate, elem, &fill).map(ExecKind::ResizeNearest)
+        }
         Op::Sum { axes, .. } => SumBlock::new(&in_ty.shape, axes, in_ty.dtype).map(ExecKind::Sum),
         Op::Pool2d { kind, pool, pad_value } => {
             let [n, c, h, w] = pool.layout.nchw(&in_ty.shape);

@@ -74,6 +74,46 @@ impl ResizeNearest {
         Some(ResizeNearest { rows, cols, run, fill })
     }
 
+    /// A `dilate` (zero insertion of a transposed conv's input) as the same copy of runs:
+    /// along W every `s_w`-th output run is an input pixel (all its channels in NHWC), the
+    /// others and every row between input rows hold the inserted value.
+    pub(crate) fn dilate(
+        input: &[usize],
+        d: &qnn_ir::DilateAttrs,
+        elem: usize,
+        fill: &[u8],
+    ) -> Option<Self> {
+        let [_, _, h_axis, last] = d.layout.axes();
+        if input.len() != 4 || h_axis > last {
+            return None;
+        }
+        let (oh, ow) = (d.output_extent(0, input[h_axis])?, d.output_extent(1, input[last])?);
+        let run: usize = input[last + 1..].iter().product::<usize>() * elem;
+        let in_row = input[last] * run;
+        let every = |out: usize, crop: usize, s: usize| -> Vec<Option<usize>> {
+            (0..out).map(|o| (o + crop).is_multiple_of(s).then_some((o + crop) / s)).collect()
+        };
+        let cols = every(ow, d.crop[1], d.strides[1]).iter().map(|j| j.map(|j| j * run)).collect();
+        let mut strides = vec![in_row; last];
+        for a in (0..last.saturating_sub(1)).rev() {
+            strides[a] = strides[a + 1] * input[a + 1];
+        }
+        let mut rows: Vec<Option<usize>> = vec![Some(0)];
+        for (a, &stride) in strides.iter().enumerate() {
+            let map = if a == h_axis {
+                every(oh, d.crop[0], d.strides[0])
+            } else {
+                (0..input[a]).map(Some).collect()
+            };
+            rows = rows
+                .iter()
+                .flat_map(|&base| map.iter().map(move |&i| Some(base? + i? * stride)))
+                .collect();
+        }
+        let fill = fill.iter().copied().cycle().take(run).collect();
+        Some(ResizeNearest { rows, cols, run, fill })
+    }
+
     /// Bytes of one output row.
     pub(crate) fn row_bytes(&self) -> usize {
         self.cols.len() * self.run
