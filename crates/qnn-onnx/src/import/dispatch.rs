@@ -3,7 +3,9 @@
 
 use super::context::Importer;
 use super::node::{Form, Node};
-use super::{contrib, float_ops, linear, qdq, quantize, resize};
+use super::{
+    contrib, float_global_pool, float_ops, hard_activation, linear, qdq, quantize, resize, slicing,
+};
 use crate::error::OnnxError;
 use crate::proto::NodeProto;
 
@@ -52,6 +54,9 @@ impl Importer<'_> {
             "QLinearConv" | "ConvInteger" => linear::conv(self, n),
             "QLinearMatMul" | "MatMulInteger" => linear::matmul(self, n),
             "Resize" | "Upsample" => resize::import(self, n),
+            "HardSigmoid" | "HardSwish" => hard_activation::import(self, n),
+            "GlobalAveragePool" => float_global_pool::import(self, n),
+            "Slice" | "Split" | "DepthToSpace" | "SpaceToDepth" => slicing::import(self, n),
             _ => float_ops::import(self, n),
         }
     }
@@ -68,6 +73,8 @@ pub(crate) fn constant_inputs(n: &NodeProto) -> Vec<usize> {
         ("", "Clip") => vec![1, 2],
         ("", "Resize") => vec![1, 2, 3],
         ("", "Upsample") => vec![1],
+        ("", "Slice") => vec![1, 2, 3, 4],
+        ("", "Split") => vec![1],
         ("com.microsoft", "QLinearAdd" | "QLinearMul") => vec![1, 2, 4, 5, 6, 7],
         ("com.microsoft", "QGemm") => vec![1, 2, 4, 5, 7, 8],
         (

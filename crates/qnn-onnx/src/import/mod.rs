@@ -10,14 +10,17 @@
 mod context;
 mod contrib;
 mod dispatch;
+mod float_global_pool;
 mod float_ops;
 mod folding;
+mod hard_activation;
 mod linear;
 mod lookup;
 mod node;
 mod qdq;
 mod quantize;
 mod resize;
+mod slicing;
 pub(crate) mod summary;
 mod window;
 

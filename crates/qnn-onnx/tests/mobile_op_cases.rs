@@ -1,0 +1,24 @@
+//! Mobile-network op cases (`fixtures/mobile_ops`, made by `fixtures/gen_mobile_ops.py`):
+//! HardSigmoid / HardSwish (QOperator form fed all 256 input values), Relu / Clip / Relu6
+//! between a DequantizeLinear and a QuantizeLinear, float GlobalAveragePool in MLAS's order,
+//! the squeeze-excite broadcast Mul (QLinearMul and QDQ), Slice, Split (several outputs),
+//! DepthToSpace / SpaceToDepth, on u8 and i8, and MobileNetV3-style networks quantized by
+//! `quantize_static` (QDQ and QOperator, u8 and s8). Imported and run on the reference
+//! interpreter, every output must equal ONNX Runtime's bit for bit.
+
+mod common;
+
+use common::{Outcome, check_npy_case, report, subdirs};
+
+#[test]
+#[cfg_attr(miri, ignore = "runs the reference interpreter on a corpus of models")]
+fn mobile_op_cases_equal_onnx_runtime() {
+    let mut outcomes = Vec::new();
+    for dir in subdirs("mobile_ops") {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let family = name.split('_').next().unwrap_or_default().to_string();
+        outcomes.push(Outcome { family, name, error: check_npy_case(&dir).err() });
+    }
+    assert!(outcomes.len() >= 120, "{} mobile op cases", outcomes.len());
+    report("Mobile-network op cases vs ONNX Runtime (default session)", &outcomes);
+}
