@@ -59,6 +59,7 @@ pub(crate) const OPS: &[(&str, &[&str])] = &[
     ("requantize", &["scale", "axes", "input_zero_point", "output_zero_point", "out_dtype"]),
     ("reshape", &["shape"]),
     ("transpose", &["perm"]),
+    ("slice", &["starts", "steps", "sizes"]),
     ("concatenate", &["axis"]),
     (
         "resize",

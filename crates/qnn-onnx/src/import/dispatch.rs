@@ -4,7 +4,8 @@
 use super::context::Importer;
 use super::node::{Form, Node};
 use super::{
-    contrib, float_global_pool, float_ops, hard_activation, linear, qdq, quantize, resize, slicing,
+    contrib, float_global_pool, float_ops, hard_activation, linear, qdq, qlinear_softmax, quantize,
+    resize, slicing,
 };
 use crate::error::OnnxError;
 use crate::proto::NodeProto;
@@ -38,7 +39,11 @@ impl Importer<'_> {
                             n.unsupported("the model does not import the com.microsoft domain")
                         );
                     }
-                    contrib::import(self, &n)?
+                    if n.op() == "QLinearSoftmax" {
+                        qlinear_softmax::import(self, &n)?
+                    } else {
+                        contrib::import(self, &n)?
+                    }
                 }
                 d => return Err(n.unsupported(format!("domain `{d}` is not supported"))),
             }
@@ -82,7 +87,8 @@ pub(crate) fn constant_inputs(n: &NodeProto) -> Vec<usize> {
             "QLinearGlobalAveragePool"
             | "QLinearAveragePool"
             | "QLinearLeakyRelu"
-            | "QLinearSigmoid",
+            | "QLinearSigmoid"
+            | "QLinearSoftmax",
         ) => vec![1, 2, 3, 4],
         ("com.microsoft", "QLinearConcat") => {
             let mut v = vec![0, 1];
