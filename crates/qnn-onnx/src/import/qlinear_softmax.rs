@@ -54,7 +54,8 @@ pub(crate) fn build(
     let legacy = opset < 13;
     let ax = axis(n, "axis", n.attrs.int_or("axis", if legacy { 1 } else { -1 })?, rank)?;
     let y_scale = y.scale[0];
-    if !(x_scale.is_finite() && x_scale > 0.0) || !(y_scale.is_finite() && y_scale > 0.0) {
+    let usable = |s: f32| s.is_finite() && s > 0.0;
+    if !usable(x_scale) || !usable(y_scale) {
         return Err(n.unsupported(format!(
             "scales {x_scale:e} → {y_scale:e}: QLinearSoftmax needs positive finite scales"
         )));
