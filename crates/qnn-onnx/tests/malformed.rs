@@ -271,11 +271,11 @@ fn unsupported_ops_and_attributes_name_node_op_and_attribute() {
     p.attribute.push(AttributeProto {
         name: "mode".into(),
         r#type: 3,
-        s: b"reflect".to_vec(),
+        s: b"symmetric".to_vec(),
         ..AttributeProto::default()
     });
     let e = err(&model(vec![p], &["z"], 13));
-    assert!(e.contains("`p`") && e.contains("`mode`") && e.contains("reflect"), "{e}");
+    assert!(e.contains("`p`") && e.contains("`mode`") && e.contains("symmetric"), "{e}");
     let mut c = node("c", "Conv", &["y", "y"], &["z"]);
     c.domain = "com.example".into();
     let e = err(&model(vec![c], &["z"], 13));

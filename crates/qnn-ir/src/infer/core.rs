@@ -322,6 +322,11 @@ pub(super) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, IrErr
             check_axes(name, "perm", perm, t.rank())?;
             Ok(TensorType::new(t.dtype, perm.iter().map(|&p| t.shape[p]).collect::<Vec<_>>()))
         }
+        Op::Slice { starts, steps, sizes } => {
+            arity(name, inputs, 1)?;
+            crate::reference::check_slice(name, &inputs[0].shape, starts, steps, sizes)?;
+            Ok(TensorType::new(inputs[0].dtype, sizes.clone()))
+        }
         Op::Concatenate { axis } => {
             if inputs.is_empty() {
                 return Err(IrError::Arity {

@@ -250,6 +250,14 @@ pub enum Op {
     Transpose {
         perm: Vec<usize>,
     },
+    /// Strided window along every axis: `y[i] = x[starts[a] + i[a] · steps[a]]`, `y` of shape
+    /// `sizes` (ONNX `Slice` and `Split` once the importer resolved negative and clamped
+    /// indices). Steps are non-zero and may be negative; every index read lies inside `x`.
+    Slice {
+        starts: Vec<usize>,
+        steps: Vec<i64>,
+        sizes: Vec<usize>,
+    },
     Concatenate {
         axis: usize,
     },
@@ -298,6 +306,7 @@ impl Op {
             Op::Requantize { .. } => "requantize",
             Op::Reshape { .. } => "reshape",
             Op::Transpose { .. } => "transpose",
+            Op::Slice { .. } => "slice",
             Op::Concatenate { .. } => "concatenate",
             Op::Resize { .. } => "resize",
         }

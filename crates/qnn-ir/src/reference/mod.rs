@@ -20,7 +20,10 @@ mod qnn_ops;
 mod requantize;
 pub(crate) mod resize;
 mod shape_ops;
+mod slice;
 mod support;
+
+pub(crate) use slice::check as check_slice;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -217,6 +220,7 @@ fn compute(op: &Op, inputs: &[&Tensor]) -> Result<Tensor, IrError> {
         }
         Op::Reshape { shape } => shape_ops::reshape(name, arg(0)?, shape),
         Op::Transpose { perm } => shape_ops::transpose(name, arg(0)?, perm),
+        Op::Slice { starts, steps, sizes } => slice::slice(name, arg(0)?, starts, steps, sizes),
         Op::Concatenate { axis } => shape_ops::concatenate(name, inputs, *axis),
         Op::Resize { resize } => resize::resize(name, arg(0)?, resize),
     }

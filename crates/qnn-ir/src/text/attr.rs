@@ -81,6 +81,11 @@ impl Spanned {
         i32::try_from(self.int(cx, WHAT)?).map_err(|_| self.fail(cx, WHAT))
     }
 
+    pub fn i64(&self, cx: Ctx<'_>) -> Result<i64, IrError> {
+        const WHAT: &str = "an integer in the range of i64";
+        i64::try_from(self.int(cx, WHAT)?).map_err(|_| self.fail(cx, WHAT))
+    }
+
     pub fn f32(&self, cx: Ctx<'_>) -> Result<f32, IrError> {
         self.float(cx, "an f32 number", parse_f32, nan_f32)
     }

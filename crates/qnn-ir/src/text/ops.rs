@@ -64,6 +64,7 @@ pub(crate) const OPS: &[(&str, &[&str])] = &[
     ("reshape", &["shape"]),
     ("dilate", &["strides", "crop", "value", "layout"]),
     ("transpose", &["perm"]),
+    ("slice", &["starts", "steps", "sizes"]),
     ("concatenate", &["axis"]),
     (
         "resize",
@@ -215,6 +216,11 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
         ],
         Op::Reshape { shape } => vec![("shape", fmt_usizes(shape))],
         Op::Transpose { perm } => vec![("perm", fmt_usizes(perm))],
+        Op::Slice { starts, steps, sizes } => vec![
+            ("starts", fmt_usizes(starts)),
+            ("steps", fmt_list(steps, i64::to_string)),
+            ("sizes", fmt_usizes(sizes)),
+        ],
         Op::Concatenate { axis } => vec![("axis", axis.to_string())],
         Op::Resize { resize: r } => {
             let floats = |v: &[f32]| fmt_list(v, |x| fmt_f32(*x));
@@ -407,6 +413,11 @@ pub(crate) fn build_op(name: &str, a: &Attrs<'_>) -> Result<Op, IrError> {
         },
         "reshape" => Op::Reshape { shape: a.with("shape", |s, cx| s.list(cx, Spanned::usize))? },
         "transpose" => Op::Transpose { perm: a.with("perm", |s, cx| s.list(cx, Spanned::usize))? },
+        "slice" => Op::Slice {
+            starts: a.with("starts", |s, cx| s.list(cx, Spanned::usize))?,
+            steps: a.with("steps", |s, cx| s.list(cx, Spanned::i64))?,
+            sizes: a.with("sizes", |s, cx| s.list(cx, Spanned::usize))?,
+        },
         "concatenate" => Op::Concatenate { axis: a.with("axis", Spanned::usize)? },
         "resize" => Op::Resize {
             resize: crate::ops::ResizeAttrs {

@@ -351,7 +351,10 @@ pub fn shape_family() -> Graph {
         extrapolation_value: 7.5,
     };
     let up = g.node("up", Op::Resize { resize }, &[img], U8, &[1, 2, 6, 7]);
-    g.finish(&[s0, padded, fpad, rq, rqf, r, tr, cat, up])
+    let slice =
+        Op::Slice { starts: vec![0, 1, 2, 3], steps: vec![1, -1, 1, -2], sizes: vec![1, 2, 1, 2] };
+    let cut = g.node("cut", slice, &[img], U8, &[1, 2, 1, 2]);
+    g.finish(&[s0, padded, fpad, rq, rqf, r, tr, cat, up, cut])
 }
 
 /// The core ops imported models need: `matmul` (integer and f32), `softmax`, `lookup`.

@@ -3,7 +3,10 @@
 
 use super::context::Importer;
 use super::node::{Form, Node};
-use super::{contrib, float_ops, linear, qdq, quantize, resize};
+use super::{
+    contrib, float_global_pool, float_ops, hard_activation, linear, qdq, qlinear_softmax, quantize,
+    resize, slicing,
+};
 use crate::error::OnnxError;
 use crate::proto::NodeProto;
 
@@ -36,7 +39,11 @@ impl Importer<'_> {
                             n.unsupported("the model does not import the com.microsoft domain")
                         );
                     }
-                    contrib::import(self, &n)?
+                    if n.op() == "QLinearSoftmax" {
+                        qlinear_softmax::import(self, &n)?
+                    } else {
+                        contrib::import(self, &n)?
+                    }
                 }
                 d => return Err(n.unsupported(format!("domain `{d}` is not supported"))),
             }
@@ -52,6 +59,9 @@ impl Importer<'_> {
             "QLinearConv" | "ConvInteger" => linear::conv(self, n),
             "QLinearMatMul" | "MatMulInteger" => linear::matmul(self, n),
             "Resize" | "Upsample" => resize::import(self, n),
+            "HardSigmoid" | "HardSwish" => hard_activation::import(self, n),
+            "GlobalAveragePool" => float_global_pool::import(self, n),
+            "Slice" | "Split" | "DepthToSpace" | "SpaceToDepth" => slicing::import(self, n),
             _ => float_ops::import(self, n),
         }
     }
@@ -68,6 +78,8 @@ pub(crate) fn constant_inputs(n: &NodeProto) -> Vec<usize> {
         ("", "Clip") => vec![1, 2],
         ("", "Resize") => vec![1, 2, 3],
         ("", "Upsample") => vec![1],
+        ("", "Slice") => vec![1, 2, 3, 4],
+        ("", "Split") => vec![1],
         ("com.microsoft", "QLinearAdd" | "QLinearMul") => vec![1, 2, 4, 5, 6, 7],
         ("com.microsoft", "QGemm") => vec![1, 2, 4, 5, 7, 8],
         (
@@ -75,7 +87,8 @@ pub(crate) fn constant_inputs(n: &NodeProto) -> Vec<usize> {
             "QLinearGlobalAveragePool"
             | "QLinearAveragePool"
             | "QLinearLeakyRelu"
-            | "QLinearSigmoid",
+            | "QLinearSigmoid"
+            | "QLinearSoftmax",
         ) => vec![1, 2, 3, 4],
         ("com.microsoft", "QLinearConcat") => {
             let mut v = vec![0, 1];

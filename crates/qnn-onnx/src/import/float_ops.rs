@@ -44,7 +44,12 @@ pub(super) fn import(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Form, OnnxEr
         }
         "Concat" => {
             let rank = im.input_type(n, 0)?.rank();
-            let ax = axis(n, "axis", n.attrs.int("axis")?.ok_or_else(|| n.attrs.error("axis", "is required"))?, rank)?;
+            let ax = axis(
+                n,
+                "axis",
+                n.attrs.int("axis")?.ok_or_else(|| n.attrs.error("axis", "is required"))?,
+                rank,
+            )?;
             let xs = (0..n.p.input.len()).map(|i| im.value(n, i)).collect::<Result<Vec<_>, _>>()?;
             let y = im.emit(n, n.output(0)?, Op::Concatenate { axis: ax }, &xs)?;
             im.bind(n.output(0)?, y);
@@ -84,18 +89,23 @@ pub(super) fn import(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Form, OnnxEr
             let _ = n.attrs.int("saturate")?;
             let x = im.value(n, 0)?;
             let from = im.ty(x).dtype;
-            let dtype = to.dtype().ok_or_else(|| n.attrs.error("to", format!("{to} is not supported")))?;
+            let dtype =
+                to.dtype().ok_or_else(|| n.attrs.error("to", format!("{to} is not supported")))?;
             // ONNX truncates float → int and wraps narrowing ints; qnn's cast rounds and
             // saturates: only the casts where both agree are imported.
             let exact = from == dtype
                 || dtype == DType::F32
-                || (from.is_integer() && dtype.int_range().zip(from.int_range()).is_some_and(|((l, h), (fl, fh))| l <= fl && fh <= h));
+                || (from.is_integer()
+                    && dtype
+                        .int_range()
+                        .zip(from.int_range())
+                        .is_some_and(|((l, h), (fl, fh))| l <= fl && fh <= h));
             if !exact {
                 return Err(n.attrs.error("to", format!("a {from} → {to} cast of a run-time value is not supported (ONNX truncates or wraps)")));
             }
             unary(im, n, Op::Cast { to: dtype }, x).map(|_| Form::Float)
         }
-        "Conv" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" | "ConvTranspose" => Err(n.unsupported(
+        "Conv" | "AveragePool" | "GlobalMaxPool" | "ConvTranspose" => Err(n.unsupported(
             "float convolution and average pooling are not supported: only their quantized forms \
              (QLinearConv / QLinearAveragePool, or DequantizeLinear → op → QuantizeLinear groups)",
         )),
@@ -112,10 +122,10 @@ fn unary(im: &mut Importer<'_>, n: &Node<'_>, op: Op, x: ValueId) -> Result<Form
 fn pad(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Form, OnnxError> {
     n.arity(1, 4, 1)?;
     let mode = n.attrs.string("mode")?.unwrap_or_else(|| "constant".into());
-    if mode != "constant" {
+    if !matches!(mode.as_str(), "constant" | "edge" | "reflect" | "wrap") {
         return Err(n
             .attrs
-            .error("mode", format!("`{mode}`: only `constant` padding is supported")));
+            .error("mode", format!("`{mode}`: expected constant, edge, reflect or wrap")));
     }
     let x = im.value(n, 0)?;
     let t = im.ty(x);
@@ -148,13 +158,20 @@ fn pad(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Form, OnnxError> {
             .map(|&a| axis(n, "axes", a, rank))
             .collect::<Result<_, _>>()?,
     };
-    if pads.len() != 2 * axes.len() || pads.iter().any(|&p| p < 0) {
-        return Err(n.input_error(1, format!("pads {pads:?}: expected {} values ≥ 0 (negative pads crop, which is not supported)", 2 * axes.len())));
+    if pads.len() != 2 * axes.len() {
+        return Err(n.input_error(1, format!("pads {pads:?}: expected {} values", 2 * axes.len())));
     }
-    let mut per_axis = vec![[0usize; 2]; rank];
+    let mut per_axis = vec![[0i64; 2]; rank];
     for (k, &a) in axes.iter().enumerate() {
-        per_axis[a] = [pads[k] as usize, pads[k + axes.len()] as usize];
+        per_axis[a] = [pads[k], pads[k + axes.len()]];
     }
+    if mode != "constant" || pads.iter().any(|&p| p < 0) {
+        // Edge / reflect / wrap and cropping: slices and concatenations.
+        let y = super::pad_modes::build(im, n, x, &mode, &per_axis, value)?;
+        im.bind(n.output(0)?, y);
+        return Ok(Form::Shape);
+    }
+    let per_axis = per_axis.iter().map(|&[b, e]| [b as usize, e as usize]).collect();
     unary(im, n, Op::Pad { pads: per_axis, value }, x)
 }
 

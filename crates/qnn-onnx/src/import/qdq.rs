@@ -12,8 +12,8 @@
 //! * `MaxPool`, `Reshape`, `Flatten`, `Transpose`, `Squeeze`, `Unsqueeze` and a `nearest`
 //!   `Resize` between a DQ and a Q with equal parameters run on the integers (the Q/DQ pair is
 //!   dropped; ORT's `DropQDQNodesRules`); a linear or cubic `Resize` stays float.
-//! * Anything else stays float between its `qnn.dequantize` and `qnn.quantize`. ORT fuses
-//!   `Softmax` into QLinearSoftmax, which is not supported: that group is refused.
+//! * `Softmax` → QLinearSoftmax (see `qlinear_softmax`).
+//! * Anything else stays float between its `qnn.dequantize` and `qnn.quantize`.
 
 use qnn_ir::{DType, Op, Pool2dAttrs, QuantParams, ValueId};
 
@@ -305,12 +305,14 @@ pub(super) fn try_fuse(im: &mut Importer<'_>, n: &Node<'_>) -> Result<Option<For
             if !per_tensor_8bit(&x) || q.dtype != x.dtype {
                 return Ok(None);
             }
-            if op == "Softmax" {
-                return Err(n.unsupported("ORT folds this DequantizeLinear → Softmax → QuantizeLinear group into QLinearSoftmax, which is not supported"));
-            }
             let xo = operand(im, &x)?;
             let name = out_name(&q);
             let v = match op {
+                // ORT fuses the group into QLinearSoftmax (the node's opset as its own).
+                "Softmax" => {
+                    let (scale, opset) = (xo.q.scale[0], im.m.opset);
+                    super::qlinear_softmax::build(im, n, xo.value, scale, &q.q, opset, &name)?
+                }
                 "AveragePool" => {
                     n.arity(1, 1, 1)?;
                     build_avg_pool(im, n, xo, q.q.clone(), q.dtype, false, &name)?

@@ -266,6 +266,16 @@ pub(super) fn fast(p: &Dataflow, op: &Op, inputs: &[Vid]) -> Option<ExecKind> {
             let elem = in_ty.dtype.size_bytes();
             ResizeNearest::dilate(&in_ty.shape, dilate, elem, &fill).map(ExecKind::ResizeNearest)
         }
+        Op::Slice { starts, steps, sizes } if !in_ty.shape.is_empty() => {
+            let elem = in_ty.dtype.size_bytes();
+            Some(ExecKind::ResizeNearest(ResizeNearest::slice(
+                &in_ty.shape,
+                starts,
+                steps,
+                sizes,
+                elem,
+            )))
+        }
         Op::Sum { axes, .. } => SumBlock::new(&in_ty.shape, axes, in_ty.dtype).map(ExecKind::Sum),
         Op::Pool2d { kind, pool, pad_value } => {
             let [n, c, h, w] = pool.layout.nchw(&in_ty.shape);

@@ -23,7 +23,7 @@ impl Transpose {
 /// A `nearest` resize as a copy of contiguous runs: the trailing axes after the last one that
 /// changes are copied whole (in NHWC the channels, so a ×2 upsampling copies each input pixel's
 /// `C` bytes to four places). Built once from the op's index maps (`ResizeAttrs::nearest_maps`,
-/// which the reference reads too).
+/// which the reference reads too). A `slice` is the same gather ([`ResizeNearest::slice`]).
 #[derive(Debug, Clone)]
 pub(crate) struct ResizeNearest {
     /// Per output row (the output's axes before the last changed axis, row-major), the byte
@@ -49,9 +49,40 @@ impl ResizeNearest {
         if r.mode != qnn_ir::ResizeMode::Nearest || input.is_empty() || r.sizes == input {
             return None;
         }
-        let maps = r.nearest_maps(input);
+        Some(Self::from_maps(input, &r.sizes, &r.nearest_maps(input), elem, fill))
+    }
+
+    /// The copy plan of a `slice` of `input` (see [`qnn_ir::Op::Slice`]): the same gather of
+    /// runs, its index maps `start + i · step`.
+    pub(crate) fn slice(
+        input: &[usize],
+        starts: &[usize],
+        steps: &[i64],
+        sizes: &[usize],
+        elem: usize,
+    ) -> Self {
+        let maps: Vec<Vec<Option<usize>>> = (0..input.len())
+            .map(|a| {
+                // In range: type inference checked every index the window reads.
+                (0..sizes[a])
+                    .map(|o| Some((starts[a] as i64 + o as i64 * steps[a]) as usize))
+                    .collect()
+            })
+            .collect();
+        Self::from_maps(input, sizes, &maps, elem, &[])
+    }
+
+    /// The plan that gathers, along every axis `a`, input index `maps[a][o]` (`None`: `fill`)
+    /// into output index `o` of an output of shape `sizes`.
+    fn from_maps(
+        input: &[usize],
+        sizes: &[usize],
+        maps: &[Vec<Option<usize>>],
+        elem: usize,
+        fill: &[u8],
+    ) -> Self {
         let identity = |a: usize| {
-            r.sizes[a] == input[a] && maps[a].iter().enumerate().all(|(o, i)| *i == Some(o))
+            sizes[a] == input[a] && maps[a].iter().enumerate().all(|(o, i)| *i == Some(o))
         };
         // The last axis that changes (axis 0 when none does: one row, copied whole).
         let last = (0..input.len()).rev().find(|&a| !identity(a)).unwrap_or(0);
@@ -71,7 +102,7 @@ impl ResizeNearest {
                 .collect();
         }
         let fill = fill.iter().copied().cycle().take(run).collect();
-        Some(ResizeNearest { rows, cols, run, fill })
+        ResizeNearest { rows, cols, run, fill }
     }
 
     /// A `dilate` (zero insertion of a transposed conv's input) as the same copy of runs:
