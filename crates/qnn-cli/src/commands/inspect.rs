@@ -143,10 +143,10 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         g.nodes.iter().enumerate().map(|(i, n)| (g.value(n.output).name.as_str(), i)).collect();
     let total: u64 = l.imported.nodes.iter().map(|s| s.macs).sum();
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&as_json(&l, &by_name, total))?);
+        outln!("{}", serde_json::to_string_pretty(&as_json(&l, &by_name, total)?)?);
         return Ok(());
     }
-    let m = &l.model;
+    let m = l.model()?;
     let ms = m.ms_opset.map(|v| format!(", com.microsoft {v}")).unwrap_or_default();
     let producer = m.producer();
     outln!("model    {}", l.path.display());
@@ -191,7 +191,8 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     Ok(())
 }
 
-fn as_json(l: &Loaded, by_name: &HashMap<&str, usize>, total: u64) -> Value {
+fn as_json(l: &Loaded, by_name: &HashMap<&str, usize>, total: u64) -> Result<Value> {
+    let m = l.model()?;
     let g = &l.imported.graph;
     let io = |v: &[qnn_onnx::IoInfo]| -> Vec<Value> {
         v.iter()
@@ -225,14 +226,14 @@ fn as_json(l: &Loaded, by_name: &HashMap<&str, usize>, total: u64) -> Value {
                     "fused": s.fused, "macs": s.macs, "qnn": qnn })
         })
         .collect();
-    json!({
+    Ok(json!({
         "model": l.path.display().to_string(),
-        "opset": l.model.opset,
-        "ms_opset": l.model.ms_opset,
-        "producer": l.model.producer(),
+        "opset": m.opset,
+        "ms_opset": m.ms_opset,
+        "producer": m.producer(),
         "inputs": io(&l.imported.inputs),
         "outputs": io(&l.imported.outputs),
         "nodes": nodes,
         "macs": total,
-    })
+    }))
 }
