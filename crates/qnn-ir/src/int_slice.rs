@@ -28,6 +28,8 @@ macro_rules! with_ints {
     };
 }
 
+// `with_ints!`'s i32 arm widens i32 to itself.
+#[allow(clippy::useless_conversion)]
 impl<'a> IntSlice<'a> {
     pub fn dtype(&self) -> DType {
         match self {
@@ -154,6 +156,7 @@ impl Tensor {
         shape: &[usize],
         mut f: impl FnMut(usize, i32) -> i32,
     ) -> Option<Tensor> {
+        #[allow(clippy::useless_conversion)] // the i32 arm of `with_ints!`
         fn fill<T: TryFrom<i32>>(
             src: IntSlice<'_>,
             f: &mut impl FnMut(usize, i32) -> i32,
@@ -164,16 +167,14 @@ impl Tensor {
             });
             Some(out)
         }
-        Some(
-            match dtype {
-                DType::U8 => Tensor::from_vec(shape, fill::<u8>(src, &mut f)?),
-                DType::I8 => Tensor::from_vec(shape, fill::<i8>(src, &mut f)?),
-                DType::I16 => Tensor::from_vec(shape, fill::<i16>(src, &mut f)?),
-                DType::I32 => Tensor::from_vec(shape, fill::<i32>(src, &mut f)?),
-                DType::F32 => return None,
-            }
-            .ok()?,
-        )
+        match dtype {
+            DType::U8 => Tensor::from_vec(shape, fill::<u8>(src, &mut f)?),
+            DType::I8 => Tensor::from_vec(shape, fill::<i8>(src, &mut f)?),
+            DType::I16 => Tensor::from_vec(shape, fill::<i16>(src, &mut f)?),
+            DType::I32 => Tensor::from_vec(shape, fill::<i32>(src, &mut f)?),
+            DType::F32 => return None,
+        }
+        .ok()
     }
 }
 

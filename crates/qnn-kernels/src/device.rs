@@ -11,11 +11,12 @@ use crate::{ConvProblem, EpilogueSpec};
 
 /// The device spec of a layer described for the CPU frame: geometry, int8 operands, OHWI
 /// weights and the fused epilogue.
-pub fn spec_from_frame(
+pub fn spec_from_frame<'w>(
     problem: &ConvProblem,
-    weights: IntSlice<'_>,
+    weights: impl Into<IntSlice<'w>>,
     e: &EpilogueSpec,
 ) -> DeviceConvSpec {
+    let weights = weights.into();
     DeviceConvSpec {
         geometry: problem.geometry.clone(),
         data: problem.data,
