@@ -277,7 +277,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub reference: bool,
 
-    /// Print each step's time (median over the runs)
+    /// Print each step's time (median over the runs), the compile phases and the peak resident
+    /// memory next to the model file, packed weights and arena
     #[arg(long)]
     pub profile: bool,
 

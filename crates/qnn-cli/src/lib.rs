@@ -30,6 +30,7 @@ mod commands;
 mod constants;
 mod engine;
 mod load;
+mod memory;
 mod out;
 mod outputs;
 mod selection;

@@ -23,13 +23,28 @@ pub enum Source {
 #[derive(Debug)]
 pub struct Loaded {
     pub path: PathBuf,
-    pub model: Source,
+    /// The decoded file; `None` once [released](Self::release_model).
+    pub model: Option<Source>,
     pub imported: Imported,
     /// One per input of the imported graph (`imported.inputs`), in order: the tensor read
     /// from its file, or `None` when no file was given.
     pub feeds: Vec<Option<Tensor>>,
     /// Every input file read (`-i`).
     pub files: Vec<PathBuf>,
+}
+
+impl Loaded {
+    /// Drops the decoded protobuf: its initializers are a second copy of the file's weights,
+    /// which the imported graph holds at their element type (`run` and `legalize` need only
+    /// the graph).
+    pub fn release_model(&mut self) {
+        self.model = None;
+    }
+
+    /// The decoded file (kept by `inspect`).
+    pub fn model(&self) -> Result<&Source> {
+        self.model.as_ref().context("the decoded model was released after the import")
+    }
 }
 
 /// `items` for a message, the first few of a long list and their count.
@@ -206,7 +221,7 @@ fn load_binding(args: &ModelArgs, need_all: bool, as_constants: &[String]) -> Re
     })?;
     let feeds = imported.inputs.iter().map(|i| feeds.remove(&i.name)).collect();
     let files = files.into_iter().flatten().collect();
-    Ok(Loaded { path, model: Source::Onnx(Box::new(model)), imported, feeds, files })
+    Ok(Loaded { path, model: Some(Source::Onnx(Box::new(model))), imported, feeds, files })
 }
 
 /// True when the file starts like a TFLite flatbuffer (`TFL3` at bytes 4..8).
@@ -283,7 +298,7 @@ fn load_tflite(args: &ModelArgs, need_all: bool) -> Result<Loaded> {
         .collect();
     let imported = Imported { graph: t.graph, inputs, outputs, nodes };
     let files = files.into_iter().flatten().collect();
-    Ok(Loaded { path, model: Source::Tflite(model), imported, feeds, files })
+    Ok(Loaded { path, model: Some(Source::Tflite(model)), imported, feeds, files })
 }
 
 /// The ONNX element type that names a qnn dtype.

@@ -6,6 +6,7 @@
 //! with `kh` row pointers; rows above or below the image point at one shared row of the pad
 //! value.
 
+use qnn_ir::IntSlice;
 use qnn_ir::backend::{DepthwiseArgs, DepthwiseMicrokernel};
 
 use crate::aligned::AlignedBytes;
@@ -35,7 +36,7 @@ pub struct DepthwisePlan {
 impl DepthwisePlan {
     pub(crate) fn new(
         problem: &ConvProblem,
-        weights: &[i32],
+        weights: IntSlice<'_>,
         epilogue: PreparedEpilogue,
         name: &'static str,
         kernel: DepthwiseMicrokernel,
@@ -53,7 +54,7 @@ impl DepthwisePlan {
         }
         let (elem, welem) = kernel.packed;
         let (lo, hi) = problem.shifted_data_range();
-        let (wlo, whi) = weights.iter().fold((0, 0), |(a, b), &w| (a.min(w), b.max(w)));
+        let (wlo, whi) = weights.min_max().map_or((0, 0), |(a, b)| (a.min(0), b.max(0)));
         if !elem.contains(lo) || !elem.contains(hi) {
             return Err(KernelError::NotApplicable {
                 kernel: name,
@@ -90,6 +91,11 @@ impl DepthwisePlan {
     /// The kernel's name.
     pub fn kernel_name(&self) -> &'static str {
         self.name
+    }
+
+    /// Bytes of packed weights.
+    pub fn packed_bytes(&self) -> usize {
+        self.weights.len()
     }
 
     /// Input rows a task of `rows` output rows converts, at most.

@@ -4,19 +4,26 @@
 //! of `qnn-ir`, without naming the backend's crate; the backend validates the layer,
 //! proves its accumulator range and lays out its epilogue with the frame's code.
 
+use qnn_ir::IntSlice;
 use qnn_ir::backend::{DeviceConvSpec, DeviceRequantize};
 
 use crate::{ConvProblem, EpilogueSpec};
 
 /// The device spec of a layer described for the CPU frame: geometry, int8 operands, OHWI
 /// weights and the fused epilogue.
-pub fn spec_from_frame(problem: &ConvProblem, weights: &[i32], e: &EpilogueSpec) -> DeviceConvSpec {
+pub fn spec_from_frame<'w>(
+    problem: &ConvProblem,
+    weights: impl Into<IntSlice<'w>>,
+    e: &EpilogueSpec,
+) -> DeviceConvSpec {
+    let weights = weights.into();
     DeviceConvSpec {
         geometry: problem.geometry.clone(),
         data: problem.data,
         weight: problem.weight,
         pad_value: problem.pad_value,
-        weights: weights.to_vec(),
+        // The device backend uploads its own layout from these (a transient copy).
+        weights: weights.to_i32_vec(),
         channel_constant: e.bias.clone(),
         t3_zero_point: e.t3_zero_point.clone(),
         requantize: e.requant.clone().map(|scale| DeviceRequantize {

@@ -7,11 +7,11 @@
 //! row tile, builds the `taps × mr` pointers once and sweeps the column tiles of a chunk of
 //! weight panels small enough to stay in L2.
 
-use qnn_ir::DType;
 use qnn_ir::backend::{
     GemmMicrokernel, GemmTile, IndirectGemmArgs, IndirectGemmMicrokernel, PanelLayout, TileOutput,
     WeightConstraint,
 };
+use qnn_ir::{DType, IntSlice};
 
 use crate::epilogue::{PreparedEpilogue, lanes};
 use crate::error::KernelError;
@@ -110,7 +110,7 @@ impl GemmPlan {
     /// Plans `problem` (checked by the caller) on `kernel`.
     pub(crate) fn new(
         problem: &ConvProblem,
-        weights: &[i32],
+        weights: IntSlice<'_>,
         epilogue: PreparedEpilogue,
         name: &'static str,
         kernel: Micro,

@@ -2,8 +2,8 @@
 //! layer ([`applicable`]), choose one ([`choose`]), prepack its weights once ([`ConvPlan`]), then
 //! run it any number of times.
 
-use qnn_ir::DType;
 use qnn_ir::backend::{KernelEntry, KernelImpl, PanelLayout};
+use qnn_ir::{DType, IntSlice};
 
 use crate::aligned::AlignedBytes;
 use crate::depthwise::DepthwisePlan;
@@ -159,7 +159,7 @@ pub fn choose<'a>(
 /// when there is nothing to fold (no offset, or a kernel that reads a converted copy).
 fn fold_data_offset(
     problem: &ConvProblem,
-    weights: &[i32],
+    weights: IntSlice<'_>,
     spec: &EpilogueSpec,
     elem: DType,
 ) -> Option<(ConvProblem, EpilogueSpec)> {
@@ -173,8 +173,8 @@ fn fold_data_offset(
     let t3 = spec.t3_zero_point.as_deref().filter(|z| !z.is_empty());
     let bias = (0..g.out_c)
         .map(|k| {
-            let row = &weights[k * k_len..(k + 1) * k_len];
-            let sum = row.iter().fold(0i64, |a, &w| a.wrapping_add(i64::from(w)));
+            // Exact: fewer than 2^32 values of at most 2^31 each.
+            let sum = weights.slice(k * k_len, (k + 1) * k_len).sum();
             let b = if spec.bias.is_empty() { 0 } else { at(&spec.bias, k) };
             let t3 = t3.map_or(0, |z| at(z, k));
             let v = b
@@ -193,12 +193,13 @@ impl ConvPlan {
     /// Plans `problem` on the cheapest of `entries` that accepts it: candidates are tried
     /// in [`estimated_cost`] order, so a kernel refused at packing (a weight constraint,
     /// an accumulator range) falls through to the next. The error lists every refusal.
-    pub fn best<'a>(
+    pub fn best<'a, 'w>(
         problem: &ConvProblem,
-        weights: &[i32],
+        weights: impl Into<IntSlice<'w>>,
         epilogue: &EpilogueSpec,
         entries: impl IntoIterator<Item = &'a KernelEntry>,
     ) -> Result<Self, KernelError> {
+        let weights = weights.into();
         let mut candidates: Vec<&KernelEntry> = entries.into_iter().collect();
         candidates
             .sort_by(|a, b| estimated_cost(a, problem).total_cmp(&estimated_cost(b, problem)));
@@ -216,14 +217,17 @@ impl ConvPlan {
         }))
     }
 
-    /// Plans `problem` with OHWI `weights` (i32 values of the weight dtype) and `epilogue`
-    /// on `entry`: checks everything, proves the accumulator range, prepacks the weights.
-    pub fn new(
+    /// Plans `problem` with OHWI `weights` (values of the weight dtype, at any integer
+    /// element type: u8/i8/i16 weights are read as they are, never widened as a whole) and
+    /// `epilogue` on `entry`: checks everything, proves the accumulator range, prepacks the
+    /// weights.
+    pub fn new<'w>(
         problem: &ConvProblem,
-        weights: &[i32],
+        weights: impl Into<IntSlice<'w>>,
         epilogue: &EpilogueSpec,
         entry: &KernelEntry,
     ) -> Result<Self, KernelError> {
+        let weights = weights.into();
         applicable(entry, problem)?;
         check_weights(problem, weights)?;
         check_accumulator_range(problem, weights, epilogue)?;
@@ -274,6 +278,14 @@ impl ConvPlan {
         match self {
             ConvPlan::Gemm(p) => p.kernel_name(),
             ConvPlan::Depthwise(p) => p.kernel_name(),
+        }
+    }
+
+    /// Bytes of its prepacked weights.
+    pub fn packed_bytes(&self) -> usize {
+        match self {
+            ConvPlan::Gemm(p) => p.packed_bytes(),
+            ConvPlan::Depthwise(p) => p.packed_bytes(),
         }
     }
 

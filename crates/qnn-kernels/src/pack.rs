@@ -9,8 +9,8 @@
 //! weights follow the kernel's [`PanelLayout`]: column by column, or the even k values of
 //! every column before the odd ones.
 
-use qnn_ir::DType;
 use qnn_ir::backend::{PanelLayout, WeightConstraint};
+use qnn_ir::{DType, IntSlice, with_ints};
 
 use crate::aligned::AlignedBytes;
 use crate::error::KernelError;
@@ -78,12 +78,13 @@ pub struct PackedGemmWeights {
 }
 
 impl PackedGemmWeights {
-    /// Packs OHWI `weights` (already checked against the geometry) as `dtype` elements for
-    /// tiles `nr × kr` in `order`, rejecting weights that break `constraint`.
+    /// Packs OHWI `weights` (already checked against the geometry; read at their own
+    /// element type) as `dtype` elements for tiles `nr × kr` in `order`, rejecting weights
+    /// that break `constraint`.
     #[allow(clippy::too_many_arguments)]
     pub fn pack(
         g: &ConvGeometry,
-        weights: &[i32],
+        weights: IntSlice<'_>,
         layout: &TapLayout,
         nr: usize,
         kr: usize,
@@ -104,9 +105,8 @@ impl PackedGemmWeights {
                 why: "a pair-sum weight constraint needs the interleaved panel layout".into(),
             });
         }
-        if !dtype.contains(i64::from(*weights.iter().min().unwrap_or(&0)))
-            || !dtype.contains(i64::from(*weights.iter().max().unwrap_or(&0)))
-        {
+        let (lo, hi) = weights.min_max().unwrap_or((0, 0));
+        if !dtype.contains(i64::from(lo)) || !dtype.contains(i64::from(hi)) {
             return Err(KernelError::NotApplicable {
                 kernel,
                 why: format!("its packed weight dtype {dtype} cannot hold the weights"),
@@ -121,38 +121,10 @@ impl PackedGemmWeights {
         // Panels start on cache lines, so the kernels' vector loads never split.
         let panel_bytes = (elems_per_panel * size).next_multiple_of(64);
         let mut bytes = AlignedBytes::zeroed(g.groups * tiles_per_group * panel_bytes);
-        let data = bytes.as_mut_slice();
-        for grp in 0..g.groups {
-            for tile in 0..tiles_per_group {
-                let panel =
-                    &mut data[(grp * tiles_per_group + tile) * panel_bytes..][..panel_bytes];
-                for t in 0..layout.taps {
-                    for kb in 0..layout.kc / kr {
-                        let block = t * layout.kc / kr + kb;
-                        for j in 0..nr {
-                            let col = tile * nr + j;
-                            for kk in 0..kr {
-                                let e = kb * kr + kk;
-                                let v = if col < ng && e < layout.kc_real {
-                                    weights[(grp * ng + col) * k_len + t * layout.kc_real + e]
-                                } else {
-                                    0
-                                };
-                                let at = match order {
-                                    PanelLayout::Interleaved => (block * nr + j) * kr + kk,
-                                    // Half-block kk % 2, then column j, then kk / 2.
-                                    PanelLayout::EvenOdd => {
-                                        let half = kr / 2;
-                                        block * nr * kr + (kk % 2) * nr * half + j * half + kk / 2
-                                    }
-                                };
-                                put(panel, dtype, at, v);
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let shape =
+            PanelShape { groups: g.groups, ng, k_len, tiles_per_group, panel_bytes, nr, kr };
+        // One loop per weight element type (no per-element dispatch).
+        with_ints!(weights, w => fill_panels(bytes.as_mut_slice(), w, &shape, layout, order, dtype));
         let packed = PackedGemmWeights { data: bytes, panel_bytes, tiles_per_group };
         packed.check(constraint, dtype, kr, kernel)?;
         Ok(packed)
@@ -237,12 +209,68 @@ impl PackedGemmWeights {
     }
 }
 
+/// The panel arithmetic of [`PackedGemmWeights::pack`].
+struct PanelShape {
+    groups: usize,
+    /// Output channels per group.
+    ng: usize,
+    /// Reduction length per output channel.
+    k_len: usize,
+    tiles_per_group: usize,
+    panel_bytes: usize,
+    nr: usize,
+    kr: usize,
+}
+
+/// Writes OHWI `weights` into the zeroed panels `data` (see [`PackedGemmWeights::pack`]).
+fn fill_panels<T: Copy + Into<i32>>(
+    data: &mut [u8],
+    weights: &[T],
+    p: &PanelShape,
+    layout: &TapLayout,
+    order: PanelLayout,
+    dtype: DType,
+) {
+    let (nr, kr, ng) = (p.nr, p.kr, p.ng);
+    for grp in 0..p.groups {
+        for tile in 0..p.tiles_per_group {
+            let panel =
+                &mut data[(grp * p.tiles_per_group + tile) * p.panel_bytes..][..p.panel_bytes];
+            for t in 0..layout.taps {
+                for kb in 0..layout.kc / kr {
+                    let block = t * layout.kc / kr + kb;
+                    for j in 0..nr {
+                        let col = tile * nr + j;
+                        for kk in 0..kr {
+                            let e = kb * kr + kk;
+                            let v = if col < ng && e < layout.kc_real {
+                                weights[(grp * ng + col) * p.k_len + t * layout.kc_real + e].into()
+                            } else {
+                                0
+                            };
+                            let at = match order {
+                                PanelLayout::Interleaved => (block * nr + j) * kr + kk,
+                                // Half-block kk % 2, then column j, then kk / 2.
+                                PanelLayout::EvenOdd => {
+                                    let half = kr / 2;
+                                    block * nr * kr + (kk % 2) * nr * half + j * half + kk / 2
+                                }
+                            };
+                            put(panel, dtype, at, v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Depthwise weights: taps × blocks × `kr` sub-vectors × `block` elements; sub-vector `j`
 /// holds channel `block·b + p`'s weight at position `p` when `p ≡ j (mod kr)`, else 0.
 /// When `block` is a multiple of `out_c`, positions `p ≥ out_c` repeat channel `p mod out_c`.
 /// `weights` are OHWI with one input channel per group (`out_c × kh × kw × 1`).
 pub fn pack_depthwise(
-    weights: &[i32],
+    weights: IntSlice<'_>,
     out_c: usize,
     taps: usize,
     block: usize,
@@ -261,7 +289,7 @@ pub fn pack_depthwise(
                     let c = block * b + p;
                     let c = if c < out_c || !block.is_multiple_of(out_c) { c } else { c % out_c };
                     if c < out_c {
-                        put(data, dtype, base + p, weights[c * taps + t]);
+                        put(data, dtype, base + p, weights.get(c * taps + t));
                     }
                 }
             }
@@ -305,7 +333,7 @@ mod tests {
         let pack = |order| {
             PackedGemmWeights::pack(
                 &g,
-                &w,
+                IntSlice::from(&w),
                 &layout,
                 2,
                 2,
@@ -343,7 +371,7 @@ mod tests {
         let layout = TapLayout::new(&g, TapMode::Positions, 4);
         let p = PackedGemmWeights::pack(
             &g,
-            &w,
+            IntSlice::from(&w),
             &layout,
             2,
             4,
@@ -372,7 +400,7 @@ mod tests {
         let pack = |w: &[i32]| {
             PackedGemmWeights::pack(
                 &g,
-                w,
+                IntSlice::from(w),
                 &layout,
                 1,
                 4,
@@ -392,7 +420,7 @@ mod tests {
     fn depthwise_sub_vectors_split_channels() {
         // 5 channels, 2 taps, block 4, kr 2.
         let w: Vec<i32> = (0..10).collect(); // channel c, tap t: 2c + t
-        let p = pack_depthwise(&w, 5, 2, 4, 2, DType::I8);
+        let p = pack_depthwise(IntSlice::from(&w), 5, 2, 4, 2, DType::I8);
         let p = p.as_slice();
         assert_eq!(p.len(), 2 * 2 * 2 * 4);
         // tap 0, block 0, sub-vector 0: channels 0 and 2 at positions 0 and 2.

@@ -9,8 +9,8 @@
 //! terms the epilogue applies). Weights are OHWI: `out_c × kh × kw × Cg`, given as `i32`
 //! values of the weight dtype. Dense `[rows, K] × [N, K]ᵀ` is the 1×1 case with `H = W = 1`.
 
-use qnn_ir::DType;
 pub use qnn_ir::backend::ConvGeometry;
+use qnn_ir::{DType, IntSlice};
 
 use crate::error::KernelError;
 
@@ -78,12 +78,15 @@ impl ConvProblem {
 }
 
 /// Checks that OHWI weights have the right length and fit their dtype.
-pub(crate) fn check_weights(problem: &ConvProblem, weights: &[i32]) -> Result<(), KernelError> {
+pub(crate) fn check_weights(
+    problem: &ConvProblem,
+    weights: IntSlice<'_>,
+) -> Result<(), KernelError> {
     let expected = problem.geometry.weight_len();
     if weights.len() != expected {
         return Err(KernelError::Length { what: "weights (OHWI)", expected, got: weights.len() });
     }
-    if let Some(&w) = weights.iter().find(|&&w| !problem.weight.contains(i64::from(w))) {
+    if let Some(w) = weights.first_outside(problem.weight) {
         return Err(KernelError::ValueRange {
             what: "weight",
             value: i64::from(w),

@@ -1,11 +1,18 @@
 //! What legalization needs to know about one `qnn.conv2d` / `qnn.dense`: dimensions, zero
-//! points, the constant weights (as `i64`, per output channel in the K order), the folded bias.
+//! points, the constant weights (at their own element type, in the graph's layout and per
+//! output channel in the K order), the folded bias.
+//!
+//! Weights are never widened as a whole: a 100 MB u8 weight is held as the graph's constant
+//! and, where the graph's order is not already OHWI, one OHWI copy of 100 MB; sums and range
+//! bounds widen one element at a time.
 
 use std::sync::Arc;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 use qnn_ir::backend::ConvGeometry;
-use qnn_ir::{Conv2dAttrs, DType, Graph, Node, Op, Tensor, ValueId};
+use qnn_ir::{
+    Conv2dAttrs, DType, Element, Graph, IntSlice, Node, Op, Tensor, ValueId, with_array, with_ints,
+};
 
 use crate::error::LegalizeError;
 
@@ -62,8 +69,9 @@ pub struct QConv {
     pub data_shape: Vec<usize>,
     pub weight_dtype: DType,
     pub weight_shape: Vec<usize>,
-    /// The weights as `i64`, in their own layout.
-    pub weights: ArrayD<i64>,
+    /// The graph's constant weights, in their own layout and element type (shared, not
+    /// copied).
+    pub weights: Arc<Tensor>,
     /// Axis of `weights` that indexes output channels.
     pub weight_out_axis: usize,
     /// Input zero point `a`.
@@ -74,8 +82,10 @@ pub struct QConv {
     pub bias: Vec<i64>,
     pub has_bias: bool,
     pub dims: Dims,
-    /// Per output channel, its `K` weights in the order (r, s, c), c fastest.
-    pub kvec: Vec<Vec<i64>>,
+    /// The weights in OHWI order (dense: `[N, K]`), i.e. per output channel its `K`
+    /// weights in the order (r, s, c), c fastest; at their own element type, and the same
+    /// tensor as [`weights`](Self::weights) when the graph's layout is already in that order.
+    pub ohwi: Arc<Tensor>,
     pub out_shape: Vec<usize>,
     pub channel_axis: usize,
 }
@@ -103,7 +113,10 @@ impl QConv {
                 value: graph.value(wv).name.clone(),
             });
         };
-        let weights: ArrayD<i64> = wt.to_i64().expect("inference checked 8-bit weights");
+        if wt.dtype() == DType::F32 {
+            unreachable!("inference checked 8-bit weights");
+        }
+        let weights = standard(wt);
         let data_ty = graph.ty(data);
         let out_shape = graph.ty(node.output).shape.clone();
         let (dims, weight_out_axis, channel_axis) = match &form {
@@ -122,7 +135,7 @@ impl QConv {
                 (dims, 0, out_shape.len() - 1)
             }
         };
-        let kvec = k_vectors(&form, &weights, &dims);
+        let ohwi = ohwi_weights(&form, &weights).expect("inference checked the kernel's shape");
         let wzp = (0..dims.o).map(|k| i64::from(kernel.zero_point_at(k))).collect();
         let has_bias = bias.is_some();
         Ok(QConv {
@@ -135,33 +148,65 @@ impl QConv {
             weight_dtype: wt.dtype(),
             weight_shape: wt.shape().to_vec(),
             weights,
+            ohwi,
             weight_out_axis,
             a: i64::from(input.zero_point_at(0)),
             wzp,
             bias: bias.unwrap_or_else(|| vec![0; dims.o]),
             has_bias,
             dims,
-            kvec,
             out_shape,
             channel_axis,
         })
     }
 
-    /// The weights with `f(k, w)` applied to every element of output channel `k`.
-    pub fn map_weights(&self, f: impl Fn(usize, i64) -> i64) -> ArrayD<i64> {
-        // Flat, in memory order: the output channel of element `i` is `(i / inner) % o`
-        // (indexing an `IxDyn` array per element was most of the compile time of a network).
-        let w = self.weights.as_standard_layout();
-        let shape = w.shape();
-        let inner: usize = shape[self.weight_out_axis + 1..].iter().product();
-        let o = shape[self.weight_out_axis];
-        let src = w.as_slice().expect("standard layout");
-        let mut flat: Vec<i64> = Vec::with_capacity(src.len());
-        for (j, run) in src.chunks(inner.max(1)).enumerate() {
-            let k = j % o.max(1);
-            flat.extend(run.iter().map(|&v| f(k, v)));
+    /// Output channel `k`'s `K` weights in (r, s, c) order.
+    pub fn row(&self, k: usize) -> IntSlice<'_> {
+        let kl = self.dims.k();
+        int_slice(&self.ohwi).slice(k * kl, (k + 1) * kl)
+    }
+
+    /// Every output channel's weights, in channel order.
+    pub fn rows(&self) -> impl Iterator<Item = IntSlice<'_>> {
+        (0..self.dims.o).map(|k| self.row(k))
+    }
+
+    /// True when the graph's weight tensor is already in OHWI order (dense, OHWI, or OIHW
+    /// with a 1×1 window): a folded weight tensor then serves both the graph and the record.
+    pub fn ohwi_is_graph_order(&self) -> bool {
+        Arc::ptr_eq(&self.weights, &self.ohwi)
+    }
+
+    /// The weights in the graph's layout as `dtype`, with `f(k, w)` applied to every
+    /// element of output channel `k` (the caller proved the results fit `dtype`).
+    pub fn map_weights(
+        &self,
+        op: &str,
+        dtype: DType,
+        f: impl Fn(usize, i32) -> i32,
+    ) -> Result<Arc<Tensor>, LegalizeError> {
+        // Flat, in memory order: the output channel of element `i` is `(i / inner) % o`.
+        let shape = self.weights.shape();
+        let inner = shape[self.weight_out_axis + 1..].iter().product::<usize>().max(1);
+        let o = shape[self.weight_out_axis].max(1);
+        mapped(op, int_slice(&self.weights), dtype, shape, |i, v| f((i / inner) % o, v))
+    }
+
+    /// The OHWI weights as `dtype` with `f(k, w)` applied to output channel `k`'s weights;
+    /// `graph`, the result of [`map_weights`](Self::map_weights) with the same `f`, when the
+    /// graph's order is OHWI already.
+    pub fn map_ohwi(
+        &self,
+        op: &str,
+        dtype: DType,
+        graph: &Arc<Tensor>,
+        f: impl Fn(usize, i32) -> i32,
+    ) -> Result<Arc<Tensor>, LegalizeError> {
+        if self.ohwi_is_graph_order() {
+            return Ok(graph.clone());
         }
-        ArrayD::from_shape_vec(IxDyn(shape), flat).expect("same shape")
+        let kl = self.dims.k().max(1);
+        mapped(op, int_slice(&self.ohwi), dtype, self.ohwi.shape(), |i, v| f(i / kl, v))
     }
 
     /// Shape and window in the frame's terms (NHWC; dense: `n` rows of K → N).
@@ -199,32 +244,79 @@ impl QConv {
     }
 }
 
-/// Every channel's weights in (r, s, c) order, read through the strides of the standard
-/// layout (per-element `IxDyn` indexing was most of the compile time of a network).
-fn k_vectors(form: &ConvForm, w: &ArrayD<i64>, d: &Dims) -> Vec<Vec<i64>> {
-    let w = w.as_standard_layout();
-    let flat = w.as_slice().expect("standard layout");
-    let shape = w.shape();
-    let strides: Vec<usize> = (0..shape.len()).map(|a| shape[a + 1..].iter().product()).collect();
-    match form {
-        ConvForm::Dense => (0..d.o).map(|k| flat[k * d.c..(k + 1) * d.c].to_vec()).collect(),
-        ConvForm::Conv2d(conv) => {
-            let axes = conv.kernel_layout.axes();
-            let [so, sc, sr, ss] = [0, 1, 2, 3].map(|i| strides[axes[i]]);
-            (0..d.o)
-                .map(|k| {
-                    let mut out = Vec::with_capacity(d.k());
-                    for r in 0..d.r {
-                        for s in 0..d.s {
-                            let base = k * so + r * sr + s * ss;
-                            out.extend((0..d.cpg()).map(|c| flat[base + c * sc]));
-                        }
-                    }
-                    out
-                })
-                .collect()
-        }
+/// The elements of an integer tensor in standard layout (see [`standard`]).
+fn int_slice(t: &Tensor) -> IntSlice<'_> {
+    t.int_slice().expect("an integer tensor in standard layout")
+}
+
+/// `t` itself when its array is in standard layout (constants read from a file are), else a
+/// standard-layout copy at its own element type.
+fn standard(t: &Arc<Tensor>) -> Arc<Tensor> {
+    if t.int_slice().is_some() {
+        return t.clone();
     }
+    Arc::new(with_array!(&**t, a => Element::wrap(a.as_standard_layout().into_owned())))
+}
+
+/// `Tensor::map_ints` with a failed proof reported, not wrapped.
+fn mapped(
+    op: &str,
+    src: IntSlice<'_>,
+    dtype: DType,
+    shape: &[usize],
+    f: impl FnMut(usize, i32) -> i32,
+) -> Result<Arc<Tensor>, LegalizeError> {
+    match Tensor::map_ints(src, dtype, shape, f) {
+        Some(t) => Ok(Arc::new(t)),
+        None => Err(LegalizeError::Ir(qnn_ir::IrError::Shape {
+            op: op.into(),
+            msg: format!("folded weights do not fit {dtype}"),
+        })),
+    }
+}
+
+/// Conv/dense weights `w` (an integer tensor in standard layout) in OHWI order (dense:
+/// `[N, K]`) at their own element type: `w` itself when its layout is in that order
+/// already, else one copy of shape `[O, K]` read through the strides of the standard layout
+/// (per-element `IxDyn` indexing was most of the compile time of a network). `None` for
+/// `f32` weights or a shape that is not a conv kernel.
+pub fn ohwi_weights(form: &ConvForm, w: &Arc<Tensor>) -> Option<Arc<Tensor>> {
+    let flat = w.int_slice()?;
+    let ConvForm::Conv2d(conv) = form else { return Some(w.clone()) };
+    let shape = w.shape();
+    if shape.len() != 4 {
+        return None;
+    }
+    let [o, cpg, r, s] = conv.kernel_layout.oihw(shape);
+    let k = cpg * r * s;
+    let strides: Vec<usize> = (0..4).map(|a| shape[a + 1..].iter().product()).collect();
+    let axes = conv.kernel_layout.axes();
+    let st = [0, 1, 2, 3].map(|i| strides[axes[i]]);
+    let [so, sc, sr, ss] = st;
+    // Element (k, r, s, c) sits at k·K + (r·S + s)·C + c already?
+    let in_order =
+        so == k && (sc == 1 || cpg == 1) && (ss == cpg || s == 1) && (sr == s * cpg || r == 1);
+    if in_order {
+        return Some(w.clone());
+    }
+    fn gather<T: Copy>(
+        f: &[T],
+        [o, cpg, r, s]: [usize; 4],
+        [so, sc, sr, ss]: [usize; 4],
+    ) -> Vec<T> {
+        let mut out = Vec::with_capacity(o * cpg * r * s);
+        for ko in 0..o {
+            for ri in 0..r {
+                for si in 0..s {
+                    let base = ko * so + ri * sr + si * ss;
+                    out.extend((0..cpg).map(|c| f[base + c * sc]));
+                }
+            }
+        }
+        out
+    }
+    let t = with_ints!(flat, f => Tensor::from_vec(&[o, k], gather(f, [o, cpg, r, s], st)));
+    Some(Arc::new(t.expect("o·K elements")))
 }
 
 /// The per-channel values of a constant `t` that, added to an output of shape `out` with

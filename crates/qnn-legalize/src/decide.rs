@@ -160,15 +160,17 @@ impl Analysis {
     pub fn pair_facts(&self, q: &QConv) -> Vec<PairSumFact> {
         let mut seen: Vec<(DType, DType)> = Vec::new();
         let mut out = Vec::new();
-        let own = std::iter::once((q.data_dtype, q.weight_dtype, &q.kvec));
-        let planned =
-            self.folds.iter().map(|(f, _)| (f.plan.data_dtype, f.plan.weight_dtype, &f.kvec));
-        for (d, w, kvec) in own.chain(planned) {
+        let own = std::iter::once((q.data_dtype, q.weight_dtype, 0));
+        let planned = self
+            .folds
+            .iter()
+            .map(|(f, _)| (f.plan.data_dtype, f.plan.weight_dtype, f.plan.weight_shift));
+        for (d, w, shift) in own.chain(planned) {
             if seen.contains(&(d, w)) {
                 continue;
             }
             seen.push((d, w));
-            out.extend(range::pair_sum_fact(d, w, kvec));
+            out.extend(range::pair_sum_fact(d, w, q.rows(), shift));
         }
         out
     }

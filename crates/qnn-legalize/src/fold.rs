@@ -11,11 +11,18 @@
 //!
 //! T2, T4 and the bias fold into one constant per channel; T3 stays a run-time term. The
 //! int16 lowering folds `W_k − w_k` into int16 weights instead.
+//!
+//! A fold holds per-channel values only: the folded weights (`W + shift`, `W − w_k`) are
+//! made, at their element type, when the lowering is emitted, and range analysis reads the
+//! op's own weights with the shift applied per element.
 
-use ndarray::ArrayD;
+use std::sync::Arc;
+
+use qnn_ir::{DType, Tensor};
 
 use crate::analysis::QConv;
 use crate::dtype::OperandPlan;
+use crate::error::LegalizeError;
 
 /// The folded operands of the int8-terms lowering for one operand plan.
 #[derive(Debug, Clone)]
@@ -23,36 +30,46 @@ pub struct Int8Fold {
     pub plan: OperandPlan,
     /// Shifted data zero point: the conv's pad value and the T3 window sums' pad value.
     pub a: i64,
-    /// Shifted weights per output channel, (r, s, c) order.
-    pub kvec: Vec<Vec<i64>>,
     /// Shifted weight zero points: the T3 multipliers.
     pub wzp: Vec<i64>,
-    /// `−a·ΣW_k + a·w_k·K + bias_k` per channel.
+    /// `−a·ΣW_k + a·w_k·K + bias_k` per channel (`W`, `w_k` shifted).
     pub constant: Vec<i64>,
+}
+
+/// Folded weights: in the graph's layout (the lowered graph's constant) and in OHWI order
+/// (the record's), one tensor when the graph's order is OHWI already.
+#[derive(Debug, Clone)]
+pub struct FoldedWeights {
+    pub graph: Arc<Tensor>,
+    pub ohwi: Arc<Tensor>,
 }
 
 impl Int8Fold {
     pub fn new(q: &QConv, plan: OperandPlan) -> Int8Fold {
         let a = q.a + plan.data_shift;
         let ws = plan.weight_shift;
-        let kvec: Vec<Vec<i64>> =
-            q.kvec.iter().map(|row| row.iter().map(|v| v + ws).collect()).collect();
         let wzp: Vec<i64> = q.wzp.iter().map(|w| w + ws).collect();
         let k = q.dims.k() as i64;
-        let constant = kvec
-            .iter()
+        let constant = q
+            .rows()
             .zip(&wzp)
             .zip(&q.bias)
-            .map(|((row, &w), &b)| -a * row.iter().sum::<i64>() + a * w * k + b)
+            .map(|((row, &w), &b)| -a * (row.sum() + ws * k) + a * w * k + b)
             .collect();
-        Int8Fold { plan, a, kvec, wzp, constant }
+        Int8Fold { plan, a, wzp, constant }
     }
 
-    /// The shifted weights in the kernel's layout (made when emitted: a plan is analysed
-    /// for every candidate, emitted for one).
-    pub fn weights(&self, q: &QConv) -> ArrayD<i64> {
-        let ws = self.plan.weight_shift;
-        q.map_weights(|_, v| v + ws)
+    /// The shifted weights at the plan's weight dtype (made when emitted: a plan is analysed
+    /// for every candidate, emitted for one). Unshifted weights are the op's own tensors.
+    pub fn weights(&self, q: &QConv) -> Result<FoldedWeights, LegalizeError> {
+        let ws = self.plan.weight_shift as i32;
+        if ws == 0 && self.plan.weight_dtype == q.weight_dtype {
+            return Ok(FoldedWeights { graph: q.weights.clone(), ohwi: q.ohwi.clone() });
+        }
+        let dtype = self.plan.weight_dtype;
+        let graph = q.map_weights(&q.node, dtype, |_, v| v + ws)?;
+        let ohwi = q.map_ohwi(&q.node, dtype, &graph, |_, v| v + ws)?;
+        Ok(FoldedWeights { graph, ohwi })
     }
 
     /// T3 is emitted when some weight zero point (after the shift) is nonzero.
@@ -66,26 +83,21 @@ impl Int8Fold {
     }
 }
 
-/// The folded operands of the int16 lowering.
-#[derive(Debug, Clone)]
-pub struct Int16Fold {
-    /// `W_k − w_k` per output channel, (r, s, c) order (|value| ≤ 255: fits int16).
-    pub kvec: Vec<Vec<i64>>,
-}
+/// The folded operands of the int16 lowering: `W_k − w_k` (|value| ≤ 255: fits int16), made
+/// when emitted; range analysis reads `W` with `w_k` subtracted per element.
+#[derive(Debug, Clone, Default)]
+pub struct Int16Fold;
 
 impl Int16Fold {
-    /// `W_k − w_k` in the kernel's layout (made when emitted).
-    pub fn weights(&self, q: &QConv) -> ArrayD<i64> {
-        q.map_weights(|k, v| v - q.wzp[k])
+    /// `W_k − w_k` as int16, in the graph's layout and in OHWI order (made when emitted).
+    pub fn weights(&self, q: &QConv) -> Result<FoldedWeights, LegalizeError> {
+        let sub = |k: usize, v: i32| v - q.wzp[k] as i32;
+        let graph = q.map_weights(&q.node, DType::I16, sub)?;
+        let ohwi = q.map_ohwi(&q.node, DType::I16, &graph, sub)?;
+        Ok(FoldedWeights { graph, ohwi })
     }
 
-    pub fn new(q: &QConv) -> Int16Fold {
-        let kvec = q
-            .kvec
-            .iter()
-            .zip(&q.wzp)
-            .map(|(row, &w)| row.iter().map(|v| v - w).collect())
-            .collect();
-        Int16Fold { kvec }
+    pub fn new(_q: &QConv) -> Int16Fold {
+        Int16Fold
     }
 }

@@ -4,9 +4,11 @@
 //! Bounds use the actual constant weights: for data in `[lo, hi]`,
 //! `Σ_i W_i·x_i ∈ [Σ_i min(W_i·lo, W_i·hi), Σ_i max(W_i·lo, W_i·hi)]`, which is exact (each
 //! x_i is free) and much tighter than `255·255·K`. Padded cells hold the zero point, a value
-//! of the data type, so they are covered. Arithmetic is in `i128`.
+//! of the data type, so they are covered. Arithmetic is in `i128` (or in `i64` where no sum
+//! can reach 2^63); the weights are read at their element type with the lowering's shift
+//! applied per element, so no shifted copy of a weight tensor is made.
 
-use qnn_ir::DType;
+use qnn_ir::{DType, IntSlice, with_ints};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::QConv;
@@ -75,18 +77,14 @@ impl std::fmt::Display for Interval {
 }
 
 /// Exact bound of `Σ_i w_i·x_i` over `x_i ∈ data`.
-pub fn dot_bound(weights: &[i64], data: Interval) -> Interval {
+pub fn dot_bound(weights: IntSlice<'_>, data: Interval) -> Interval {
     dot_bound_shifted(weights, 0, data)
 }
 
-/// Weights are summed in chunks of this many, in i64 when every magnitude is below
-/// [`SMALL`] (then no chunk sum reaches 2^53), else in i128.
+/// Weights are summed in chunks of this many, in i64 when the shift's magnitude is below
+/// [`SMALL`] (weights are at most 2^31, so no chunk sum reaches 2^53), else in i128.
 const CHUNK: usize = 4096;
 const SMALL: u64 = 1 << 40;
-
-fn small(chunk: &[i64]) -> bool {
-    chunk.iter().map(|w| w.unsigned_abs()).max().unwrap_or(0) < SMALL
-}
 
 /// Exact bound of `Σ_i (w_i − shift)·x_i` over `x_i ∈ data`.
 ///
@@ -94,28 +92,35 @@ fn small(chunk: &[i64]) -> bool {
 /// is negative (largest the other way round), so the bound is `lo·P + hi·N … hi·P + lo·N`
 /// with `P` and `N` the sums of the positive and negative weights: one pass of additions,
 /// then four products, all exact in i128.
-pub fn dot_bound_shifted(weights: &[i64], shift: i64, data: Interval) -> Interval {
+pub fn dot_bound_shifted(weights: IntSlice<'_>, shift: i64, data: Interval) -> Interval {
+    let (p, n) = with_ints!(weights, w => signed_sums(w, shift));
+    let (lo, hi) = (data.lo as i128, data.hi as i128);
+    Interval::new(lo * p + hi * n, hi * p + lo * n)
+}
+
+/// `(Σ max(w − shift, 0), Σ min(w − shift, 0))`, exact.
+fn signed_sums<T: Copy + Into<i64>>(weights: &[T], shift: i64) -> (i128, i128) {
     let (mut p, mut n) = (0i128, 0i128);
     for chunk in weights.chunks(CHUNK) {
-        if small(chunk) && shift.unsigned_abs() < SMALL {
+        if shift.unsigned_abs() < SMALL {
             // No i64 sum of a chunk can overflow: vectorized.
             let (mut cp, mut cn) = (0i64, 0i64);
             for &w in chunk {
-                cp += (w - shift).max(0);
-                cn += (w - shift).min(0);
+                let w = w.into() - shift;
+                cp += w.max(0);
+                cn += w.min(0);
             }
             p += cp as i128;
             n += cn as i128;
         } else {
             for &w in chunk {
-                let w = w as i128 - shift as i128;
+                let w = w.into() as i128 - shift as i128;
                 p += w.max(0);
                 n += w.min(0);
             }
         }
     }
-    let (lo, hi) = (data.lo as i128, data.hi as i128);
-    Interval::new(lo * p + hi * n, hi * p + lo * n)
+    (p, n)
 }
 
 /// Bounds of every int32 value of the int8-terms lowering (hulls over output channels).
@@ -182,12 +187,12 @@ pub fn int8_terms(q: &QConv, f: &Int8Fold) -> Int8TermsRange {
     let mut acc: Option<Int8TermsRange> = None;
     let mut overflow = None;
     for k in 0..q.dims.o {
-        let t1 = dot_bound(&f.kvec[k], data);
+        let t1 = dot_bound_shifted(q.row(k), -f.plan.weight_shift, data);
         let c = Interval::point(f.constant[k]);
         let t1c = t1 + c;
         let t3k = window.scale(f.wzp[k]);
         // The int16 lowering's weights `W_k − w_k`, without building its fold.
-        let result = dot_bound_shifted(&q.kvec[k], q.wzp[k], orig).shift(q.bias[k]);
+        let result = dot_bound_shifted(q.row(k), q.wzp[k], orig).shift(q.bias[k]);
         let mut checks =
             vec![("T1", k, t1), ("the folded constant", k, c), ("T1 + constant", k, t1c)];
         if t3 {
@@ -226,12 +231,13 @@ pub fn int8_terms(q: &QConv, f: &Int8Fold) -> Int8TermsRange {
 }
 
 /// Range analysis of the int16 lowering.
-pub fn int16(q: &QConv, f: &Int16Fold) -> Int16Range {
+pub fn int16(q: &QConv, _f: &Int16Fold) -> Int16Range {
     let data = Interval::of(q.data_dtype).shift(-q.a);
     let mut out: Option<(Interval, Interval)> = None;
     let mut overflow = None;
     for k in 0..q.dims.o {
-        let acc = dot_bound(&f.kvec[k], data);
+        // `W_k − w_k`, without building the fold.
+        let acc = dot_bound_shifted(q.row(k), q.wzp[k], data);
         let result = acc.shift(q.bias[k]);
         if overflow.is_none() {
             overflow =
@@ -246,54 +252,75 @@ pub fn int16(q: &QConv, f: &Int16Fold) -> Int16Range {
     Int16Range { data, accumulator, result, overflow }
 }
 
-/// Hull of the pair sums `x_{2i}·w_{2i} + x_{2i+1}·w_{2i+1}` over every channel.
-pub fn pair_sums(kvec: &[Vec<i64>], data: Interval) -> Interval {
-    // The bound of one pair is the sum of its two terms' bounds; the hull needs only the
-    // smallest and largest such sums.
-    let (lo, hi) = (data.lo as i128, data.hi as i128);
-    let term = |w: i64| {
-        let (a, b) = (w as i128 * lo, w as i128 * hi);
-        (a.min(b), a.max(b))
-    };
+/// Hull of the pair sums `x_{2i}·w_{2i} + x_{2i+1}·w_{2i+1}` over every channel, with
+/// `w` the weights of `rows` plus `shift`.
+pub fn pair_sums<'a>(
+    rows: impl IntoIterator<Item = IntSlice<'a>>,
+    shift: i64,
+    data: Interval,
+) -> Interval {
     let mut hull: Option<(i128, i128)> = None;
-    let data_small = data.lo.unsigned_abs() < 1 << 20 && data.hi.unsigned_abs() < 1 << 20;
-    for row in kvec {
-        if data_small && small(row) {
-            // Products below 2^60 and pair sums below 2^61: i64, vectorized.
-            let (mut a, mut b) = (i64::MAX, i64::MIN);
-            for pair in row.chunks(2) {
-                let (mut pl, mut ph) = (0i64, 0i64);
-                for &w in pair {
-                    let (x, y) = (w * data.lo, w * data.hi);
-                    pl += x.min(y);
-                    ph += x.max(y);
-                }
-                a = a.min(pl);
-                b = b.max(ph);
-            }
-            if !row.is_empty() {
-                let (a, b) = (a as i128, b as i128);
-                hull = Some(hull.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
-            }
-            continue;
-        }
-        for pair in row.chunks(2) {
-            let (mut a, mut b) = (0, 0);
-            for &w in pair {
-                let (l, h) = term(w);
-                a += l;
-                b += h;
-            }
+    for row in rows {
+        if let Some((a, b)) = with_ints!(row, r => row_pair_sums(r, shift, data)) {
             hull = Some(hull.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
         }
     }
     hull.map_or(Interval::point(0), |(a, b)| Interval::new(a, b))
 }
 
+/// The smallest and largest pair-sum bound of one row (`None` when it is empty).
+fn row_pair_sums<T: Copy + Into<i64>>(
+    row: &[T],
+    shift: i64,
+    data: Interval,
+) -> Option<(i128, i128)> {
+    if row.is_empty() {
+        return None;
+    }
+    // The bound of one pair is the sum of its two terms' bounds; the hull needs only the
+    // smallest and largest such sums.
+    let small = |v: i64| v.unsigned_abs() < 1 << 20;
+    if small(data.lo) && small(data.hi) && small(shift) {
+        // Weights below 2^31 shifted by less than 2^20, times data below 2^20: products
+        // below 2^52, pair sums below 2^53: i64, vectorized.
+        let (mut a, mut b) = (i64::MAX, i64::MIN);
+        for pair in row.chunks(2) {
+            let (mut pl, mut ph) = (0i64, 0i64);
+            for &w in pair {
+                let w = w.into() + shift;
+                let (x, y) = (w * data.lo, w * data.hi);
+                pl += x.min(y);
+                ph += x.max(y);
+            }
+            a = a.min(pl);
+            b = b.max(ph);
+        }
+        return Some((a as i128, b as i128));
+    }
+    let (lo, hi) = (data.lo as i128, data.hi as i128);
+    let mut hull: Option<(i128, i128)> = None;
+    for pair in row.chunks(2) {
+        let (mut a, mut b) = (0i128, 0i128);
+        for &w in pair {
+            let w = w.into() as i128 + shift as i128;
+            let (x, y) = (w * lo, w * hi);
+            a += x.min(y);
+            b += x.max(y);
+        }
+        hull = Some(hull.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+    }
+    hull
+}
+
 /// The 16-bit pair-sum fact of the kernels that would run the int8 operands
 /// (`data`, `weight`): u8×s8 `vpmaddubsw` (saturates), s8×s8 `smull+smlal` (wraps), u8×u8
 /// `umull+umlal` (wraps in u16). `None` for s8×u8, which no such kernel takes.
-pub fn pair_sum_fact(data: DType, weight: DType, kvec: &[Vec<i64>]) -> Option<PairSumFact> {
+pub fn pair_sum_fact<'a>(
+    data: DType,
+    weight: DType,
+    rows: impl IntoIterator<Item = IntSlice<'a>>,
+    shift: i64,
+) -> Option<PairSumFact> {
     let (instruction, on_overflow, limit) = match (data, weight) {
         (DType::U8, DType::I8) => ("vpmaddubsw", "saturates", Interval::I16),
         (DType::I8, DType::I8) => ("smull+smlal", "wraps", Interval::I16),
@@ -301,7 +328,7 @@ pub fn pair_sum_fact(data: DType, weight: DType, kvec: &[Vec<i64>]) -> Option<Pa
         _ => return None,
     };
     let d = Interval::of(data);
-    let sums = pair_sums(kvec, d);
+    let sums = pair_sums(rows, shift, d);
     Some(PairSumFact {
         instruction: instruction.into(),
         on_overflow: on_overflow.into(),
@@ -320,13 +347,30 @@ mod tests {
     #[test]
     fn dot_bounds_are_exact_corners() {
         let u8r = Interval::of(DType::U8);
-        assert_eq!(dot_bound(&[3, -2], u8r), Interval { lo: -510, hi: 765 });
+        let w = |v: &'static [i8]| [IntSlice::I8(v)];
+        assert_eq!(dot_bound(IntSlice::I8(&[3, -2]), u8r), Interval { lo: -510, hi: 765 });
         // The classic vpmaddubsw overflow: 255·127·2 = 64770 > 32767.
-        assert!(!pair_sums(&[vec![127, 127]], u8r).within(Interval::I16));
-        assert!(pair_sums(&[vec![64, 64]], u8r).within(Interval::I16));
+        assert!(!pair_sums(w(&[127, 127]), 0, u8r).within(Interval::I16));
+        assert!(pair_sums(w(&[64, 64]), 0, u8r).within(Interval::I16));
         // smlal: (−128)·(−128)·2 = 32768 wraps.
         let s8 = Interval::of(DType::I8);
-        assert_eq!(pair_sums(&[vec![-128, -128]], s8).hi, 32768);
-        assert!(pair_sums(&[vec![-128, 127]], s8).within(Interval::I16));
+        assert_eq!(pair_sums(w(&[-128, -128]), 0, s8).hi, 32768);
+        assert!(pair_sums(w(&[-128, 127]), 0, s8).within(Interval::I16));
+        // The shift applies per element: u8 weights 0 and 255 shifted by −128.
+        let u = [IntSlice::U8(&[0, 255])];
+        assert_eq!(
+            pair_sums(u, -128, s8),
+            Interval { lo: -127 * 128 - 128 * 127, hi: 128 * 128 + 127 * 127 }
+        );
+        // Shifted bounds equal the bounds of the shifted values, also on the i128 path.
+        let big = Interval { lo: -(1 << 40), hi: 1 << 40 };
+        assert_eq!(
+            dot_bound_shifted(IntSlice::U8(&[0, 255]), 128, big),
+            dot_bound(IntSlice::I16(&[-128, 127]), big)
+        );
+        assert_eq!(
+            pair_sums([IntSlice::U8(&[0, 255])], -128, big),
+            pair_sums([IntSlice::I16(&[-128, 127])], 0, big)
+        );
     }
 }

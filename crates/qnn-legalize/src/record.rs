@@ -11,8 +11,10 @@
 //!
 //! Node indices and value ids refer to [`Legalized::graph`](crate::Legalized::graph).
 
+use std::sync::Arc;
+
 use qnn_ir::backend::{ConvGeometry, Int8Dot};
-use qnn_ir::{DType, Pool2dAttrs, RequantScale, ValueId};
+use qnn_ir::{DType, Pool2dAttrs, RequantScale, Tensor, ValueId};
 
 use crate::analysis::ConvForm;
 use crate::lowering::Lowering;
@@ -105,9 +107,10 @@ pub struct ConvRecord {
 /// The weights of a conv/dense as the core op reads them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConvWeights {
-    /// Folded at legalization (shifted for int8, `W − w_k` for int16), in OHWI order (dense:
-    /// `[N, K]`), values of the operand dtype.
-    Folded(Vec<i32>),
+    /// Folded at legalization (shifted for int8, `W − w_k` for int16), at the operand dtype
+    /// (u8/i8, or i16), its elements in OHWI order (dense: `[N, K]`) whatever its shape; often
+    /// the very tensor of the lowered graph's constant (shared, not copied).
+    Folded(Arc<Tensor>),
     /// Computed at run time: the core op's weight operand (`W − w_k` in i16, in the graph's
     /// kernel layout), which constant folding may still turn into a constant.
     RunTime(ValueId),

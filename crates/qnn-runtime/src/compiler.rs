@@ -153,6 +153,7 @@ impl Compiler {
             steps,
             arena_bytes: program.arena_bytes,
             constant_bytes: program.consts.iter().map(Vec::len).sum(),
+            packed_weight_bytes: program.packed_weight_bytes(),
             legalization: explanation,
         };
         let pool =

@@ -143,11 +143,12 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         g.nodes.iter().enumerate().map(|(i, n)| (g.value(n.output).name.as_str(), i)).collect();
     let total: u64 = l.imported.nodes.iter().map(|s| s.macs).sum();
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&as_json(&l, &by_name, total))?);
+        outln!("{}", serde_json::to_string_pretty(&as_json(&l, &by_name, total)?)?);
         return Ok(());
     }
+    let source = l.model()?;
     outln!("model    {}", l.path.display());
-    match &l.model {
+    match source {
         Source::Onnx(m) => {
             let ms = m.ms_opset.map(|v| format!(", com.microsoft {v}")).unwrap_or_default();
             let producer = m.producer();
@@ -185,7 +186,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     for o in &l.imported.outputs {
         outln!("  {}", describe(o));
     }
-    let kind = match l.model {
+    let kind = match source {
         Source::Onnx(_) => "ONNX node",
         Source::Tflite(_) => "TFLite operator",
     };
@@ -209,7 +210,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     Ok(())
 }
 
-fn as_json(l: &Loaded, by_name: &HashMap<&str, usize>, total: u64) -> Value {
+fn as_json(l: &Loaded, by_name: &HashMap<&str, usize>, total: u64) -> Result<Value> {
     let g = &l.imported.graph;
     let io = |v: &[qnn_onnx::IoInfo]| -> Vec<Value> {
         v.iter()
@@ -243,11 +244,11 @@ fn as_json(l: &Loaded, by_name: &HashMap<&str, usize>, total: u64) -> Value {
                     "fused": s.fused, "macs": s.macs, "qnn": qnn })
         })
         .collect();
-    let (format, opset, ms_opset, producer) = match &l.model {
+    let (format, opset, ms_opset, producer) = match l.model()? {
         Source::Onnx(m) => ("onnx", Some(m.opset), m.ms_opset, m.producer()),
         Source::Tflite(_) => ("tflite", None, None, String::new()),
     };
-    json!({
+    Ok(json!({
         "model": l.path.display().to_string(),
         "format": format,
         "opset": opset,
@@ -257,5 +258,5 @@ fn as_json(l: &Loaded, by_name: &HashMap<&str, usize>, total: u64) -> Value {
         "outputs": io(&l.imported.outputs),
         "nodes": nodes,
         "macs": total,
-    })
+    }))
 }

@@ -9,7 +9,8 @@ use crate::out::{out, outln};
 use crate::selection;
 
 pub fn run(args: &LegalizeArgs) -> Result<()> {
-    let loaded = load::load(&args.model, false)?;
+    let mut loaded = load::load(&args.model, false)?;
+    loaded.release_model();
     let target = selection::restrict(
         selection::target(args.select.target.as_deref())?,
         args.backend.as_deref(),

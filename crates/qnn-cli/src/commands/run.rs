@@ -12,6 +12,7 @@ use qnn_runtime::{CompileOptions, CompiledModel, Workspace};
 use crate::cli::{PolicyArg, RunArgs};
 use crate::engine::{self, Engine, Timing};
 use crate::load::{self, Loaded, npy_type};
+use crate::memory;
 use crate::out::outln;
 use crate::outputs;
 use crate::selection;
@@ -21,7 +22,8 @@ const MAX_PROFILED: u64 = 1 << 26;
 
 pub fn run(args: &RunArgs) -> Result<()> {
     let t_load = Instant::now();
-    let loaded = load::load(&args.model, true)?;
+    let mut loaded = load::load(&args.model, true)?;
+    loaded.release_model();
     let import = t_load.elapsed();
     if loaded.imported.outputs.is_empty() {
         bail!(
@@ -107,6 +109,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     if let (true, Some(m)) = (args.profile, engine.compiled()) {
         print_compile_phases(m, import, compile);
+        print_memory(&loaded, m);
         print_profile(m, &timing.steps);
     }
     Ok(())
@@ -235,6 +238,7 @@ fn summary_json(
         "min_ms": min,
         "times_ms": t.runs.iter().map(|&d| ms(d)).collect::<Vec<_>>(),
         "outputs": written.iter().map(|(f, w)| format!("{f} {w}")).collect::<Vec<_>>(),
+        "peak_resident_bytes": memory::peak_resident_bytes(),
     })
     .to_string()
 }
@@ -250,6 +254,22 @@ fn print_compile_phases(m: &CompiledModel, import: Duration, compile: Duration) 
     let rest = compile.saturating_sub(passes);
     line.push_str(&format!(", other {:.1} ms (total compile {:.1} ms)", ms(rest), ms(compile)));
     outln!("{line}");
+}
+
+/// The peak resident memory of the whole run, next to what the model needs to be held:
+/// the file, the packed weights, the activation arena and the plan's other constants.
+fn print_memory(l: &Loaded, m: &CompiledModel) {
+    let r = m.report();
+    let file = std::fs::metadata(&l.path).map_or(0, |md| md.len());
+    let peak = memory::peak_resident_bytes().map_or_else(|| "not available".into(), memory::mib);
+    outln!(
+        "memory: peak resident {peak} (model file {}, packed weights {}, activation arena {}, \
+         other constants {})",
+        memory::mib(file),
+        memory::mib(r.packed_weight_bytes as u64),
+        memory::mib(r.arena_bytes as u64),
+        memory::mib(r.constant_bytes as u64),
+    );
 }
 
 /// Per step: median time, share, what runs it.

@@ -1,5 +1,7 @@
 //! The range argument that lets every kernel accumulate and finish in i32.
 
+use qnn_ir::{IntSlice, with_ints};
+
 use super::EpilogueSpec;
 use crate::error::KernelError;
 use crate::problem::ConvProblem;
@@ -10,23 +12,25 @@ use crate::problem::ConvProblem;
 /// lies in the same interval), `window_sum ∈ [K·lo, K·hi]`. Kernels may then add in wrapping
 /// i32 arithmetic and hardware pair sums (`vpmaddwd`) cannot overflow: the result is exact.
 /// A layer that could leave i32 is refused (the reference reports such overflows).
-pub fn check_accumulator_range(
+pub fn check_accumulator_range<'w>(
     problem: &ConvProblem,
-    weights: &[i32],
+    weights: impl Into<IntSlice<'w>>,
     spec: &EpilogueSpec,
 ) -> Result<(), KernelError> {
+    let weights = weights.into();
     let g = &problem.geometry;
     let k_len = g.reduction_len();
     let (lo, hi) = problem.shifted_data_range();
     let at = |v: &[i32], k: usize| i64::from(if v.len() == 1 { v[0] } else { v[k] });
     for k in 0..g.out_c {
-        let row = &weights[k * k_len..(k + 1) * k_len];
         let (mut a_lo, mut a_hi) = (0i64, 0i64);
-        for &w in row {
-            let (p, q) = (i64::from(w) * lo, i64::from(w) * hi);
-            a_lo += p.min(q);
-            a_hi += p.max(q);
-        }
+        with_ints!(weights.slice(k * k_len, (k + 1) * k_len), row => {
+            for &w in row {
+                let (p, q) = (i64::from(w) * lo, i64::from(w) * hi);
+                a_lo += p.min(q);
+                a_hi += p.max(q);
+            }
+        });
         let b = if spec.bias.is_empty() { 0 } else { at(&spec.bias, k) }
             - i64::from(spec.input_zero_point);
         let (t_lo, t_hi) = match &spec.t3_zero_point {

@@ -37,22 +37,11 @@ fn record(q: &QConv, lowering: Lowering, chosen: Chosen, input: ValueId) -> Conv
         prologue: Vec::new(),
         core: 0,
         pad_value: 0,
-        weights: ConvWeights::Folded(Vec::new()),
+        weights: ConvWeights::Folded(q.ohwi.clone()),
         channel_constant: None,
         t3_zero_points: None,
         bias_folded: q.has_bias,
     }
-}
-
-/// Per-channel weight rows (the K order, `c` fastest) as OHWI values (dense: `[N, K]`).
-fn ohwi(kvec: &[Vec<i64>]) -> Vec<i32> {
-    kvec.iter().flatten().map(|&v| v as i32).collect()
-}
-
-/// The values of `a` in memory order (iterating an `IxDyn` array element by element was a
-/// large part of a network's compile time).
-fn flat(a: &ndarray::ArrayD<i64>) -> Vec<i64> {
-    a.as_slice().map_or_else(|| a.iter().copied().collect(), <[i64]>::to_vec)
 }
 
 /// `i64` values proven to fit i32 (they were emitted as an i32 constant).
@@ -101,12 +90,8 @@ pub(crate) fn emit_int8(
         x
     };
     let prologue = rw.since(mark);
-    let w = rw.int_constant(
-        &format!("{n}.w8"),
-        f.plan.weight_dtype,
-        &q.weight_shape,
-        flat(&f.weights(q)),
-    )?;
+    let folded = f.weights(q)?;
+    let w = rw.constant(&format!("{n}.w8"), folded.graph)?;
     let (with_c, with_t3) = (f.needs_constant(), f.needs_t3());
     let last = |is_last: bool| is_last.then_some(out);
     let mut y =
@@ -134,7 +119,7 @@ pub(crate) fn emit_int8(
         prologue,
         core,
         pad_value: if q.form == ConvForm::Dense { 0 } else { f.a as i32 },
-        weights: ConvWeights::Folded(ohwi(&f.kvec)),
+        weights: ConvWeights::Folded(folded.ohwi),
         channel_constant: with_c.then(|| narrow(&f.constant)),
         t3_zero_points: with_t3.then(|| narrow(&f.wzp)),
         ..record(q, Lowering::Int8ZeroPointTerms, chosen, x)
@@ -275,8 +260,8 @@ pub(crate) fn emit_int16(
     let mark = rw.mark();
     let x16 = upcast(rw, &format!("{n}.x"), x, za)?;
     let prologue = rw.since(mark);
-    let w =
-        rw.int_constant(&format!("{n}.w16"), DType::I16, &q.weight_shape, flat(&f.weights(q)))?;
+    let folded = f.weights(q)?;
+    let w = rw.constant(&format!("{n}.w16"), folded.graph)?;
     let (y, core) =
         accumulate(rw, n, core_op(q, 0), [x16, w], &q.bias, &q.channel_const_shape(), out)?;
     let r = ConvRecord {
@@ -285,7 +270,7 @@ pub(crate) fn emit_int16(
         operand: x16,
         prologue,
         core,
-        weights: ConvWeights::Folded(ohwi(&f.kvec)),
+        weights: ConvWeights::Folded(folded.ohwi),
         channel_constant: q.bias.iter().any(|&b| b != 0).then(|| narrow(&q.bias)),
         ..record(q, Lowering::Int16Upcast, chosen, x)
     };

@@ -54,7 +54,9 @@ fn check_conv(l: &Legalized, output: ValueId, nodes: &[usize], c: &ConvRecord) {
     assert_eq!((f.operand_dtype, f.weight_dtype), c.operands);
     assert_eq!(f.channel_constant, c.channel_constant);
     assert_eq!(f.weight_zero_points, c.t3_zero_points);
-    assert_eq!(&ohwi(g, f.weights, &c.form), w, "weights");
+    // Held at the operand dtype, values equal to the graph's constant in OHWI order.
+    assert_eq!(w.dtype(), c.operands.1, "weights at the operand dtype");
+    assert_eq!(ohwi(g, f.weights, &c.form), w.int_slice().unwrap().to_i32_vec(), "weights");
     assert!(c.backend.is_some(), "a decision names its backend");
     // The matcher's nodes are the record's, then the requantize and clip that follow it.
     assert!(nodes.iter().all(|n| f.nodes.contains(n)), "{nodes:?} ⊄ {:?}", f.nodes);

@@ -54,8 +54,8 @@ pub(crate) struct ConvSpec {
     /// The backend the legalizer chose for it (tried first), if it chose one.
     pub backend: Option<&'static str>,
     pub problem: ConvProblem,
-    /// OHWI weights (i32 values of the weight dtype).
-    pub weights: Vec<i32>,
+    /// OHWI weights at the weight dtype (read as they are when packed).
+    pub weights: Arc<Tensor>,
     pub epilogue: EpilogueSpec,
     /// The value the fused op reads and the one it defines.
     pub input: ValueId,
@@ -99,6 +99,14 @@ pub(crate) enum DataOp {
     Concat { axis: usize },
     /// A layout conversion (`perm` of the stored tensor), converting each element.
     Transpose { perm: Vec<usize>, convert: TransposeConvert },
+}
+
+impl ConvSpec {
+    /// The OHWI weights at their element type (`ohwi` made them an integer tensor in
+    /// standard layout).
+    pub fn weight_values(&self) -> qnn_ir::IntSlice<'_> {
+        self.weights.int_slice().expect("OHWI weights are integers in standard layout")
+    }
 }
 
 impl DataOp {

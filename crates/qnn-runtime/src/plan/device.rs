@@ -51,7 +51,7 @@ pub(crate) fn device_spec(spec: &ConvSpec) -> Result<DeviceConvSpec, String> {
             spec.problem.data_offset
         ));
     }
-    Ok(qnn_kernels::device::spec_from_frame(&spec.problem, &spec.weights, &spec.epilogue))
+    Ok(qnn_kernels::device::spec_from_frame(&spec.problem, spec.weight_values(), &spec.epilogue))
 }
 
 /// A fused op placed on a device kernel.

@@ -109,7 +109,7 @@ fn plan_on(
     }
     usable.sort_by(|a, b| estimated_cost(a, problem).total_cmp(&estimated_cost(b, problem)));
     for k in usable {
-        match ConvPlan::new(problem, &spec.weights, &spec.epilogue, k) {
+        match ConvPlan::new(problem, spec.weight_values(), &spec.epilogue, k) {
             Ok(plan) => return Some((plan, k)),
             Err(e) => why_not.push(Refusal { kernel: Some(k.name), why: e }),
         }

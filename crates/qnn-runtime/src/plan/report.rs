@@ -79,6 +79,9 @@ pub struct PlanReport {
     pub arena_bytes: usize,
     /// Bytes of constants kept by the plan (element-wise operands, reference-step operands).
     pub constant_bytes: usize,
+    /// Bytes of the conv/dense weights prepacked for the CPU kernels.
+    #[serde(default)]
+    pub packed_weight_bytes: usize,
     /// The legalizer's decisions, when the model was compiled from a QNN graph.
     pub legalization: Option<Explanation>,
 }
@@ -165,7 +168,7 @@ impl fmt::Display for PlanReport {
         writeln!(
             f,
             "{} steps: {} on kernels, {} on data kernels, {} on a device, {} fast, {} on the \
-             reference; arena {} B, constants {} B",
+             reference; arena {} B, constants {} B, packed weights {} B",
             self.steps.len(),
             self.count(Exec::Kernel),
             self.count(Exec::DataKernel),
@@ -173,7 +176,8 @@ impl fmt::Display for PlanReport {
             self.count(Exec::Fast),
             self.count(Exec::Reference),
             self.arena_bytes,
-            self.constant_bytes
+            self.constant_bytes,
+            self.packed_weight_bytes
         )
     }
 }

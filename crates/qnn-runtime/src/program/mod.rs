@@ -38,6 +38,18 @@ pub(crate) struct Program {
     pub arena_bytes: usize,
 }
 
+impl Program {
+    /// Bytes of the weights prepacked for the CPU kernels (device ops hold theirs on the
+    /// device).
+    pub fn packed_weight_bytes(&self) -> usize {
+        let packed = |s: &ExecStep| match &s.kind {
+            ExecKind::Conv { plan, .. } => plan.packed_bytes(),
+            _ => 0,
+        };
+        self.steps.iter().map(packed).sum()
+    }
+}
+
 /// Where a step's input lives.
 #[derive(Debug, Clone)]
 pub(crate) enum Buf {

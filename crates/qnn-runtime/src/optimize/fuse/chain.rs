@@ -5,9 +5,11 @@
 //! folded graph; a chain that folding changed (its data was constant, its result unused) is
 //! not fused.
 
+use std::sync::Arc;
+
 use qnn_ir::backend::ConvGeometry;
 use qnn_ir::{DType, Op, Tensor, ValueId};
-use qnn_legalize::analysis::ConvForm;
+use qnn_legalize::analysis::{ConvForm, ohwi_weights};
 use qnn_legalize::record::{ClipRecord, RequantizeParams, RequantizeRecord};
 use qnn_legalize::{ConvRecord, ConvWeights, Lowering, Record, RecordKind};
 
@@ -32,8 +34,8 @@ pub(crate) struct ConvChain {
     pub operands: (DType, DType),
     /// Value of padded cells in the operand's domain.
     pub pad_value: i32,
-    /// OHWI (dense: `[N, K]`).
-    pub weights: Vec<i32>,
+    /// OHWI (dense: `[N, K]`) at the weight dtype, shared with the legalizer's record.
+    pub weights: Arc<Tensor>,
     pub channel_constant: Option<Vec<i32>>,
     pub t3_zero_points: Option<Vec<i32>>,
     /// The core conv/dense node.
@@ -167,41 +169,23 @@ fn single_requantize(folded: &Folded, q: &RequantizeRecord, v: ValueId) -> Optio
     (q.single && folded.value(q.input) == Some(v)).then(|| folded.node(q.node)).flatten()
 }
 
-/// A constant conv/dense weight tensor in OHWI order (dense: as it is, `[N, K]`), as i32
-/// values of its dtype, read at its element type (no `i64` copy of a large weight).
-pub(crate) fn ohwi(t: &Tensor, form: &ConvForm) -> Result<Vec<i32>, String> {
-    match t {
-        Tensor::U8(a) => Ok(ohwi_of(a, form)),
-        Tensor::I8(a) => Ok(ohwi_of(a, form)),
-        Tensor::I16(a) => Ok(ohwi_of(a, form)),
-        Tensor::I32(a) => Ok(ohwi_of(a, form)),
-        Tensor::F32(_) => Err("the weights are not integers".into()),
+/// A constant conv/dense weight tensor in OHWI order (dense: as it is, `[N, K]`) at its
+/// element type (the tensor itself where its layout is that order already; no `i32` or
+/// `i64` copy of a large weight).
+pub(crate) fn ohwi(t: &Arc<Tensor>, form: &ConvForm) -> Result<Arc<Tensor>, String> {
+    if t.dtype() == DType::F32 {
+        return Err("the weights are not integers".into());
     }
-}
-
-fn ohwi_of<T: Copy + Into<i32>>(a: &ndarray::ArrayD<T>, form: &ConvForm) -> Vec<i32> {
-    match form {
-        ConvForm::Dense => a.iter().map(|&v| v.into()).collect(),
-        ConvForm::Conv2d(attrs) => {
-            let l = attrs.kernel_layout;
-            let [o, i, kh, kw] = l.oihw(a.shape());
-            let ax = l.axes();
-            let mut out = Vec::with_capacity(o * i * kh * kw);
-            let mut idx = [0usize; 4];
-            for ko in 0..o {
-                for r in 0..kh {
-                    for s in 0..kw {
-                        for c in 0..i {
-                            idx[ax[0]] = ko;
-                            idx[ax[1]] = c;
-                            idx[ax[2]] = r;
-                            idx[ax[3]] = s;
-                            out.push(a[&idx[..]].into());
-                        }
-                    }
-                }
-            }
-            out
-        }
-    }
+    // Constants are in standard layout; a view that is not gets one copy at its type.
+    let standard;
+    let t = if t.int_slice().is_some() {
+        t
+    } else {
+        standard = Arc::new(
+            qnn_ir::with_array!(&**t, a => qnn_ir::Element::wrap(a.as_standard_layout().into_owned())),
+        );
+        &standard
+    };
+    ohwi_weights(form, t)
+        .ok_or_else(|| format!("weights of shape {:?} are not a kernel", t.shape()))
 }
