@@ -8,21 +8,25 @@
 //! cargo run --release -p qnn-benches --bin import_scaling -- 1000 2000  # chosen sizes
 //! ```
 //!
-//! Seconds on 2 cores of an EPYC (Zen 3) shared with other builds (load average about 6, so
-//! about 3× the times of an idle core), 8 channels, one thread; "compile" is legalize +
-//! optimize + plan + program. Before issue 14's fixes a shared-initializer chain took 1 s
-//! to import at 1k nodes, 54 s at 4k, more than 300 s at 8k.
+//! Seconds on 2 cores of an EPYC (Zen 3) shared with other builds, 8 channels, one thread;
+//! "compile" is legalize + optimize + plan + program. Before issue 14's fixes a
+//! shared-initializer chain took 1 s to import at 1k nodes, 54 s at 4k, more than 300 s at
+//! 8k. The box was oversubscribed when these were taken (load average about 13 on 2 cores:
+//! the wall times below are 5–12× the process's CPU time, so read them as a curve, not as
+//! absolute figures). Before the per-node constant factors were cut (constant-factor work of
+//! issue 14, measured side by side in one run): 100k nodes compile in 181 s (shared) and
+//! 207 s (per node), 60.1 s of CPU for the whole table; after, 37.4 s of CPU:
 //!
 //! ```text
 //!    nodes  inits        MB decode s import s verify s compile s  legal s  optim s   plan s  progr s  total s
-//!     1000  Shared      0.1    0.010    0.045    0.036     0.238    0.137    0.049    0.023    0.021    0.330
-//!     4000  Shared      0.3    0.009    0.113    0.007     0.874    0.259    0.314    0.189    0.087    1.004
-//!    16000  Shared      1.4    0.046    0.430    0.089     4.450    1.404    1.423    1.025    0.465    5.015
-//!   100000  Shared      8.7    0.248    3.314    0.327    31.705    9.289   12.468    6.241    2.793   35.595
-//!     1000  PerNode     0.3    0.017    0.077    0.005     0.154    0.054    0.045    0.030    0.019    0.253
-//!     4000  PerNode     1.4    0.057    0.292    0.017     0.809    0.239    0.258    0.168    0.082    1.174
-//!    16000  PerNode     5.6    0.262    1.636    0.113     4.032    1.199    1.286    0.845    0.372    6.043
-//!   100000  PerNode    35.9    1.577   11.519    0.620    34.342   10.824   12.186    6.310    2.898   48.058
+//!     1000  Shared      0.1    0.001    0.064    0.000     0.424    0.161    0.082    0.034    0.106    0.489
+//!     4000  Shared      0.3    0.047    0.236    0.021     2.391    0.968    0.733    0.249    0.347    2.695
+//!    16000  Shared      1.4    0.205    1.900    0.137    15.832    4.637    5.569    2.061    2.339   18.073
+//!   100000  Shared      8.7    1.141   16.539    1.095   111.182   47.036   31.733   10.592   13.746  129.957
+//!     1000  PerNode     0.3    0.036    0.179    0.001     0.312    0.124    0.061    0.062    0.034    0.528
+//!     4000  PerNode     1.4    0.156    0.985    0.051     1.846    0.734    0.523    0.293    0.197    3.038
+//!    16000  PerNode     5.6    0.939    6.220    0.252    10.298    4.486    2.225    1.219    1.128   17.709
+//!   100000  PerNode    35.9    9.462   78.705    2.259   144.342   58.944   39.825   15.876   20.049  234.768
 //! ```
 
 use std::time::{Duration, Instant};

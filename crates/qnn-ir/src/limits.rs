@@ -80,11 +80,21 @@ impl Limits {
     /// Bytes of a tensor of type `ty` (empty dimensions counted as 1), or an error naming
     /// `what` when it exceeds [`Limits::max_tensor_bytes`] or overflows.
     pub fn check_type(&self, what: &str, ty: &TensorType) -> Result<u64, IrError> {
+        self.check_type_of(|| what.to_string(), ty)
+    }
+
+    /// [`Limits::check_type`] with the name of what is checked made only for the error (a
+    /// graph of 100k values would otherwise format 100k names per check).
+    pub fn check_type_of(
+        &self,
+        what: impl FnOnce() -> String,
+        ty: &TensorType,
+    ) -> Result<u64, IrError> {
         let bytes = extent_bytes(&ty.shape, ty.dtype.size_bytes() as u64);
         match bytes {
             Some(b) if b <= self.max_tensor_bytes => Ok(b),
             _ => Err(IrError::LimitExceeded {
-                what: format!("{what} ({ty})"),
+                what: format!("{} ({ty})", what()),
                 bytes,
                 limit: self.max_tensor_bytes,
             }),
@@ -100,7 +110,7 @@ impl Limits {
     ) -> Result<(), IrError> {
         let mut total: u64 = 0;
         for (name, ty) in values {
-            let b = self.check_type(&format!("value `{name}`"), ty)?;
+            let b = self.check_type_of(|| format!("value `{name}`"), ty)?;
             total = total.saturating_add(b);
         }
         if total > self.max_graph_bytes {

@@ -23,7 +23,7 @@ impl Graph {
     /// * graph outputs exist.
     pub fn verify_with(&self, limits: &Limits) -> Result<(), IrError> {
         limits.check_values(&self.name, self.values.iter().map(|v| (v.name.as_str(), &v.ty)))?;
-        let mut names = HashSet::new();
+        let mut names = HashSet::with_capacity(self.values.len());
         for v in &self.values {
             if !names.insert(v.name.as_str()) {
                 return Err(IrError::Redefined { name: v.name.clone() });

@@ -39,12 +39,30 @@ impl Scratch {
     }
 }
 
+/// Whether `entry` is a convolution kernel of `problem`'s operand types and kind: the first
+/// checks of [`applicable`], without making its refusal (a planner that tries every kernel
+/// on every layer of a deep model asks this first and words a refusal only to report it).
+pub fn fits_operands(entry: &KernelEntry, problem: &ConvProblem) -> bool {
+    let conv_kernel = !matches!(
+        entry.imp,
+        KernelImpl::Pool(_) | KernelImpl::Elementwise(_) | KernelImpl::Transpose(_)
+    );
+    let shape_ok =
+        !matches!(entry.imp, KernelImpl::Depthwise(_)) || problem.geometry.is_depthwise();
+    operands_fit(entry, problem) && conv_kernel && shape_ok
+}
+
+/// The kernel's operand types are the layer's (its data type widened from 8 bits counts).
+fn operands_fit(entry: &KernelEntry, problem: &ConvProblem) -> bool {
+    let (d, w) = entry.operands;
+    let widened = d == DType::I16 && matches!(problem.data, DType::U8 | DType::I8);
+    w == problem.weight && (d == problem.data || widened)
+}
+
 /// Why `entry` cannot compute `problem`, without packing anything; `Ok` when it can.
 pub fn applicable(entry: &KernelEntry, problem: &ConvProblem) -> Result<(), KernelError> {
     problem.validate()?;
-    let (d, w) = entry.operands;
-    let widened = d == DType::I16 && matches!(problem.data, DType::U8 | DType::I8);
-    if w != problem.weight || (d != problem.data && !widened) {
+    if !operands_fit(entry, problem) {
         return Err(KernelError::NotApplicable {
             kernel: entry.name,
             why: format!(

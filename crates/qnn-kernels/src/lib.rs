@@ -98,7 +98,7 @@ pub use elementwise::{
 pub use epilogue::{EpilogueSpec, PreparedEpilogue};
 pub use error::KernelError;
 pub use gemm::GemmPlan;
-pub use layer::{ConvPlan, Scratch, applicable, choose, estimated_cost};
+pub use layer::{ConvPlan, Scratch, applicable, choose, estimated_cost, fits_operands};
 pub use pack::column_sums;
 pub use pool::{PoolGeometry, PoolPlan, PoolProblem, choose_pool, pool_applicable};
 pub use problem::{ConvGeometry, ConvProblem};

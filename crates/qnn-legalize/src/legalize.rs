@@ -41,7 +41,8 @@ pub fn legalize(
     let rewritten = conv_transpose::rewrite(source)?;
     let graph = rewritten.as_ref().unwrap_or(source);
     let folds = bias::find(graph);
-    let folded_adds: Vec<usize> = folds.values().map(|f| f.add).collect();
+    let mut folded_add = vec![false; graph.nodes.len()];
+    folds.values().for_each(|f| folded_add[f.add] = true);
     let mut rw = Rewriter::new(graph)?;
     let mut ex = Explanation {
         graph: graph.name.clone(),
@@ -55,7 +56,7 @@ pub fn legalize(
     let mut records = Vec::with_capacity(graph.nodes.len());
     let mut committed = 0u64;
     for (i, node) in graph.nodes.iter().enumerate() {
-        if folded_adds.contains(&i) {
+        if folded_add[i] {
             continue;
         }
         let out_name = graph.value(node.output).name.clone();

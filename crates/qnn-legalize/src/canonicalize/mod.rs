@@ -33,7 +33,9 @@ pub(crate) struct Rewriter<'g> {
     src: &'g Graph,
     b: GraphBuilder,
     map: Vec<Option<ValueId>>,
-    taken: HashSet<String>,
+    /// The source graph's value names, which fresh names avoid (the builder indexes the
+    /// names emitted so far).
+    src_names: HashSet<&'g str>,
     /// Indices of the nodes emitted since the last [`Rewriter::take_emitted`].
     emitted: Vec<usize>,
 }
@@ -44,7 +46,7 @@ impl<'g> Rewriter<'g> {
             src,
             b: GraphBuilder::new(src.name.clone()),
             map: vec![None; src.values.len()],
-            taken: src.values.iter().map(|v| v.name.clone()).collect(),
+            src_names: src.values.iter().map(|v| v.name.as_str()).collect(),
             emitted: Vec::new(),
         };
         for &i in &src.inputs {
@@ -84,14 +86,13 @@ impl<'g> Rewriter<'g> {
     }
 
     /// A name not used by the source graph nor emitted yet: `stem`, else `stem.1`, ….
-    pub fn fresh(&mut self, stem: &str) -> String {
+    pub fn fresh(&self, stem: &str) -> String {
         let mut name = stem.to_string();
         let mut i = 1;
-        while self.taken.contains(&name) {
+        while self.src_names.contains(name.as_str()) || self.b.find(&name).is_some() {
             name = format!("{stem}.{i}");
             i += 1;
         }
-        self.taken.insert(name.clone());
         name
     }
 

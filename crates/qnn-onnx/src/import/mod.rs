@@ -205,11 +205,13 @@ impl<'m> Importer<'m> {
                 self.producers.insert(o.clone(), i);
             }
             for inp in n.input.iter().filter(|s| !s.is_empty()) {
-                let users = self.consumers.entry(inp.clone()).or_default();
                 // Nodes come in index order: a repeat of `i` can only be the last user (a
-                // search of the whole list made shared initializers quadratic).
-                if users.last() != Some(&i) {
-                    users.push(i);
+                // search of the whole list made shared initializers quadratic). The name is
+                // copied only for its first user.
+                match self.consumers.get_mut(inp) {
+                    Some(users) if users.last() == Some(&i) => {}
+                    Some(users) => users.push(i),
+                    None => _ = self.consumers.insert(inp.clone(), vec![i]),
                 }
             }
         }

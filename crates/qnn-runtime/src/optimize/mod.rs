@@ -23,6 +23,6 @@ pub(crate) fn optimize(
     records: Option<&[Record]>,
 ) -> Result<Dataflow, RuntimeError> {
     let folded = fold::fold_constants(lowered)?;
-    let dataflow = fuse::fuse(&folded, records)?;
+    let dataflow = fuse::fuse(folded, records)?;
     Ok(edges::fuse_edges(layout::to_nhwc(dataflow)?))
 }

@@ -68,7 +68,7 @@ pub(crate) fn assign(
         .map(|v| {
             let (first, last) = life[v];
             let value = &p.values[*v];
-            limits.check_type(&format!("buffer of `{}`", value.name), &value.ty)?;
+            limits.check_type_of(|| format!("buffer of `{}`", value.name), &value.ty)?;
             let bytes = value
                 .ty
                 .checked_bytes()

@@ -5,7 +5,7 @@
 
 use qnn_ir::DType;
 use qnn_ir::backend::{KernelEntry, PreparedDeviceOp, registry};
-use qnn_kernels::{ConvPlan, ConvProblem, KernelError, applicable, estimated_cost};
+use qnn_kernels::{ConvPlan, ConvProblem, KernelError, applicable, estimated_cost, fits_operands};
 
 use crate::optimize::dataflow::ConvSpec;
 use crate::plan::device::{self, DeviceMode, is_device_backend};
@@ -67,13 +67,14 @@ pub(crate) fn choose_kernel(
                 }
             }
         }
-        let mut why_not: Vec<Refusal> = Vec::new();
+        let wide = widened(&spec.problem);
+        let mut why_not: Vec<Refusal<'_>> = Vec::new();
         let mut planned = plan_on(backend, &spec.problem, spec, &mut why_not);
         let mut note = String::new();
         if planned.is_none()
-            && let Some(wide) = widened(&spec.problem)
+            && let Some(wide) = &wide
         {
-            planned = plan_on(backend, &wide, spec, &mut why_not);
+            planned = plan_on(backend, wide, spec, &mut why_not);
             note = format!(
                 "{}×{} operands run widened on an i16 kernel (no {backend} kernel takes them)",
                 spec.problem.data, spec.problem.weight
@@ -94,24 +95,28 @@ pub(crate) fn choose_kernel(
 
 /// The cheapest kernel of `backend` (by [`estimated_cost`]) whose plan of `problem`
 /// succeeds, with that plan; the refusals are added to `why_not`.
-fn plan_on(
+fn plan_on<'p>(
     backend: &str,
-    problem: &ConvProblem,
+    problem: &'p ConvProblem,
     spec: &ConvSpec,
-    why_not: &mut Vec<Refusal>,
+    why_not: &mut Vec<Refusal<'p>>,
 ) -> Option<(ConvPlan, &'static KernelEntry)> {
     let mut usable: Vec<&'static KernelEntry> = Vec::new();
     for k in registry::kernels_of(backend) {
+        if !fits_operands(k, problem) {
+            why_not.push(Refusal::Unfit { entry: k, problem });
+            continue;
+        }
         match applicable(k, problem) {
             Ok(()) => usable.push(k),
-            Err(e) => why_not.push(Refusal { kernel: None, why: e }),
+            Err(e) => why_not.push(Refusal::Refused { kernel: None, why: e }),
         }
     }
     usable.sort_by(|a, b| estimated_cost(a, problem).total_cmp(&estimated_cost(b, problem)));
     for k in usable {
         match ConvPlan::new(problem, spec.weight_values(), &spec.epilogue, k) {
             Ok(plan) => return Some((plan, k)),
-            Err(e) => why_not.push(Refusal { kernel: Some(k.name), why: e }),
+            Err(e) => why_not.push(Refusal::Refused { kernel: Some(k.name), why: e }),
         }
     }
     None
@@ -121,18 +126,27 @@ fn plan_on(
 /// backend fits (formatting every refusal of every layer was a tenth of a deep model's
 /// compile time).
 #[derive(Debug)]
-struct Refusal {
-    /// The kernel whose plan failed; `None` where it does not apply to the problem at all
-    /// (the error names what differs).
-    kernel: Option<&'static str>,
-    why: KernelError,
+enum Refusal<'p> {
+    /// A kernel of other operand types or another kind ([`fits_operands`]): [`applicable`]
+    /// words why when it is reported.
+    Unfit { entry: &'static KernelEntry, problem: &'p ConvProblem },
+    Refused {
+        /// The kernel whose plan failed; `None` where it does not apply to the problem at
+        /// all (the error names what differs).
+        kernel: Option<&'static str>,
+        why: KernelError,
+    },
 }
 
-impl std::fmt::Display for Refusal {
+impl std::fmt::Display for Refusal<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.kernel {
-            Some(k) => write!(f, "kernel `{k}`: {}", self.why),
-            None => write!(f, "{}", self.why),
+        match self {
+            Refusal::Unfit { entry, problem } => match applicable(entry, problem) {
+                Err(why) => write!(f, "{why}"),
+                Ok(()) => write!(f, "kernel `{}` does not fit the layer", entry.name),
+            },
+            Refusal::Refused { kernel: Some(k), why } => write!(f, "kernel `{k}`: {why}"),
+            Refusal::Refused { kernel: None, why } => write!(f, "{why}"),
         }
     }
 }
@@ -150,7 +164,7 @@ fn widened(problem: &ConvProblem) -> Option<ConvProblem> {
 }
 
 /// The distinct reasons, joined (kernels of a backend often fail for the same reason).
-fn summarize(refusals: &[Refusal]) -> String {
+fn summarize(refusals: &[Refusal<'_>]) -> String {
     let reasons: Vec<String> = refusals.iter().map(Refusal::to_string).collect();
     let mut distinct: Vec<&String> = Vec::new();
     for r in &reasons {

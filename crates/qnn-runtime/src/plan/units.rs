@@ -102,7 +102,7 @@ fn group_unit(
     p: &Dataflow,
     u: usize,
     members: &[usize],
-    readers: &HashMap<Vid, Vec<usize>>,
+    readers: &[Vec<usize>],
     outputs: &HashSet<Vid>,
     absorbed: &Absorbed,
 ) -> Unit {
@@ -119,7 +119,7 @@ fn group_unit(
         .iter()
         .copied()
         .filter(|v| {
-            outputs.contains(v) || readers.get(v).is_some_and(|r| r.iter().any(|&x| x != u))
+            outputs.contains(v) || readers.get(*v).is_some_and(|r| r.iter().any(|&x| x != u))
         })
         .map(|v| (v, absorbed.get(&v).map(|(_, perm)| perm.clone())))
         .collect();
@@ -127,16 +127,16 @@ fn group_unit(
     Unit { kind: UnitKind::Group { members: members.to_vec(), stores }, inputs, outputs }
 }
 
-/// Which unit reads each value.
-fn readers(p: &Dataflow, groups: &[(Vec<usize>, bool)]) -> HashMap<Vid, Vec<usize>> {
+/// Which units read each value (by value index).
+fn readers(p: &Dataflow, groups: &[(Vec<usize>, bool)]) -> Vec<Vec<usize>> {
     let mut unit_of_step = vec![0usize; p.steps.len()];
     for (u, (m, _)) in groups.iter().enumerate() {
         m.iter().for_each(|&s| unit_of_step[s] = u);
     }
-    let mut readers: HashMap<Vid, Vec<usize>> = HashMap::new();
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); p.values.len()];
     for (si, s) in p.steps.iter().enumerate() {
         for &v in &s.inputs {
-            readers.entry(v).or_default().push(unit_of_step[si]);
+            readers[v].push(unit_of_step[si]);
         }
     }
     readers
@@ -174,7 +174,7 @@ fn absorb_transposes(p: &Dataflow, groups: &[(Vec<usize>, bool)]) -> (Absorbed, 
         let v = step.inputs[0];
         let from_group =
             producer.get(&v).is_some_and(|&pu| groups[pu].1 && !lookup(p, &groups[pu].0, v));
-        if from_group && readers.get(&v).is_some_and(|r| r == &[u]) && !outputs.contains(&v) {
+        if from_group && readers.get(v).is_some_and(|r| r == &[u]) && !outputs.contains(&v) {
             absorbed.insert(v, (step.output, perm.clone()));
             skip.insert(u);
         }

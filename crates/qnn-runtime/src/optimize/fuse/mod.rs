@@ -28,15 +28,20 @@ use data::Typed;
 
 /// The dataflow of `folded` with its chains fused: those of `records` (the legalizer's, for
 /// the graph `folded` was folded from), and those recognized around core conv/dense nodes no
-/// conv record covers (all of them when `records` is `None`).
-pub(crate) fn fuse(folded: &Folded, records: Option<&[Record]>) -> Result<Dataflow, RuntimeError> {
-    let g = &folded.graph;
+/// conv record covers (all of them when `records` is `None`). The folded graph's values move
+/// into the dataflow.
+pub(crate) fn fuse(
+    mut folded: Folded,
+    records: Option<&[Record]>,
+) -> Result<Dataflow, RuntimeError> {
+    let folded_ref = &folded;
+    let g = &folded_ref.graph;
     let mut chains: Vec<ConvChain> = Vec::new();
     let mut recorded = vec![false; g.nodes.len()];
     if let Some(records) = records {
-        chains = chain::from_records(folded, records);
+        chains = chain::from_records(folded_ref, records);
         for r in records.iter().filter(|r| matches!(r.kind, RecordKind::Conv(_))) {
-            r.nodes.iter().filter_map(|&n| folded.node(n)).for_each(|n| recorded[n] = true);
+            r.nodes.iter().filter_map(|&n| folded_ref.node(n)).for_each(|n| recorded[n] = true);
         }
     }
     let unrecorded =
@@ -57,9 +62,9 @@ pub(crate) fn fuse(folded: &Folded, records: Option<&[Record]>) -> Result<Datafl
         for s in &specs {
             s.nodes().iter().for_each(|&n| taken[n] = true);
         }
-        specs.extend(data::from_records(folded, records, &taken).into_iter().map(Fused::Data));
+        specs.extend(data::from_records(folded_ref, records, &taken).into_iter().map(Fused::Data));
     }
-    dataflow(g, specs, &notes)
+    dataflow(&mut folded.graph, specs, &notes)
 }
 
 /// A step that replaces nodes of the graph.
@@ -109,48 +114,36 @@ impl Fused {
 
 /// The dataflow of `g` with the nodes of each of `specs` replaced by one step (placed where
 /// its output is defined). `notes` (by node index) explain nodes that stay as they are
-/// although they could have been fused.
+/// although they could have been fused. The values of `g` move into the dataflow (copying
+/// every name and type was a tenth of the optimize phase of a deep model).
 fn dataflow(
-    g: &Graph,
+    g: &mut Graph,
     specs: Vec<Fused>,
     notes: &HashMap<usize, String>,
 ) -> Result<Dataflow, RuntimeError> {
-    let values = g
-        .values
-        .iter()
-        .map(|v| PValue {
-            name: v.name.clone(),
-            ty: v.ty.clone(),
-            def: match &v.def {
-                ValueDef::Input => Def::Input,
-                ValueDef::Const(t) => Def::Const(t.clone()),
-                ValueDef::Node(_) => Def::Step,
-            },
-            nhwc: false,
-        })
-        .collect();
-    let mut covered: HashMap<usize, usize> = HashMap::new();
-    let mut at: HashMap<usize, usize> = HashMap::new();
+    // Per node: whether a spec covers it, and the spec placed at it (by index).
+    let mut covered = vec![false; g.nodes.len()];
+    let mut at: Vec<Option<usize>> = vec![None; g.nodes.len()];
     for (ci, c) in specs.iter().enumerate() {
         for &n in c.nodes() {
-            if covered.insert(n, ci).is_some() {
+            if std::mem::replace(&mut covered[n], true) {
                 return Err(RuntimeError::Internal(format!("node {n} fused twice")));
             }
         }
         match g.value(c.output()).def {
-            ValueDef::Node(last) => at.insert(last, ci),
+            ValueDef::Node(last) => at[last] = Some(ci),
             _ => return Err(RuntimeError::Internal("fused output is not a node".into())),
         };
     }
     let mut specs: Vec<Option<Fused>> = specs.into_iter().map(Some).collect();
     let mut steps = Vec::with_capacity(g.nodes.len());
     for (i, n) in g.nodes.iter().enumerate() {
-        if let Some(&ci) = at.get(&i) {
+        if let Some(ci) = at[i] {
             let c = specs[ci]
                 .take()
                 .ok_or_else(|| RuntimeError::Internal("fused op placed twice".into()))?;
             steps.push(c.into_step(g));
-        } else if !covered.contains_key(&i) {
+        } else if !covered[i] {
             steps.push(Step {
                 name: n.name.clone(),
                 kind: StepKind::Op(Box::new(n.op.clone())),
@@ -161,6 +154,19 @@ fn dataflow(
             });
         }
     }
+    let values = std::mem::take(&mut g.values)
+        .into_iter()
+        .map(|v| PValue {
+            name: v.name,
+            ty: v.ty,
+            def: match v.def {
+                ValueDef::Input => Def::Input,
+                ValueDef::Const(t) => Def::Const(t),
+                ValueDef::Node(_) => Def::Step,
+            },
+            nhwc: false,
+        })
+        .collect();
     Ok(Dataflow {
         values,
         steps,
