@@ -7,75 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use qnn_ir::Tensor;
-use qnn_onnx::{ImportOptions, Model};
-use qnn_runtime::{CompileOptions, Compiler};
-
-fn fixtures(sub: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../qnn-onnx/tests/fixtures").join(sub)
-}
-
-fn numbered(dir: &Path, stem: &str) -> Vec<Tensor> {
-    (0..)
-        .map(|k| dir.join(format!("{stem}_{k}.npy")))
-        .take_while(|p| p.exists())
-        .map(|p| qnn_npy::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .collect()
-}
-
-fn same_bits(want: &Tensor, got: &Tensor) -> bool {
-    want.ty() == got.ty()
-        && want.to_f64_vec().iter().zip(got.to_f64_vec()).all(|(a, b)| a.to_bits() == b.to_bits())
-}
+use common::op_fixtures::assert_compiled_cases_equal_onnx_runtime;
 
 #[test]
 #[cfg_attr(miri, ignore = "compiles a corpus of models")]
 fn mobile_op_cases_compiled_equal_onnx_runtime() {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures("mobile_ops"))
-        .expect("fixtures/mobile_ops")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    assert!(dirs.len() >= 120, "{} mobile op cases", dirs.len());
-    let backends = common::usable_backends();
-    let mut failures = Vec::new();
-    let mut runs = 0;
-    for dir in &dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let model = Model::from_path(dir.join("model.onnx")).unwrap();
-        let graph = match model.import(&ImportOptions::default()) {
-            Ok(i) => i.graph,
-            Err(e) => {
-                failures.push(format!("{name}: import: {e}"));
-                continue;
-            }
-        };
-        let (inputs, expected) = (numbered(dir, "input"), numbered(dir, "output"));
-        for backend in backends.iter().map(|b| Some(*b)).chain([None]) {
-            for threads in [1, 2] {
-                let opts = CompileOptions::new().backend(backend).threads(threads);
-                let got = Compiler::new(opts)
-                    .compile(&graph)
-                    .map_err(|e| format!("compile: {e}"))
-                    .and_then(|m| m.run(&inputs).map_err(|e| format!("run: {e}")));
-                runs += 1;
-                let on = format!("{} × {threads} threads", backend.unwrap_or("host"));
-                match got {
-                    Err(e) => failures.push(format!("{name} on {on}: {e}")),
-                    Ok(got) => {
-                        if got.len() != expected.len()
-                            || !expected.iter().zip(&got).all(|(w, g)| same_bits(w, g))
-                        {
-                            failures.push(format!("{name} on {on}: differs from ORT"));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    println!("{} mobile op cases, {runs} compiled runs: {} failures", dirs.len(), failures.len());
-    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+    assert_compiled_cases_equal_onnx_runtime("mobile_ops", 120);
 }

@@ -3,6 +3,7 @@
 
 pub mod data_graph;
 pub mod nets;
+pub mod op_fixtures;
 pub mod random_graph;
 
 use proptest::prelude::*;
