@@ -178,6 +178,15 @@ impl GraphBuilder {
         self.names.get(name).copied()
     }
 
+    /// `stem` itself when no value has that name yet, else the first free `stem#1`,
+    /// `stem#2`, … (the importers name a value after its source node this way).
+    pub fn unique_name(&self, stem: &str) -> String {
+        if self.find(stem).is_none() {
+            return stem.to_string();
+        }
+        (1..).map(|k| format!("{stem}#{k}")).find(|s| self.find(s).is_none()).unwrap_or_default()
+    }
+
     /// A fresh value name (`%0`, `%1`, …) not used yet.
     pub fn fresh_name(&self, stem: &str) -> String {
         let mut i = self.graph.values.len();

@@ -68,10 +68,7 @@ pub(crate) struct QdqDecisions {
 impl Importer<'_> {
     /// A unique qnn value name from `stem`.
     pub fn unique(&self, stem: &str) -> String {
-        if self.b.find(stem).is_none() {
-            return stem.to_string();
-        }
-        (1..).map(|k| format!("{stem}#{k}")).find(|s| self.b.find(s).is_none()).unwrap_or_default()
+        self.b.unique_name(stem)
     }
 
     /// Adds `op` on `inputs` as a node whose output is named after `name`.

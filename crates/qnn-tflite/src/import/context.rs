@@ -257,10 +257,7 @@ impl<'m> Ctx<'m> {
 
     /// A value name not taken yet, from `stem`.
     pub fn unique(&self, stem: &str) -> String {
-        if self.b.find(stem).is_none() {
-            return stem.to_string();
-        }
-        (1..).map(|k| format!("{stem}#{k}")).find(|s| self.b.find(s).is_none()).unwrap_or_default()
+        self.b.unique_name(stem)
     }
 
     /// Adds `op` on `inputs`, named `stem` (made unique).
