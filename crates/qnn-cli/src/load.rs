@@ -196,15 +196,7 @@ fn load_binding(args: &ModelArgs, need_all: bool, as_constants: &[String]) -> Re
         );
     }
     if !missing.is_empty() {
-        let all: Vec<String> = declared.iter().take(MAX_LISTED + 1).map(describe).collect();
-        bail!(
-            "no file for {} input(s): {}. The model takes {} input(s), in this order: {}. Pass \
-             one -i FILE.npy per input in that order, or -i NAME=FILE.npy",
-            missing.len(),
-            quoted(&missing),
-            declared.len(),
-            list_of(&all, declared.len())
-        );
+        return Err(missing_files(&missing, &declared));
     }
     let imported = model.import(&opts).map_err(|e| {
         let hint = declared
@@ -222,6 +214,19 @@ fn load_binding(args: &ModelArgs, need_all: bool, as_constants: &[String]) -> Re
     let feeds = imported.inputs.iter().map(|i| feeds.remove(&i.name)).collect();
     let files = files.into_iter().flatten().collect();
     Ok(Loaded { path, model: Some(Source::Onnx(Box::new(model))), imported, feeds, files })
+}
+
+/// The error for graph inputs given no `-i` file: which, and every input in order.
+fn missing_files(missing: &[String], inputs: &[IoInfo]) -> anyhow::Error {
+    let all: Vec<String> = inputs.iter().take(MAX_LISTED + 1).map(describe).collect();
+    anyhow::anyhow!(
+        "no file for {} input(s): {}. The model takes {} input(s), in this order: {}. Pass one \
+         -i FILE.npy per input in that order, or -i NAME=FILE.npy",
+        missing.len(),
+        quoted(missing),
+        inputs.len(),
+        list_of(&all, inputs.len())
+    )
 }
 
 /// True when the file starts like a TFLite flatbuffer (`TFL3` at bytes 4..8).
@@ -270,15 +275,7 @@ fn load_tflite(args: &ModelArgs, need_all: bool) -> Result<Loaded> {
         }
     }
     if need_all && !missing.is_empty() {
-        let all: Vec<String> = inputs.iter().take(MAX_LISTED + 1).map(describe).collect();
-        bail!(
-            "no file for {} input(s): {}. The model takes {} input(s), in this order: {}. Pass \
-             one -i FILE.npy per input in that order, or -i NAME=FILE.npy",
-            missing.len(),
-            quoted(&missing),
-            inputs.len(),
-            list_of(&all, inputs.len())
-        );
+        return Err(missing_files(&missing, &inputs));
     }
     let nodes = t
         .operators
